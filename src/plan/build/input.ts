@@ -1,0 +1,43 @@
+/** What the plan builder needs to know: the cluster as it is and the image it goes to. Pure data. */
+
+/** The parts of an image manifest (`app.yaml`) that shape a plan. */
+export interface ImageFacts {
+  name: string;
+  version: string;
+  /** Semver range of installed versions this image may upgrade from. */
+  upgradeFrom?: string;
+  /** Runtime package locator, `runtime:7.0.56-11709`. */
+  runtime: string;
+  etcdVersion: string;
+  /** System app locators, `name:version`. */
+  systemApps: string[];
+  /** Apps updated under /app before the app itself, `name:version`. */
+  appDependencies: string[];
+}
+
+/** A node of the inventory. */
+export interface NodeFacts {
+  name: string;
+  address: string;
+  role: 'master' | 'worker';
+  /** Installed runtime locator when it differs from the installed image's. */
+  runtime?: string;
+}
+
+/** Everything `buildUpgradePlan` reads. */
+export interface UpgradeInput {
+  operationId: string;
+  createdAt: string;
+  cluster: string;
+  nodes: NodeFacts[];
+  /** Lead master name; default the first master. */
+  leader?: string;
+  installed: ImageFacts;
+  target: ImageFacts;
+  /** Running etcd version; default the installed image's. */
+  etcdVersion?: string;
+  /** Cap on nodes handled at once in /init, /bootstrap, /config, /gc; default all. */
+  parallel?: number;
+  /** Workers upgraded at once: a count or a percentage like "25%"; default 1. */
+  maxUnavailableWorkers?: number | string;
+}
