@@ -69,6 +69,8 @@ export interface PlanChange {
   phase: string;
   state: PhaseState;
   at: string;
+  /** Whether the change comes from executing or rolling back the phase. */
+  action?: 'execute' | 'rollback';
   error?: PhaseError;
   owner?: ExecutorOwner;
 }

@@ -1,0 +1,258 @@
+/**
+ * The phase state machine: execute and resume (this file), rollback (rollback.ts), complete
+ * (complete.ts). Gravity's rules (spec §4) with hoist's fixes: pre/post-check failures are
+ * recorded, interrupted phases are re-run by resume, groups honour their `parallel` limit.
+ *
+ * The caller holds the cluster lock for the whole run, so this engine is the only writer of the
+ * operation's changelog; every change is persisted before the working copy moves on.
+ */
+import type { Logger } from 'pino';
+import { HoistError, InterruptedError, PhaseFailedError, StateError, toPhaseError } from '../errors.js';
+import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
+import type { OperationRecord, Store } from '../store/store.js';
+import type { Executor, ExecutorRegistry, PhaseContext } from './executor.js';
+import { PlanState } from './plan-state.js';
+import { humanDuration, startTicker, type ProgressSink } from './progress.js';
+import { runChildren } from './scheduler.js';
+
+/** Everything an engine run needs. */
+export interface EngineOptions {
+  store: Store;
+  plan: Plan;
+  operation: OperationRecord;
+  changes: readonly PlanChange[];
+  registry: ExecutorRegistry;
+  logger: Logger;
+  progress: ProgressSink;
+  /** Recorded on every in-progress change so a later run can tell an interrupted phase. */
+  owner: ExecutorOwner;
+  signal?: AbortSignal;
+  /** "locally" / "on node-2" for a leaf; default: on its node. */
+  placement?: (phase: Phase) => string;
+  /** Interval of the "Still executing" lines; default 10 s. */
+  tickMs?: number;
+  /** Per-phase deadline; default 1 h (Gravity's). */
+  phaseTimeoutMs?: number;
+  /** How long an interrupted executor gets to stop before the engine records it and moves on. */
+  abortGraceMs?: number;
+  now?: () => Date;
+}
+
+/** Execution modes of a single phase run. */
+export interface RunFlags {
+  force?: boolean;
+  /** Resume semantics: interrupted in-progress leaves re-run without --force. */
+  resume?: boolean;
+}
+
+const HOUR = 3_600_000;
+
+export class Engine {
+  readonly state: PlanState;
+  readonly signal: AbortSignal;
+
+  constructor(readonly opts: EngineOptions) {
+    this.state = new PlanState(opts.plan, opts.changes);
+    this.signal = opts.signal ?? new AbortController().signal;
+  }
+
+  /** `plan execute --phase P`; `/` means the whole plan. */
+  async execute(id: string, flags: RunFlags = {}): Promise<void> {
+    if (id === '/' || id === '') return this.resume(flags);
+    const phase = this.require(id);
+    const started = Date.now();
+    await this.runPhase(phase, flags, true);
+    this.opts.progress.line(`Executing phase "${id}" finished in ${humanDuration(Date.now() - started)}`);
+  }
+
+  /** `plan resume`: the whole plan in order; completed skipped, failed and interrupted re-run. */
+  async resume(flags: RunFlags = {}): Promise<void> {
+    const started = Date.now();
+    for (const phase of this.opts.plan.phases) {
+      await this.runPhase(phase, { ...flags, resume: true }, false);
+    }
+    this.opts.progress.line(`Executing phase "/" finished in ${humanDuration(Date.now() - started)}`);
+  }
+
+  /** The phase with this id or a StateError naming it. */
+  require(id: string): Phase {
+    const phase = this.state.phase(id);
+    if (!phase) {
+      throw new StateError('ERR_PHASE_NOT_FOUND', `phase "${id}" not found`, {
+        phase: id,
+        hint: 'run "hoist plan" to see the phase ids of the operation',
+      });
+    }
+    return phase;
+  }
+
+  /** Runs a phase (leaf or group) with Gravity's eligibility rules. */
+  protected async runPhase(phase: Phase, flags: RunFlags, explicit: boolean): Promise<void> {
+    const state = this.state.stateOf(phase.id);
+    if (state === 'completed') {
+      if (explicit) this.opts.logger.info({ event: 'phase.skip', phase: phase.id }, 'phase already completed');
+      return;
+    }
+    const isGroup = !!phase.phases?.length;
+    if (isGroup && flags.force && !flags.resume) {
+      throw new StateError('ERR_FORCE_COMPOSITE', `cannot use force with composite phase "${phase.id}"`, {
+        phase: phase.id,
+        hint: 'use --force only on a single phase',
+      });
+    }
+    if (!isGroup && state === 'in_progress') this.checkInProgress(phase, flags);
+    const unmet = this.state.unmetRequirements(phase.id);
+    if (unmet.length > 0) {
+      if (!(flags.force && !isGroup)) {
+        throw new StateError('ERR_REQUIRES_NOT_COMPLETED', `required phase "${unmet[0]}" is not completed`, {
+          phase: phase.id,
+          hint: `execute "${unmet[0]}" first: hoist plan execute --phase ${unmet[0]}`,
+        });
+      }
+      this.opts.logger.warn({ event: 'phase.force', phase: phase.id, unmet }, 'requirements bypassed with --force');
+    }
+    if (isGroup) {
+      await runChildren(phase, {
+        limit: phase.parallel ?? 1,
+        isDone: (c) => this.state.stateOf(c.id) === 'completed',
+        isReady: (c) => this.state.unmetRequirements(c.id).length === 0,
+        run: (c) => this.runPhase(c, { resume: flags.resume }, false),
+        signal: this.signal,
+        blocked: (c) => this.state.unmetRequirements(c.id)[0] ?? c.id,
+      });
+      return;
+    }
+    await this.runLeaf(phase, flags);
+  }
+
+  private checkInProgress(phase: Phase, flags: RunFlags): void {
+    if (flags.force) return;
+    const owner = this.state.leaf(phase.id)?.change?.owner;
+    if (flags.resume) {
+      // We hold the cluster lock: an in-progress leaf of this orchestrator host is interrupted.
+      return;
+    }
+    throw new StateError('ERR_PHASE_IN_PROGRESS', `phase "${phase.id}" is in progress, use --force flag to force execution`, {
+      phase: phase.id,
+      hint: owner
+        ? `it was started by pid ${owner.pid} on ${owner.host}; if that run is gone, re-run with --force or use "hoist plan resume"`
+        : 're-run with --force or use "hoist plan resume"',
+    });
+  }
+
+  /** preCheck → in_progress → execute → postCheck → completed; any failure is recorded. */
+  private async runLeaf(phase: Phase, flags: RunFlags): Promise<void> {
+    if (this.signal.aborted) throw new InterruptedError();
+    const executor = this.opts.registry.get(phase.executor ?? '');
+    const where = this.placement(phase);
+    this.opts.progress.line(`Executing "${phase.id}" ${where}`);
+    const log = this.opts.logger.child({ phase: phase.id, node: phase.node });
+    log.info({ event: 'phase.start', force: !!flags.force }, `Executing phase ${phase.id}`);
+
+    let status: string | undefined;
+    const stop = startTicker(this.opts.progress, 'executing', phase.id, where, () => status, this.opts.tickMs ?? 10_000);
+    try {
+      await this.step(phase, executor, 'preCheck', log, (s) => (status = s));
+      await this.record(phase.id, 'in_progress', 'execute');
+      await this.step(phase, executor, 'execute', log, (s) => (status = s));
+      await this.step(phase, executor, 'postCheck', log, (s) => (status = s));
+      await this.record(phase.id, 'completed', 'execute');
+      log.info({ event: 'phase.complete' }, `Phase ${phase.id} completed`);
+    } finally {
+      stop();
+    }
+  }
+
+  /**
+   * Runs one executor step under the abort signal and the phase deadline. A failure is recorded
+   * as `failed` with its error and rethrown as PhaseFailedError or InterruptedError.
+   */
+  async step(
+    phase: Phase,
+    executor: Executor,
+    name: 'preCheck' | 'execute' | 'postCheck' | 'rollback',
+    log: Logger,
+    report: (s: string) => void,
+  ): Promise<void> {
+    const fn = executor[name];
+    if (!fn) return;
+    const timeout = AbortSignal.timeout(this.opts.phaseTimeoutMs ?? HOUR);
+    const signal = AbortSignal.any([this.signal, timeout]);
+    const ctx: PhaseContext = { plan: this.opts.plan, phase, operation: this.opts.operation, logger: log, signal, report };
+    try {
+      await this.untilAborted(fn.call(executor, ctx), signal);
+    } catch (err) {
+      const action = name === 'rollback' ? 'rollback' : 'execute';
+      if (this.signal.aborted) {
+        await this.record(phase.id, 'failed', action, { code: 'ERR_INTERRUPTED', message: 'interrupted' });
+        log.warn({ event: 'phase.fail', step: name }, 'interrupted');
+        throw new InterruptedError(`phase "${phase.id}" was interrupted`, { phase: phase.id, hint: 'continue with "hoist plan resume"' });
+      }
+      const error: PhaseError = timeout.aborted
+        ? { code: 'ERR_PHASE_TIMEOUT', message: `${name} did not finish within ${humanDuration(this.opts.phaseTimeoutMs ?? HOUR)}` }
+        : toPhaseError(err);
+      const message = name === 'preCheck' ? `precheck failed: ${error.message}` : name === 'postCheck' ? `postcheck failed: ${error.message}` : error.message;
+      await this.record(phase.id, 'failed', action, { code: error.code, message });
+      log.error({ event: 'phase.fail', step: name, err: error }, message);
+      const verb = name === 'rollback' ? 'rollback of' : '';
+      throw new PhaseFailedError(error.code, `${verb ? verb + ' ' : ''}phase "${phase.id}" failed: ${message}`, {
+        phase: phase.id,
+        node: phase.node,
+        hint: HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback'),
+        cause: err,
+      });
+    }
+  }
+
+  /** Waits for the step, but not forever once aborted: an executor gets a grace period to stop. */
+  private untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
+    const grace = this.opts.abortGraceMs ?? 5_000;
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        timer = setTimeout(() => reject(signal.reason ?? new Error('aborted')), grace);
+        timer.unref();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          // Work that finished despite an abort is done; the run stops before the next step.
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Persists a change, then applies it to the working copy. */
+  async record(phase: string, state: PhaseState, action: 'execute' | 'rollback', error?: PhaseError): Promise<void> {
+    const change = await this.opts.store.appendChange(this.opts.plan.cluster, this.opts.plan.operationId, {
+      phase,
+      state,
+      action,
+      at: (this.opts.now?.() ?? new Date()).toISOString(),
+      ...(error ? { error } : {}),
+      ...(state === 'in_progress' ? { owner: this.opts.owner } : {}),
+    });
+    this.state.apply(change);
+  }
+
+  placement(phase: Phase): string {
+    if (this.opts.placement) return this.opts.placement(phase);
+    return phase.node ? `on ${phase.node}` : 'locally';
+  }
+}
+
+/** What to type next after a failure. */
+export function nextStepsHint(id: string, rollingBack: boolean): string {
+  return rollingBack
+    ? `fix the cause, then retry with "hoist plan rollback --phase ${id}"`
+    : `see "hoist plan"; fix the cause, then "hoist plan execute --phase ${id}" or "hoist plan resume"; undo with "hoist plan rollback --phase ${id}"`;
+}

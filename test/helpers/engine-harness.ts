@@ -1,0 +1,41 @@
+/** Builds an Engine over a MemoryStore and a plan, with captured progress lines. */
+import pino from 'pino';
+import { Engine, type EngineOptions } from '../../src/fsm/engine.js';
+import type { ExecutorRegistry } from '../../src/fsm/executor.js';
+import type { Plan } from '../../src/plan/types.js';
+import type { OperationRecord } from '../../src/store/store.js';
+import { MemoryStore } from './memory-store.js';
+
+export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Partial<EngineOptions> = {}, store = new MemoryStore()) {
+  const op: OperationRecord = {
+    id: plan.operationId,
+    type: 'upgrade',
+    cluster: plan.cluster,
+    state: 'in_progress',
+    from: plan.from,
+    to: plan.to,
+    image: 'upgrade-demo',
+    mode: 'manual',
+    created: plan.createdAt,
+    updated: plan.createdAt,
+    createdBy: { host: 'h', pid: 1, user: 'root' },
+  };
+  if (!store.operations.has(op.id)) await store.createOperation(op, plan);
+  const lines: string[] = [];
+  const make = async (more: Partial<EngineOptions> = {}) =>
+    new Engine({
+      store,
+      plan,
+      operation: op,
+      changes: await store.readChanges(plan.cluster, plan.operationId),
+      registry,
+      logger: pino({ level: 'silent' }),
+      progress: { line: (t) => lines.push(t) },
+      owner: { host: 'h', pid: process.pid },
+      ...extra,
+      ...more,
+    });
+  /** "phase state" per appended change, in order. */
+  const history = () => (store.changes.get(plan.operationId) ?? []).map((c) => `${c.phase} ${c.state}`);
+  return { store, op, lines, make, history };
+}
