@@ -47,8 +47,9 @@ export class PlanState {
     return this.leafStates.get(id);
   }
 
-  /** Derived state of any phase. */
+  /** Derived state of any phase; `/` is the whole plan. */
   stateOf(id: string): PhaseState {
+    if (id === '/') return deriveState(this.plan.phases.map((p) => this.stateOf(p.id)));
     const leaf = this.leafStates.get(id);
     if (leaf) return leaf.state;
     const phase = this.index.get(id);

@@ -178,7 +178,7 @@ describe('engine › resume', () => {
     await h.store.appendChange('demo', 'op-1', { phase: '/init/a', state: 'in_progress', at: 'x', owner: { host: 'h', pid: 999999 } });
     await (await h.make()).resume();
     expect(calls[0]).toBe('preCheck /init/a');
-    expect((await h.make()).state.stateOf('/')).toBe('unstarted');
+    expect((await h.make()).state.stateOf('/')).toBe('completed');
     expect(h.history().filter((l) => l.endsWith('completed'))).toHaveLength(6);
   });
 

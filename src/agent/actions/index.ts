@@ -1,0 +1,27 @@
+/**
+ * The closed set of actions an agent runs. Nothing outside this registry can be executed through
+ * the agent: a request naming any other action is refused before an execution is created.
+ */
+import { checkDiskWriteAction } from './check-disk-write.js';
+import { checkTimeAction } from './check-time.js';
+import { checkTmpAction } from './check-tmp.js';
+import { execHookAction } from './exec-hook.js';
+import { factsAction } from './facts.js';
+import type { Action } from './types.js';
+
+/** Every action the agent knows, by name. */
+export const ACTIONS: ReadonlyMap<string, Action> = new Map(
+  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction].map((a) => [a.name, a as Action]),
+);
+
+/** The action registered under `name`, if any. */
+export function findAction(name: string): Action | undefined {
+  return ACTIONS.get(name);
+}
+
+export type { ActionContext, Action } from './types.js';
+export type { FactsResult } from './facts.js';
+export type { CheckTmpResult } from './check-tmp.js';
+export type { DiskWriteResult, DiskWriteSample } from './check-disk-write.js';
+export type { CheckTimeResult } from './check-time.js';
+export type { ExecHookResult } from './exec-hook.js';

@@ -1,0 +1,116 @@
+/**
+ * On-disk record of one agent execution, kept so that a result outlives the connection (and the
+ * agent) that produced it:
+ *
+ *   <stateDir>/agent/executions/<executionId>/request.json    what was asked, by whom, which agent ran it
+ *   <stateDir>/agent/executions/<executionId>/output.ndjson   output and log events, appended as they happen
+ *   <stateDir>/agent/executions/<executionId>/result.json     how it ended (written atomically, last)
+ *
+ * No result.json means the execution is still running in this agent, or the agent that ran it died.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../store/files.js';
+import { LOG_LEVELS, OUTPUT_STREAMS, wireErrorSchema } from './protocol.js';
+
+/** Identity of a running agent; `instance` tells two agents apart even when a pid is reused. */
+export const agentIdentitySchema = z.looseObject({
+  pid: z.number().int().nonnegative(),
+  instance: z.string().min(1),
+  version: z.string(),
+});
+export type AgentIdentity = z.infer<typeof agentIdentitySchema>;
+
+/** `request.json`. */
+export const executionRequestSchema = z.looseObject({
+  execution: z.string().min(1),
+  action: z.string().min(1),
+  params: z.unknown(),
+  operationId: z.string(),
+  phaseId: z.string(),
+  agent: agentIdentitySchema,
+  startedAt: z.string(),
+});
+export type ExecutionRequest = z.infer<typeof executionRequestSchema>;
+
+/** One line of `output.ndjson`; `seq` starts at 1 and has no gaps. */
+export const executionEventSchema = z.discriminatedUnion('type', [
+  z.object({ seq: z.number().int().positive(), type: z.literal('output'), stream: z.enum(OUTPUT_STREAMS), data: z.string() }),
+  z.object({ seq: z.number().int().positive(), type: z.literal('log'), level: z.enum(LOG_LEVELS), message: z.string() }),
+]);
+export type ExecutionEvent = z.infer<typeof executionEventSchema>;
+/** An event before the execution numbers it. */
+export type ExecutionEventBody = ExecutionEvent extends infer E ? (E extends unknown ? Omit<E, 'seq'> : never) : never;
+
+/** `result.json`. */
+export const executionResultSchema = z.looseObject({
+  ok: z.boolean(),
+  data: z.unknown().optional(),
+  error: wireErrorSchema.optional(),
+  finishedAt: z.string(),
+});
+export type ExecutionResult = z.infer<typeof executionResultSchema>;
+
+/** Paths of one execution's record. */
+export class ExecutionPaths {
+  readonly dir: string;
+  constructor(root: string, readonly id: string) {
+    this.dir = path.join(root, id);
+  }
+  get request(): string {
+    return path.join(this.dir, 'request.json');
+  }
+  get output(): string {
+    return path.join(this.dir, 'output.ndjson');
+  }
+  get result(): string {
+    return path.join(this.dir, 'result.json');
+  }
+}
+
+/** Creates the record directory and its request.json; fails if the execution already exists. */
+export async function writeRequest(paths: ExecutionPaths, request: ExecutionRequest): Promise<void> {
+  await fs.mkdir(paths.dir, { recursive: false, mode: 0o700 });
+  await writeNewFile(paths.request, recordJson(request));
+}
+
+/** request.json, or undefined when no such execution was ever recorded. */
+export function readRequest(paths: ExecutionPaths): Promise<ExecutionRequest | undefined> {
+  return readRecord(paths.request, executionRequestSchema);
+}
+
+/** result.json, or undefined while there is none. */
+export function readResult(paths: ExecutionPaths): Promise<ExecutionResult | undefined> {
+  return readRecord(paths.result, executionResultSchema);
+}
+
+/** Writes result.json atomically. */
+export function writeResult(paths: ExecutionPaths, result: ExecutionResult): Promise<void> {
+  return writeFileAtomic(paths.result, recordJson(result));
+}
+
+/**
+ * The recorded events in order. A line that does not parse is skipped: only the last line can
+ * be torn (the agent died mid-append), and losing part of the output must not hide the result.
+ */
+export async function readEvents(paths: ExecutionPaths): Promise<ExecutionEvent[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(paths.output, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const events: ExecutionEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const parsed = executionEventSchema.safeParse(JSON.parse(line));
+      if (parsed.success) events.push(parsed.data);
+    } catch {
+      // Torn line; see above.
+    }
+  }
+  return events;
+}

@@ -1,0 +1,218 @@
+/**
+ * Executions of one agent: running ones in memory, every one on disk (`execution-records.ts`).
+ * Any number of listeners (one per attached request) follow an execution; a listener that joins
+ * late first gets the recorded events, then the live ones, each event exactly once and in order.
+ * Listeners come and go with connections; the execution itself never depends on them.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import {
+  ExecutionPaths,
+  readEvents,
+  readRequest,
+  readResult,
+  writeRequest,
+  writeResult,
+  type AgentIdentity,
+  type ExecutionEvent,
+  type ExecutionEventBody,
+  type ExecutionRequest,
+  type ExecutionResult,
+} from './execution-records.js';
+import type { WireError } from './protocol.js';
+
+/** Longest `data` of one output event; keeps every wire line far below the line cap. */
+const MAX_CHUNK_CHARS = 64 * 1024;
+
+/** How an action ended, before it is stamped and recorded. */
+export interface ExecutionOutcome {
+  ok: boolean;
+  data?: unknown;
+  error?: WireError;
+}
+
+/** Receives the events and the result of one execution. */
+export interface ExecutionListener {
+  event(event: ExecutionEvent): void;
+  result(result: ExecutionResult): void;
+}
+
+/** A running execution of this agent. */
+export class LiveExecution {
+  private seq = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<ExecutionListener>();
+  private writeFailed = false;
+  result?: ExecutionResult;
+
+  constructor(
+    readonly paths: ExecutionPaths,
+    private readonly file: FileHandle,
+    private readonly log: Logger,
+  ) {}
+
+  get id(): string {
+    return this.paths.id;
+  }
+
+  /** Records an event and passes it to every listener; long output is split into chunks. */
+  emit(body: ExecutionEventBody): void {
+    if (body.type === 'output' && body.data.length > MAX_CHUNK_CHARS) {
+      for (let i = 0; i < body.data.length; i += MAX_CHUNK_CHARS) {
+        this.emit({ ...body, data: body.data.slice(i, i + MAX_CHUNK_CHARS) });
+      }
+      return;
+    }
+    const event = { seq: ++this.seq, ...body } as ExecutionEvent;
+    const line = JSON.stringify(event) + '\n';
+    this.writes = this.writes.then(
+      () => this.file.write(line).then(() => undefined),
+    ).catch((err: unknown) => {
+      // Losing the record of some output must not fail the action; say so once.
+      if (!this.writeFailed) this.log.error({ err, execution: this.id }, 'cannot record execution output');
+      this.writeFailed = true;
+    });
+    for (const listener of this.listeners) listener.event(event);
+  }
+
+  /**
+   * Follows the execution from its first event. Subscribes before reading the record, so events
+   * emitted meanwhile are held back and deduplicated by `seq`. Returns the unsubscribe function.
+   */
+  async follow(listener: ExecutionListener): Promise<() => void> {
+    const held: ExecutionEvent[] = [];
+    let replaying = true;
+    const proxy: ExecutionListener = {
+      event: (e) => (replaying ? held.push(e) : listener.event(e)),
+      result: (r) => {
+        if (!replaying) listener.result(r);
+      },
+    };
+    this.listeners.add(proxy);
+    const unsubscribe = (): void => void this.listeners.delete(proxy);
+    await this.writes;
+    let last = 0;
+    for (const e of [...(await readEvents(this.paths)), ...held]) {
+      if (e.seq <= last) continue;
+      listener.event(e);
+      last = e.seq;
+    }
+    replaying = false;
+    // A result reached while replaying was held back by the proxy; deliver it now.
+    if (this.result) {
+      unsubscribe();
+      listener.result(this.result);
+    }
+    return unsubscribe;
+  }
+
+  /** Flushes the output, writes result.json, then tells the listeners. */
+  async finish(outcome: ExecutionOutcome): Promise<ExecutionResult> {
+    await this.writes;
+    try {
+      await this.file.sync();
+    } finally {
+      await this.file.close();
+    }
+    const result: ExecutionResult = { ...outcome, finishedAt: new Date().toISOString() };
+    try {
+      await writeResult(this.paths, result);
+    } catch (err) {
+      this.log.error({ err, execution: this.id }, 'cannot record execution result');
+    }
+    this.result = result;
+    for (const listener of this.listeners) listener.result(result);
+    this.listeners.clear();
+    return result;
+  }
+}
+
+/** The executions of the agent `identity`, recorded under `<stateDir>/agent/executions/`. */
+export class ExecutionStore {
+  private readonly live = new Map<string, LiveExecution>();
+  readonly root: string;
+
+  constructor(
+    stateDir: string,
+    private readonly identity: AgentIdentity,
+    private readonly log: Logger,
+  ) {
+    this.root = path.join(stateDir, 'agent', 'executions');
+  }
+
+  /** Records a new execution and opens its output log. */
+  async create(fields: Pick<ExecutionRequest, 'action' | 'params' | 'operationId' | 'phaseId'>): Promise<LiveExecution> {
+    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    const paths = new ExecutionPaths(this.root, randomUUID());
+    await writeRequest(paths, { execution: paths.id, ...fields, agent: this.identity, startedAt: new Date().toISOString() });
+    const file = await fs.open(paths.output, 'a', 0o600);
+    const execution = new LiveExecution(paths, file, this.log);
+    this.live.set(paths.id, execution);
+    return execution;
+  }
+
+  /** Forgets a finished execution (its record stays on disk). */
+  release(execution: LiveExecution): void {
+    this.live.delete(execution.id);
+  }
+
+  /** Running executions (for shutdown). */
+  running(): LiveExecution[] {
+    return [...this.live.values()];
+  }
+
+  /** True when execution `id` runs here or was recorded here. */
+  async has(id: string): Promise<boolean> {
+    if (this.live.has(id)) return true;
+    try {
+      await fs.access(new ExecutionPaths(this.root, id).request);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Replays execution `id` to `listener`, then follows it live if it is still running. Returns
+   * the unsubscribe function, or undefined when no such execution was recorded here.
+   */
+  async follow(id: string, listener: ExecutionListener): Promise<(() => void) | undefined> {
+    const running = this.live.get(id);
+    if (running) return running.follow(listener);
+    const paths = new ExecutionPaths(this.root, id);
+    const request = await readRequest(paths);
+    if (!request) return undefined;
+    const events = await readEvents(paths);
+    const result = (await readResult(paths)) ?? (await this.orphaned(paths, request));
+    for (const e of events) listener.event(e);
+    listener.result(result);
+    return () => undefined;
+  }
+
+  /**
+   * An execution without a result that this agent is not running was cut off when the agent that
+   * ran it died. The verdict is recorded so that every later attach gets the same answer.
+   */
+  private async orphaned(paths: ExecutionPaths, request: ExecutionRequest): Promise<ExecutionResult> {
+    const agent = request.agent.instance === this.identity.instance ? 'this agent' : `the agent that ran it (pid ${request.agent.pid})`;
+    const phase = request.phaseId ? ` of phase ${request.phaseId}` : '';
+    const result: ExecutionResult = {
+      ok: false,
+      error: {
+        code: 'ERR_AGENT_RESTARTED',
+        message: `execution ${paths.id} (action "${request.action}"${phase}) was cut off: ${agent} stopped before it finished`,
+        hint: 'the action may be partly applied; re-run the phase (executors are idempotent)',
+      },
+      finishedAt: new Date().toISOString(),
+    };
+    try {
+      await writeResult(paths, result);
+    } catch (err) {
+      this.log.error({ err, execution: paths.id }, 'cannot record the result of a cut-off execution');
+    }
+    return result;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The agent wire protocol: one JSON object per line over a byte stream (the agent's Unix socket,
+ * reached through SSH streamlocal forwarding). Both ends validate every message with these
+ * schemas. Every message carries the protocol version `v`; a peer speaking another version is
+ * refused with ERR_AGENT_PROTOCOL instead of being half understood.
+ *
+ * Requests (orchestrator → agent) carry a client-chosen `id`, unique among the requests in flight
+ * on one connection, plus the operation and phase they belong to (empty strings outside an
+ * operation). Every response names the request `id` it answers, so many calls share a connection.
+ *
+ *   hello    → hello {version, hostname, pid}
+ *   run      → accepted {execution}, then output* / log*, then result {ok, data | error}
+ *   attach   → accepted {execution}, recorded output and log replayed, then the rest live, then result
+ *   shutdown → bye, then the agent stops
+ *   anything the agent cannot accept → error {code, message} (the connection stays up)
+ */
+import { z } from 'zod';
+
+/** Version of this protocol; bumped on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** Longest line either end accepts, in bytes (newline excluded). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** Execution ids name directories on the node, so they are restricted to a safe alphabet. */
+export const executionIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'not a valid execution id');
+
+const version = z.literal(PROTOCOL_VERSION);
+const requestBase = {
+  v: version,
+  id: z.string().min(1).max(128),
+  operationId: z.string().max(256),
+  phaseId: z.string().max(1024),
+};
+
+/** `hello`: who is there. */
+export const helloRequestSchema = z.object({ ...requestBase, type: z.literal('hello') });
+/** `run`: start one action of the closed set. */
+export const runRequestSchema = z.object({
+  ...requestBase,
+  type: z.literal('run'),
+  action: z.string().min(1).max(128),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+/** `attach`: follow an execution started earlier, possibly on another connection. */
+export const attachRequestSchema = z.object({ ...requestBase, type: z.literal('attach'), execution: executionIdSchema });
+/** `shutdown`: the agent stops after answering. */
+export const shutdownRequestSchema = z.object({ ...requestBase, type: z.literal('shutdown') });
+
+/** Any request. */
+export const requestSchema = z.discriminatedUnion('type', [
+  helloRequestSchema,
+  runRequestSchema,
+  attachRequestSchema,
+  shutdownRequestSchema,
+]);
+export type Request = z.infer<typeof requestSchema>;
+/** A request as the client builds it (before defaults). */
+export type RequestInput = z.input<typeof requestSchema>;
+
+/** Error carried by a failed result or an `error` response. */
+export const wireErrorSchema = z.object({
+  code: z.string().min(1),
+  message: z.string(),
+  hint: z.string().optional(),
+  details: z.array(z.string()).optional(),
+});
+export type WireError = z.infer<typeof wireErrorSchema>;
+
+const responseBase = { v: version, id: z.string() };
+
+/** Output stream names of an execution. */
+export const OUTPUT_STREAMS = ['stdout', 'stderr'] as const;
+export type OutputStream = (typeof OUTPUT_STREAMS)[number];
+/** Levels of an execution's log lines. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Answer to `hello`. */
+export const helloResponseSchema = z.object({
+  ...responseBase,
+  type: z.literal('hello'),
+  version: z.string(),
+  hostname: z.string(),
+  pid: z.number().int().nonnegative(),
+});
+/** The execution a `run` started or an `attach` follows. */
+export const acceptedResponseSchema = z.object({ ...responseBase, type: z.literal('accepted'), execution: executionIdSchema });
+/** A chunk of an execution's output. */
+export const outputResponseSchema = z.object({
+  ...responseBase,
+  type: z.literal('output'),
+  execution: executionIdSchema,
+  stream: z.enum(OUTPUT_STREAMS),
+  data: z.string(),
+});
+/** A log line of an execution. */
+export const logResponseSchema = z.object({
+  ...responseBase,
+  type: z.literal('log'),
+  execution: executionIdSchema,
+  level: z.enum(LOG_LEVELS),
+  message: z.string(),
+});
+/** How an execution ended; the last message of a `run` or `attach`. */
+export const resultResponseSchema = z.object({
+  ...responseBase,
+  type: z.literal('result'),
+  execution: executionIdSchema,
+  ok: z.boolean(),
+  data: z.unknown().optional(),
+  error: wireErrorSchema.optional(),
+});
+/** The request was refused; `id` is empty when the line could not be read at all. */
+export const errorResponseSchema = z.object({ ...responseBase, type: z.literal('error'), error: wireErrorSchema });
+/** Answer to `shutdown`, sent just before the agent closes its socket. */
+export const byeResponseSchema = z.object({ ...responseBase, type: z.literal('bye') });
+
+/** Any response. */
+export const responseSchema = z.discriminatedUnion('type', [
+  helloResponseSchema,
+  acceptedResponseSchema,
+  outputResponseSchema,
+  logResponseSchema,
+  resultResponseSchema,
+  errorResponseSchema,
+  byeResponseSchema,
+]);
+export type Response = z.infer<typeof responseSchema>;
+export type HelloResponse = z.infer<typeof helloResponseSchema>;
+export type ResultResponse = z.infer<typeof resultResponseSchema>;
+
+/** Distributes Omit over a union, so each member keeps its own fields. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A response before the version is stamped on it. */
+export type ResponseBody = OmitEach<Response, 'v'>;
+
+/** One line of the wire: JSON and a newline. */
+export function encodeMessage(message: object): string {
+  return JSON.stringify(message) + '\n';
+}
+
+/** One line per zod issue, with its dot path. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+}

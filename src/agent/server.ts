@@ -1,0 +1,224 @@
+/**
+ * The node side of the agent: a Unix socket server at `<stateDir>/agent.sock` (mode 0600) that
+ * runs actions of the closed registry and records every execution. Only one agent serves a state
+ * dir: a live agent at the socket makes a second one refuse to start, a dead one's socket is
+ * removed. An action outlives the connection that started it; stopping the agent aborts the
+ * running actions and waits for their results to be recorded.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ExitCode } from '../errors.js';
+import { isErrno, writeFileAtomic } from '../store/files.js';
+import type { Action, ActionContext } from './actions/types.js';
+import { AgentConnection, type ConnectionHost } from './connection.js';
+import { AgentError, toWireError } from './errors.js';
+import type { AgentIdentity } from './execution-records.js';
+import { ExecutionStore, type ExecutionOutcome, type LiveExecution } from './executions.js';
+import { MAX_LINE_BYTES } from './protocol.js';
+
+// sun_path holds 108 bytes on Linux, the terminating NUL included.
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** Options of `startAgent`. */
+export interface AgentOptions {
+  stateDir: string;
+  version: string;
+  log: Logger;
+  /** Line cap for requests and responses (tests lower it). */
+  maxLineBytes?: number;
+}
+
+/** A started agent. */
+export interface RunningAgent {
+  readonly socketPath: string;
+  readonly pidFile: string;
+  readonly identity: AgentIdentity;
+  /** Stops accepting, aborts running actions, waits for their results, removes socket and pid file. */
+  stop(): Promise<void>;
+  /** Settles once the agent has stopped, by `stop()` or a `shutdown` request. */
+  readonly stopped: Promise<void>;
+}
+
+/** Path of the agent socket of a node state dir. */
+export function agentSocketPath(stateDir: string): string {
+  return path.join(stateDir, 'agent.sock');
+}
+
+/** Starts an agent serving `stateDir`. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const stateDir = path.resolve(options.stateDir);
+  const { log, version } = options;
+  const socketPath = agentSocketPath(stateDir);
+  const pidFile = path.join(stateDir, 'agent', 'agent.pid');
+  await fs.mkdir(path.dirname(pidFile), { recursive: true, mode: 0o700 });
+  await clearSocketPath(socketPath);
+
+  const identity: AgentIdentity = { pid: process.pid, instance: randomUUID(), version };
+  const store = new ExecutionStore(stateDir, identity, log);
+  const abort = new AbortController();
+  const running = new Set<Promise<void>>();
+  const connections = new Set<AgentConnection>();
+
+  const start = async (action: Action, params: unknown, request: Parameters<ConnectionHost['start']>[2]): Promise<LiveExecution> => {
+    if (abort.signal.aborted) throw new AgentError('ERR_AGENT_STOPPING', 'agent is shutting down', ExitCode.phaseFailed);
+    const { operationId, phaseId } = request;
+    const execution = await store.create({ action: action.name, params: request.params, operationId, phaseId });
+    const bindings = { execution: execution.id, action: action.name, op: operationId || undefined, phase: phaseId || undefined };
+    log.info(bindings, 'execution started');
+    const ctx: ActionContext = {
+      stateDir,
+      version,
+      operationId,
+      phaseId,
+      executionId: execution.id,
+      signal: abort.signal,
+      output: (stream, data) => execution.emit({ type: 'output', stream, data }),
+      log: (level, message) => {
+        execution.emit({ type: 'log', level, message });
+        log[level](bindings, message);
+      },
+    };
+    const done = runAction(action, ctx, params)
+      .then(async (outcome) => {
+        await execution.finish(outcome);
+        log.info({ ...bindings, ok: outcome.ok, error: outcome.error }, 'execution finished');
+      })
+      .catch((err: unknown) => log.error({ ...bindings, err }, 'execution could not be finished'))
+      .finally(() => {
+        store.release(execution);
+        running.delete(done);
+      });
+    running.add(done);
+    return execution;
+  };
+
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const server = net.createServer((socket) => {
+    const connection = new AgentConnection(socket, host);
+    connections.add(connection);
+    socket.on('close', () => connections.delete(connection));
+  });
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ running: running.size }, 'agent stopping');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      abort.abort();
+      await Promise.allSettled([...running]);
+      for (const connection of connections) connection.end(1000);
+      await closed;
+      await fs.rm(socketPath, { force: true });
+      await removePidFile(pidFile);
+      log.info('agent stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const host: ConnectionHost = {
+    store,
+    hello: { version, hostname: os.hostname(), pid: process.pid },
+    maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+    log,
+    start,
+    shutdown: () => void stop(),
+  };
+
+  await listen(server, socketPath);
+  await writeFileAtomic(pidFile, `${process.pid}\n`);
+  log.info({ socket: socketPath, version, pid: process.pid }, 'agent listening');
+  return { socketPath, pidFile, identity, stop, stopped };
+}
+
+async function runAction(action: Action, ctx: ActionContext, params: unknown): Promise<ExecutionOutcome> {
+  try {
+    const data = await action.run(ctx, params);
+    return data === undefined ? { ok: true } : { ok: true, data };
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
+  }
+}
+
+/**
+ * Makes `socketPath` free to listen on: removes a stale socket, refuses when a live agent
+ * answers there or when something other than a socket sits at the path.
+ */
+async function clearSocketPath(socketPath: string): Promise<void> {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new AgentError('ERR_AGENT_SOCKET_PATH', `socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes`, ExitCode.invalidInput, {
+      hint: 'use a shorter --state-dir',
+    });
+  }
+  let stat;
+  try {
+    stat = await fs.lstat(socketPath);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  if (!stat.isSocket()) {
+    throw new AgentError('ERR_AGENT_SOCKET_PATH', `${socketPath} exists and is not a socket`, ExitCode.stateConflict, {
+      hint: `move ${socketPath} out of the way, then start the agent again`,
+    });
+  }
+  if (await answers(socketPath)) {
+    throw new AgentError('ERR_AGENT_RUNNING', `another agent is already listening on ${socketPath}`, ExitCode.stateConflict, {
+      hint: `stop it first ("hoist agent shutdown", or kill the pid in ${path.join(path.dirname(socketPath), 'agent', 'agent.pid')})`,
+    });
+  }
+  await fs.rm(socketPath, { force: true });
+}
+
+/** True when something accepts connections on the socket. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (err) => {
+      if (isErrno(err, 'ECONNREFUSED') || isErrno(err, 'ENOENT')) resolve(false);
+      else reject(err);
+    });
+  });
+}
+
+/** Listens with a 0600 socket; the umask closes the window between bind and chmod. */
+async function listen(server: net.Server, socketPath: string): Promise<void> {
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let previous: number | undefined;
+  try {
+    previous = process.umask(0o177);
+  } catch {
+    // Worker threads cannot change the umask; the chmod below still applies.
+  }
+  try {
+    // For a Unix socket the bind happens synchronously inside listen(), so the umask is
+    // restored before any other code of this process can create a file.
+    server.listen(socketPath);
+  } finally {
+    if (previous !== undefined) process.umask(previous);
+  }
+  await listening;
+  await fs.chmod(socketPath, 0o600);
+}
+
+/** Removes the pid file if it is still ours (a newer agent may have replaced it). */
+async function removePidFile(pidFile: string): Promise<void> {
+  try {
+    if ((await fs.readFile(pidFile, 'utf8')).trim() === String(process.pid)) await fs.rm(pidFile, { force: true });
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+}

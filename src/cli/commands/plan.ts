@@ -1,0 +1,85 @@
+/** `hoist plan [display]`, `plan execute|rollback|resume|complete`. */
+import type { Command } from 'commander';
+import { completeUpgrade } from '../../fsm/operations.js';
+import { PlanState } from '../../fsm/plan-state.js';
+import { rollbackPhase } from '../../fsm/rollback.js';
+import { UsageError } from '../../errors.js';
+import type { Context } from '../context.js';
+import { renderPlan } from '../render/plan-table.js';
+import { makeEngine } from './engine-factory.js';
+import type { Action } from './shared.js';
+
+/** Registers `plan` and its subcommands. */
+export function registerPlan(program: Command, run: Action): void {
+  const plan = program
+    .command('plan')
+    .description('show the plan of the active (or last) operation, or act on its phases')
+    .option('--operation-id <id>', 'operation to act on (default: the active one, for display the last one)');
+  const display = (cmd: Command) => run(cmd, (ctx) => showPlan(ctx));
+  plan.action((_o: unknown, cmd: Command) => display(cmd));
+  plan.command('display', { hidden: true }).description('show the plan (same as "hoist plan")').action((_o: unknown, cmd: Command) => display(cmd));
+
+  plan
+    .command('execute')
+    .description('execute a phase (a group runs its children); --phase / runs the whole plan')
+    .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-1/drain')
+    .option('--force', 'run a single phase even if it is in progress or its requirements are not completed')
+    .action((o: { phase: string; force?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.execute(checkId(o.phase), { force: !!o.force }), o.phase)),
+    );
+  plan
+    .command('rollback')
+    .description('roll back a phase (a group rolls back its started children, newest first)')
+    .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-2/system-upgrade')
+    .option('--force', 'roll back even though phases that depend on it are still applied')
+    .action((o: { phase: string; force?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => onPlan(ctx, async (engine) => rollbackPhase(engine, checkId(o.phase), { force: !!o.force }), o.phase)),
+    );
+  plan
+    .command('resume')
+    .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
+    .option('--force', 'also re-run in-progress phases whose executor may still be alive')
+    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.resume({ force: !!o.force }), '/')));
+  plan
+    .command('complete')
+    .description('finish the operation: completed if every phase completed, failed if nothing is applied')
+    .option('--force', 'close a partly applied operation as failed (the cluster stays partly upgraded)')
+    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => complete(ctx, !!o.force)));
+}
+
+function checkId(id: string): string {
+  if (!id.startsWith('/')) {
+    throw new UsageError('ERR_USAGE_PHASE_ID', `phase id "${id}" must be an absolute path starting with "/"`, { hint: `did you mean /${id}?` });
+  }
+  return id.length > 1 ? id.replace(/\/+$/, '') : id;
+}
+
+async function showPlan(ctx: Context): Promise<void> {
+  const op = await ctx.operation({ allowFinished: true });
+  const { view } = await ctx.planOf(op);
+  ctx.out(renderPlan(view, ctx.globals.output, op));
+}
+
+/** Runs an engine action on the active operation under the cluster lock. */
+async function onPlan(ctx: Context, action: (engine: ReturnType<typeof makeEngine>) => Promise<void>, phase: string): Promise<void> {
+  const op = await ctx.operation();
+  await ctx.withLock(op.cluster, async () => {
+    ctx.useOperationLog(ctx.store(), op);
+    const { plan, changes } = await ctx.planOf(op);
+    const engine = makeEngine(ctx, op, plan, changes);
+    await action(engine);
+    if (ctx.json) ctx.outJson({ operation: op.id, phase, state: engine.state.stateOf(phase) });
+  });
+}
+
+async function complete(ctx: Context, force: boolean): Promise<void> {
+  const op = await ctx.operation();
+  await ctx.withLock(op.cluster, async () => {
+    ctx.useOperationLog(ctx.store(), op);
+    const { plan, changes } = await ctx.planOf(op);
+    const done = await completeUpgrade(ctx.store(), op, new PlanState(plan, changes), { force });
+    if (done.forced) ctx.logger.warn({ event: 'operation.forced' }, `operation ${op.id} closed as failed while partly applied: the cluster is partly upgraded`);
+    if (ctx.json) ctx.outJson({ operation: done.operation.id, state: done.operation.state, cluster: done.cluster.name, status: done.cluster.status, installedVersion: done.cluster.image.version });
+    else ctx.out(`Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
+  });
+}

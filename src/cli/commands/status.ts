@@ -1,0 +1,44 @@
+/** `hoist status [-o json]`: the cluster, its active operation's progress, or its last operation. */
+import type { Command } from 'commander';
+import { tally } from '../../fsm/operations.js';
+import { PlanState } from '../../fsm/plan-state.js';
+import { StateError } from '../../errors.js';
+import type { ClusterRecord } from '../../store/store.js';
+import type { Context } from '../context.js';
+import { renderStatus, statusDocument, type StatusInfo } from '../render/status.js';
+import type { Action } from './shared.js';
+
+/** Registers `status`. */
+export function registerStatus(program: Command, run: Action): void {
+  program
+    .command('status')
+    .description('show the cluster status, the installed version and the active or last operation')
+    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => status(ctx)));
+}
+
+async function status(ctx: Context): Promise<void> {
+  const name = await ctx.clusterName();
+  const store = ctx.store();
+  let cluster: ClusterRecord | undefined = await store.getCluster(name);
+  if (!cluster) {
+    // Never upgraded by hoist: the offline state (if given) says what is installed.
+    const state = ctx.clusterState();
+    if (!state) {
+      throw new StateError('ERR_CLUSTER_UNKNOWN', `no record of cluster "${name}" in ${ctx.stateDir()}`, {
+        hint: 'pass --state FILE to describe it, or start an operation with "hoist upgrade"',
+      });
+    }
+    const s = await state;
+    cluster = { name, status: 'active', image: { name: s.installed.manifest.metadata.name, version: s.installed.manifest.metadata.version }, updated: new Date().toISOString() };
+  }
+  const info: StatusInfo = { cluster };
+  if (cluster.activeOperation) {
+    const op = await store.getOperation(name, cluster.activeOperation);
+    const { plan, changes } = await ctx.planOf(op);
+    info.active = { operation: op, progress: tally(new PlanState(plan, changes)) };
+  } else if (cluster.lastOperation) {
+    info.last = await store.getOperation(name, cluster.lastOperation);
+  }
+  if (ctx.json) ctx.outJson(statusDocument(info));
+  else ctx.out(renderStatus(info));
+}

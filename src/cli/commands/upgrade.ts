@@ -1,0 +1,90 @@
+/** `hoist upgrade IMAGE [--manual] [--dry-run] [--force]`: plan an upgrade, create the operation, run it. */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { clusterStateToInput } from '../../config/facts.js';
+import { resolveImageArg } from '../../config/load.js';
+import { completeUpgrade, createUpgrade } from '../../fsm/operations.js';
+import { buildUpgradePlan } from '../../plan/build/upgrade-plan.js';
+import { resolvePlan } from '../../plan/resolve.js';
+import { Events } from '../../log/events.js';
+import { needStateFile, type Context } from '../context.js';
+import { renderPlan } from '../render/plan-table.js';
+import { makeEngine } from './engine-factory.js';
+import { parseCount, type Action } from './shared.js';
+
+interface UpgradeOptions {
+  manual?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  maxUnavailableWorkers?: string;
+  parallel?: string;
+}
+
+/** Registers `upgrade`. */
+export function registerUpgrade(program: Command, run: Action): void {
+  program
+    .command('upgrade')
+    .description('plan an upgrade of the cluster to IMAGE and run it (or only create it with --manual)')
+    .argument('<image>', 'image directory, .tar/.tar.gz of one, or (with --dry-run/--state) an app.yaml')
+    .option('-m, --manual', 'create the operation without executing any phase')
+    .option('--dry-run', 'print the plan that would be built and change nothing')
+    .option('--force', 'create the operation even if the previous upgrade was left unfinished')
+    .option('--max-unavailable-workers <n>', 'workers upgraded at once: a count or a percentage like 25%', '1')
+    .option('--parallel <n>', 'nodes handled at once in /init, /bootstrap, /config and /gc (default: all)')
+    .action((image: string, opts: UpgradeOptions, cmd: Command) => run(cmd, (ctx) => upgrade(ctx, image, opts)));
+}
+
+async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Promise<void> {
+  const statePromise = ctx.clusterState();
+  if (!statePromise) throw needStateFile();
+  const state = await statePromise;
+  const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
+  const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%') ? opts.maxUnavailableWorkers : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
+  const input = clusterStateToInput(state, image.manifest, {
+    operationId: randomUUID(),
+    createdAt: new Date().toISOString(),
+    maxUnavailableWorkers: maxUnavailable,
+    ...(opts.parallel ? { parallel: parseCount('--parallel', opts.parallel) } : {}),
+  });
+  const plan = buildUpgradePlan(input);
+
+  if (opts.dryRun) {
+    ctx.out(renderPlan(resolvePlan(plan, []), ctx.globals.output));
+    return;
+  }
+  const store = ctx.store();
+  await ctx.withLock(plan.cluster, async () => {
+    const op = await createUpgrade(store, {
+      plan,
+      image: image.manifest.metadata.name,
+      mode: opts.manual ? 'manual' : 'automatic',
+      createdBy: ctx.creator(),
+      force: !!opts.force,
+    });
+    ctx.useOperationLog(store, op);
+    ctx.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
+    ctx.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
+    if (opts.manual) {
+      if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: op.state, mode: op.mode });
+      else ctx.out(`The operation ${op.id} has been created in manual mode.\n`);
+      ctx.progress.line(`See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`);
+      return;
+    }
+    const engine = makeEngine(ctx, op, plan, []);
+    try {
+      await engine.resume();
+    } catch (err) {
+      ctx.progress.line(`The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`);
+      throw err;
+    }
+    const done = await completeUpgrade(store, op, engine.state);
+    if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: done.operation.state, mode: op.mode });
+    else ctx.out(`Cluster ${op.cluster} upgraded from ${op.from} to ${op.to} (operation ${op.id}).\n`);
+  });
+}
+
+/** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines. */
+function stamp(d = new Date()): string {
+  return d.toUTCString().replace(/^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/, (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`);
+}

@@ -1,0 +1,139 @@
+/**
+ * Per-command context: resolves the global options into a store, a cluster, an operation and a
+ * logger, and offers the one way commands take the cluster lock.
+ */
+import { hostname, homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadClusterState, loadInventory, type LoadedClusterState } from '../config/load.js';
+import { InputError, StateError } from '../errors.js';
+import type { ProgressSink } from '../fsm/progress.js';
+import { createLogger } from '../log/logger.js';
+import { resolvePlan } from '../plan/resolve.js';
+import type { PlanChange, Plan, PlanView } from '../plan/types.js';
+import { JsonStore } from '../store/json-store.js';
+import { ownerAlive, type ClusterLock, type OperationRecord, type Store } from '../store/store.js';
+import type { CliIO, Globals } from './io.js';
+
+/** What a command works with. */
+export class Context {
+  private storeInstance?: JsonStore;
+  private stateCache?: Promise<LoadedClusterState>;
+  logger: Logger;
+  /** The operation's debug log, once the command knows its operation. */
+  opLog?: string;
+  readonly progress: ProgressSink;
+
+  constructor(readonly io: CliIO, readonly globals: Globals, readonly command: string) {
+    this.logger = this.makeLogger();
+    this.progress = { line: (text) => io.stderr.write(text + '\n') };
+  }
+
+  get json(): boolean {
+    return this.globals.output === 'json';
+  }
+
+  /** Writes a result to stdout. */
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  /** Writes a JSON result document to stdout. */
+  outJson(doc: unknown): void {
+    this.io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+
+  stateDir(): string {
+    const dir = this.globals.stateDir ?? this.io.env.HOIST_STATE_DIR ?? join(homedir(), '.local', 'state', 'hoist');
+    return resolve(this.io.cwd, dir);
+  }
+
+  store(): JsonStore {
+    this.storeInstance ??= new JsonStore(this.stateDir());
+    return this.storeInstance;
+  }
+
+  /** The offline cluster state (`--state FILE`), loaded once. */
+  clusterState(): Promise<LoadedClusterState> | undefined {
+    if (!this.globals.state) return undefined;
+    this.stateCache ??= loadClusterState(resolve(this.io.cwd, this.globals.state));
+    return this.stateCache;
+  }
+
+  /** Cluster name from --state's inventory, else from -c (default ./cluster.yaml). */
+  async clusterName(): Promise<string> {
+    const state = this.clusterState();
+    if (state) return (await state).inventory.config.metadata.name;
+    const file = resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml');
+    return (await loadInventory(file)).config.metadata.name;
+  }
+
+  /** The operation a plan command acts on: --operation-id, else the active (or, if allowed, last) one. */
+  async operation(opts: { allowFinished?: boolean } = {}): Promise<OperationRecord> {
+    const name = await this.clusterName();
+    const store = this.store();
+    if (this.globals.operationId) {
+      const op = await store.getOperation(name, this.globals.operationId);
+      if (op.state !== 'in_progress' && !opts.allowFinished) throw noActive(name, op);
+      return op;
+    }
+    const cluster = await store.getCluster(name);
+    const id = cluster?.activeOperation ?? (opts.allowFinished ? cluster?.lastOperation : undefined);
+    if (!id) throw noActive(name);
+    return store.getOperation(name, id);
+  }
+
+  /** Plan and changes of an operation, and the plan view for display. */
+  async planOf(op: OperationRecord): Promise<{ plan: Plan; changes: PlanChange[]; view: PlanView }> {
+    const store = this.store();
+    const [plan, changes, lock] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id), store.readLock(op.cluster)]);
+    return { plan, changes, view: resolvePlan(plan, changes, (owner) => ownerAlive(owner, lock)) };
+  }
+
+  /** Runs `fn` holding the cluster lock; switches logging to the operation's debug file. */
+  async withLock<T>(cluster: string, fn: (lock: ClusterLock) => Promise<T>): Promise<T> {
+    const lock = await this.store().lock(cluster, { host: hostname(), pid: process.pid, command: this.command });
+    try {
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Adds the per-operation debug log file to the logger. */
+  useOperationLog(store: Store, op: { cluster: string; id: string }): string {
+    const file = store.logPath(op.cluster, op.id);
+    this.opLog = file;
+    this.logger = this.makeLogger(file);
+    this.logger.info({ event: 'cli.start', command: this.command }, `Start: ${this.command}`);
+    return file;
+  }
+
+  /** Who created an operation. */
+  creator(): OperationRecord['createdBy'] {
+    let user = 'unknown';
+    try {
+      user = userInfo().username;
+    } catch {
+      // No passwd entry (containers); the uid is still in the log.
+    }
+    return { host: hostname(), pid: process.pid, user };
+  }
+
+  private makeLogger(file?: string): Logger {
+    return createLogger({ console: this.io.stderr, level: this.globals.debug ? 'debug' : 'warn', json: this.json }, file);
+  }
+}
+
+function noActive(cluster: string, op?: OperationRecord): StateError {
+  return new StateError('ERR_NO_ACTIVE_OPERATION', op ? `operation ${op.id} is already ${op.state}` : `no active operation found for cluster "${cluster}"`, {
+    hint: 'start one with "hoist upgrade IMAGE --manual", or see "hoist status"',
+  });
+}
+
+/** Refuses a command that needs an inventory or state file when neither is given. */
+export function needStateFile(): InputError {
+  return new InputError('ERR_STATE_REQUIRED', 'reading the cluster state from the nodes needs the hoist agents, which this build cannot reach yet', {
+    hint: 'plan offline with --state FILE (a ClusterState file naming the inventory and the installed image)',
+  });
+}

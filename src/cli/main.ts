@@ -1,0 +1,69 @@
+/**
+ * The CLI entry: the only place that maps errors to exit codes and sets `process.exitCode`.
+ * `main` takes injectable streams so tests run it in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { ExitCode, HoistError } from '../errors.js';
+import type { CliIO } from './io.js';
+import { buildProgram, type RunRecord } from './program.js';
+import { errorDocument, renderError } from './render/error.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Runs hoist with `argv` (as process.argv: node, script, args…); returns the exit code. */
+export async function main(argv: string[] = process.argv, partial?: Partial<CliIO>): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) return;
+    process.stderr.write('\nInterrupted: stopping running phases (they will be recorded as failed "interrupted")…\n');
+    controller.abort();
+  };
+  const ownProcess = !partial;
+  if (ownProcess) process.on('SIGINT', onSigint);
+  const io: CliIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    interactive: !!process.stdin.isTTY,
+    signal: controller.signal,
+    ...partial,
+  };
+  const record: RunRecord = {};
+  let code: number = ExitCode.ok;
+  try {
+    await buildProgram(io, packageVersion(), record).parseAsync(argv);
+  } catch (err) {
+    code = report(err, io, record);
+  } finally {
+    if (ownProcess) process.off('SIGINT', onSigint);
+  }
+  if (ownProcess) process.exitCode = code;
+  return code;
+}
+
+function report(err: unknown, io: CliIO, record: RunRecord): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its own message already.
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  const ctx = record.ctx;
+  const logFile = ctx?.opLog;
+  if (ctx?.json) io.stdout.write(JSON.stringify(errorDocument(err)) + '\n');
+  io.stderr.write(renderError(err, { debug: ctx?.globals.debug, logFile }));
+  try {
+    ctx?.logger.error({ event: 'cli.error', err }, err instanceof Error ? err.message : String(err));
+  } catch {
+    // Logging must never hide the error itself.
+  }
+  return HoistError.isHoistError(err) ? err.exitCode : ExitCode.unexpected;
+}

@@ -1,0 +1,55 @@
+/** Commander wiring: global options, the commands, and the context each command gets. */
+import { Command, Option } from 'commander';
+import { registerPlan } from './commands/plan.js';
+import { registerRollback } from './commands/rollback.js';
+import type { Action } from './commands/shared.js';
+import { registerStatus } from './commands/status.js';
+import { registerUpgrade } from './commands/upgrade.js';
+import { Context } from './context.js';
+import type { CliIO, Globals } from './io.js';
+
+/** Holds the context of the command that ran, so main can point at its log file on errors. */
+export interface RunRecord {
+  ctx?: Context;
+}
+
+/** Builds the `hoist` program bound to `io`. */
+export function buildProgram(io: CliIO, version: string, record: RunRecord): Command {
+  const program = new Command('hoist')
+    .description('Cluster upgrade orchestrator: plans, executes and rolls back upgrades phase by phase')
+    .version(version, '--version', 'print the hoist version')
+    .option('-c, --cluster <file>', 'cluster inventory', 'cluster.yaml')
+    .option('--state-dir <dir>', 'where operations are stored (default $HOIST_STATE_DIR or ~/.local/state/hoist)')
+    .option('--state <file>', 'offline cluster state: plan without contacting any node')
+    .option('--debug', 'verbose logs on stderr and stack traces on errors')
+    .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'short', 'json', 'yaml']).default('text'))
+    .option('--no-color', 'plain output (also NO_COLOR)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+
+  const run: Action = async (cmd, body) => {
+    const globals = cmd.optsWithGlobals() as Globals & { color?: boolean };
+    if (io.env.NO_COLOR) globals.color = false;
+    const line = ['hoist', ...cmd.parent && cmd.parent.name() !== 'hoist' ? [cmd.parent.name()] : [], cmd.name(), ...cmd.args].join(' ');
+    const ctx = new Context(io, globals, line);
+    record.ctx = ctx;
+    await body(ctx);
+  };
+
+  registerUpgrade(program, run);
+  registerPlan(program, run);
+  registerRollback(program, run);
+  registerStatus(program, run);
+  for (const cmd of program.commands) inheritOutput(cmd, program);
+  return program;
+}
+
+/** Subcommands report usage errors through the same streams and exit path as the root. */
+function inheritOutput(cmd: Command, root: Command): void {
+  cmd.exitOverride().showHelpAfterError().configureOutput(root.configureOutput());
+  for (const sub of cmd.commands) inheritOutput(sub, root);
+}

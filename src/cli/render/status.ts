@@ -1,0 +1,63 @@
+/** `hoist status`: the cluster record and its active or last operation, as text or JSON. */
+import type { PlanTally } from '../../fsm/operations.js';
+import type { ClusterRecord, OperationRecord } from '../../store/store.js';
+import { formatUpdated } from './plan-table.js';
+
+/** What `hoist status` shows. */
+export interface StatusInfo {
+  cluster: ClusterRecord;
+  active?: { operation: OperationRecord; progress: PlanTally };
+  last?: OperationRecord;
+}
+
+/** `-o json`: cluster name, status, installed version, active and last operation. */
+export function statusDocument(info: StatusInfo): Record<string, unknown> {
+  const op = (o: OperationRecord) => ({ id: o.id, type: o.type, state: o.state, from: o.from, to: o.to, mode: o.mode, created: o.created, updated: o.updated, ...(o.reason ? { reason: o.reason } : {}) });
+  return {
+    cluster: info.cluster.name,
+    status: info.cluster.status,
+    image: info.cluster.image.name,
+    installedVersion: info.cluster.image.version,
+    activeOperation: info.active ? { ...op(info.active.operation), progress: info.active.progress } : null,
+    lastOperation: info.last ? op(info.last) : null,
+  };
+}
+
+function ago(iso: string, now: Date): string {
+  const s = Math.max(0, Math.round((now.getTime() - new Date(iso).getTime()) / 1000));
+  if (s < 60) return `${s} seconds ago`;
+  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+/** Gravity-like text block. */
+export function renderStatus(info: StatusInfo, now = new Date()): string {
+  const c = info.cluster;
+  const lines = [
+    `Cluster name:           ${c.name}`,
+    `Cluster status:         ${c.status}`,
+    `Cluster image:          ${c.image.name}, version ${c.image.version}`,
+  ];
+  if (info.active) {
+    const { operation: o, progress: p } = info.active;
+    lines.push(
+      'Active operations:',
+      `    * Upgrade to version ${o.to}`,
+      `      ID:       ${o.id}`,
+      `      Started:  ${formatUpdated(o.created)} (${ago(o.created, now)})`,
+      `      Progress: ${p.completed} of ${p.total} phases completed${p.failed ? `, ${p.failed} failed` : ''}${p.inProgress ? `, ${p.inProgress} in progress` : ''}`,
+      `      Use 'hoist plan --operation-id=${o.id}' to check operation status`,
+    );
+  } else if (info.last) {
+    const o = info.last;
+    lines.push(
+      'Last completed operation:',
+      `    * Upgrade to version ${o.to}`,
+      `      ID:       ${o.id}`,
+      `      Started:  ${formatUpdated(o.created)} (${ago(o.created, now)})`,
+      `      ${o.state === 'completed' ? 'Completed' : 'Failed'}:${o.state === 'completed' ? '' : '   '} ${formatUpdated(o.updated)} (${ago(o.updated, now)})${o.reason ? ` — ${o.reason}` : ''}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,176 @@
+/**
+ * zod schemas of the three input documents: the inventory (`Cluster`), the image manifest
+ * (`ClusterImage`) and the offline cluster state (`ClusterState`). Every object is strict so a
+ * misspelt key is reported instead of silently ignored. Messages say what is expected; the
+ * generic ones (wrong type, missing key) come from the error map in problems.ts.
+ */
+import { isIPv4 } from 'node:net';
+import { posix } from 'node:path';
+import semver from 'semver';
+import * as z from 'zod';
+import { showValue } from './problems.js';
+
+/** Documented defaults of the inventory. */
+export const DEFAULTS = { nodeStateDir: '/var/lib/hoist', sshUser: 'root', sshPort: 22 } as const;
+
+/** Error function for a field: "required: expected X" when absent, else "expected X, got V". */
+function expecting(what: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${showValue(issue.input)}`;
+}
+
+/** A string that must pass `test`; wrong types and failed tests share one message. */
+function checkedString(what: string, test: (value: string) => boolean) {
+  return z.string({ error: expecting(what) }).refine(test, { error: expecting(what) });
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const LOCATOR = /^([a-z0-9][a-z0-9._-]*):([^:]+)$/;
+
+/** True for a canonical semver version (no leading `v`, no spaces). */
+export function isSemver(value: string): boolean {
+  return semver.valid(value) === value;
+}
+
+/** True for `name:version` where version is canonical semver. */
+export function isLocator(value: string): boolean {
+  const match = LOCATOR.exec(value);
+  return match !== null && isSemver(match[2] ?? '');
+}
+
+// A dotted-quad that is not a valid IPv4 address is a typo, not a hostname.
+function isAddress(value: string): boolean {
+  if (isIPv4(value)) return true;
+  return DNS_NAME.test(value) && !/^[\d.]+$/.test(value);
+}
+
+function isRelativeInside(value: string): boolean {
+  const normal = posix.normalize(value);
+  return value !== '' && !posix.isAbsolute(value) && normal !== '..' && !normal.startsWith('../');
+}
+
+const nodeName = checkedString('a DNS label (lowercase letters, digits and "-", at most 63 characters)', (v) =>
+  DNS_LABEL.test(v),
+);
+const resourceName = checkedString('a DNS name (lowercase letters, digits, "-" and ".")', (v) => DNS_NAME.test(v));
+const address = checkedString('an IPv4 address or a hostname', isAddress);
+const portError = expecting('a TCP port (an integer from 1 to 65535)');
+const port = z.int({ error: portError }).min(1, { error: portError }).max(65535, { error: portError });
+const sshUser = checkedString('a user name', (v) => /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v));
+const filePath = checkedString('a file path', (v) => v.trim() !== '');
+const absolutePath = checkedString('an absolute path', (v) => posix.isAbsolute(v));
+const version = checkedString('a semver version like 2.0.0', isSemver);
+const runtimeLocator = checkedString('a package locator name:version like runtime:7.0.56-11709', isLocator);
+const appLocator = checkedString('an app locator name:version like dns-app:7.0.3', isLocator);
+const versionRange = checkedString('a semver range like ">=1.0.0"', (v) => v.trim() !== '' && semver.validRange(v) !== null);
+const hookPath = checkedString('a path inside the image, relative to app.yaml', isRelativeInside);
+const positive = z.number({ error: expecting('a positive number') }).positive({ error: expecting('a positive number') });
+const count = z.int({ error: expecting('a whole number >= 0') }).min(0, { error: expecting('a whole number >= 0') });
+
+/** A jump host every SSH connection to a node goes through. */
+export const BastionSchema = z.strictObject({
+  address,
+  port: port.default(DEFAULTS.sshPort),
+  user: sshUser.optional(),
+  identityFile: filePath.optional(),
+});
+
+/** Cluster-wide SSH settings; user and port have defaults. */
+export const SshSchema = z.strictObject({
+  user: sshUser.default(DEFAULTS.sshUser),
+  port: port.default(DEFAULTS.sshPort),
+  identityFile: filePath.optional(),
+  knownHostsFile: filePath.optional(),
+  bastion: BastionSchema.optional(),
+});
+
+/** Per-node SSH overrides; anything unset falls back to the cluster's. */
+export const NodeSshSchema = z.strictObject({
+  user: sshUser.optional(),
+  port: port.optional(),
+  identityFile: filePath.optional(),
+  knownHostsFile: filePath.optional(),
+  bastion: BastionSchema.optional(),
+});
+
+/** One inventory node. */
+export const NodeSchema = z.strictObject({
+  name: nodeName,
+  address,
+  role: z.enum(['master', 'worker'], { error: expecting('"master" or "worker"') }),
+  nodeStateDir: absolutePath.optional(),
+  ssh: NodeSshSchema.optional(),
+});
+
+/** The inventory document, `cluster.yaml`. */
+export const ClusterSchema = z.strictObject({
+  apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
+  kind: z.literal('Cluster', { error: expecting('"Cluster"') }),
+  metadata: z.strictObject({ name: resourceName }),
+  spec: z.strictObject({
+    nodeStateDir: absolutePath.default(DEFAULTS.nodeStateDir),
+    ssh: SshSchema.prefault({}),
+    nodes: z.array(NodeSchema, { error: expecting('a list of nodes') }).min(1, { error: 'expected at least one node' }),
+  }),
+});
+
+/** The cluster image manifest, `app.yaml`. */
+export const ImageManifestSchema = z.strictObject({
+  apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
+  kind: z.literal('ClusterImage', { error: expecting('"ClusterImage"') }),
+  metadata: z.strictObject({ name: resourceName, version }),
+  spec: z.strictObject({
+    upgradeFrom: versionRange.optional(),
+    runtime: z.strictObject({ package: runtimeLocator, etcdVersion: version }),
+    systemApps: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
+    appDependencies: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
+    hooks: z
+      .strictObject({
+        preUpdate: hookPath.optional(),
+        postUpdate: hookPath.optional(),
+        update: hookPath.optional(),
+        rollback: hookPath.optional(),
+      })
+      .default({}),
+    requirements: z
+      .strictObject({
+        minDiskWriteMBps: positive.optional(),
+        maxTimeDriftMs: count.optional(),
+        minFreeStateDirBytes: count.optional(),
+      })
+      .default({}),
+  }),
+});
+
+/** Installed facts of one node that differ from the installed image. */
+export const NodeStateSchema = z.strictObject({ runtime: runtimeLocator.optional() });
+
+/**
+ * The offline cluster state. `cluster` is a path (checked here) or an inline Cluster document
+ * (checked by the loader against ClusterSchema so its paths read `cluster.spec…`).
+ */
+export const ClusterStateSchema = z.strictObject({
+  apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
+  kind: z.literal('ClusterState', { error: expecting('"ClusterState"') }),
+  cluster: z.union([filePath, z.record(z.string(), z.unknown())], {
+    error: expecting('a path to cluster.yaml or an inline Cluster document'),
+  }),
+  installedImage: filePath,
+  leader: nodeName.optional(),
+  etcdVersion: version.optional(),
+  nodes: z.record(z.string(), NodeStateSchema, { error: expecting('a mapping of node name to facts') }).default({}),
+});
+
+/** A validated inventory with defaults applied. */
+export type ClusterConfig = z.output<typeof ClusterSchema>;
+/** A validated inventory node. */
+export type ClusterNode = ClusterConfig['spec']['nodes'][number];
+/** Cluster-wide SSH settings after defaults. */
+export type SshSettings = ClusterConfig['spec']['ssh'];
+/** A bastion (jump host) entry. */
+export type BastionSettings = z.output<typeof BastionSchema>;
+/** A validated image manifest with defaults applied. */
+export type ImageManifest = z.output<typeof ImageManifestSchema>;
+/** A validated cluster state document (before `cluster` and `installedImage` are loaded). */
+export type ClusterStateDoc = z.output<typeof ClusterStateSchema>;

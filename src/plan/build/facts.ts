@@ -1,0 +1,80 @@
+/**
+ * Facts the layout is built from (spec §6.1), computed once from a gated input: who leads, in
+ * which order nodes are handled, which nodes, system apps and apps change, and whether etcd moves.
+ */
+import type { NodeFacts, UpgradeInput } from './input.js';
+import { changedPackages, isNewer, parseLocator, sameVersion, type Locator } from './versions.js';
+
+/** A package the plan updates: target locator plus the installed version, when there was one. */
+export type PackageUpdate = Locator & { from?: string };
+
+/** Everything the phase builders read. */
+export interface UpgradeFacts {
+  input: UpgradeInput;
+  leader: NodeFacts;
+  /** All nodes, lead first, then inventory order (Gravity 7 reorders the same way). */
+  nodes: NodeFacts[];
+  /** Masters, lead first. */
+  masters: NodeFacts[];
+  workers: NodeFacts[];
+  /** Masters and workers whose installed runtime is not the target's, same order. */
+  mastersToUpdate: NodeFacts[];
+  workersToUpdate: NodeFacts[];
+  systemApps: PackageUpdate[];
+  apps: PackageUpdate[];
+  etcd?: { from: string; to: string };
+}
+
+/** Installed runtime locator of a node: its own when reported, else the installed image's. */
+export function nodeRuntime(input: UpgradeInput, node: NodeFacts): string {
+  return node.runtime ?? input.installed.runtime;
+}
+
+/** Computes the facts; expects `checkUpgradeGates` to have passed. */
+export function gatherFacts(input: UpgradeInput): UpgradeFacts {
+  const firstMaster = input.nodes.find((n) => n.role === 'master')!;
+  const leader = input.nodes.find((n) => n.name === input.leader) ?? firstMaster;
+  const nodes = [leader, ...input.nodes.filter((n) => n !== leader)];
+  const masters = nodes.filter((n) => n.role === 'master');
+  const workers = nodes.filter((n) => n.role === 'worker');
+  const target = parseLocator(input.target.runtime, 'target.runtime');
+  const differs = (n: NodeFacts): boolean => {
+    const installed = parseLocator(nodeRuntime(input, n), `node ${n.name} runtime`);
+    return installed.name !== target.name || !sameVersion(installed.version, target.version);
+  };
+  const facts: UpgradeFacts = {
+    input,
+    leader,
+    nodes,
+    masters,
+    workers,
+    mastersToUpdate: masters.filter(differs),
+    workersToUpdate: workers.filter(differs),
+    systemApps: rbacFirst(changedPackages(input.installed.systemApps, input.target.systemApps, 'systemApps')),
+    apps: appUpdates(input),
+  };
+  const etcdFrom = input.etcdVersion ?? input.installed.etcdVersion;
+  if (isNewer(input.target.etcdVersion, etcdFrom)) facts.etcd = { from: etcdFrom, to: input.target.etcdVersion };
+  return facts;
+}
+
+/** True when the upgrade touches more than the application: the full Gravity 7 layout. */
+export function needsFullPlan(facts: UpgradeFacts): boolean {
+  return (
+    facts.mastersToUpdate.length > 0 ||
+    facts.workersToUpdate.length > 0 ||
+    facts.systemApps.length > 0 ||
+    facts.etcd !== undefined
+  );
+}
+
+// rbac-app goes first: later apps' hooks run under the roles it creates.
+function rbacFirst(updates: PackageUpdate[]): PackageUpdate[] {
+  return [...updates.filter((u) => u.name === 'rbac-app'), ...updates.filter((u) => u.name !== 'rbac-app')];
+}
+
+// Changed app dependencies, then the app itself, which always changes (the version gate says so).
+function appUpdates(input: UpgradeInput): PackageUpdate[] {
+  const deps = changedPackages(input.installed.appDependencies, input.target.appDependencies, 'appDependencies');
+  return [...deps, { name: input.target.name, version: input.target.version, from: input.installed.version }];
+}

@@ -1,0 +1,175 @@
+/**
+ * The changelog file (`changelog.ndjson`): one PlanChange per line, `seq` strictly increasing.
+ *
+ * Crash rule: an append is one write(2) of `json + "\n"` followed by fdatasync, so a crash can
+ * only leave an incomplete LAST line (no trailing newline, or bytes that are not JSON). Readers
+ * ignore such a line. The next append truncates it away before writing, so the file stays
+ * "complete lines only" and the torn entry, which its writer never saw acknowledged, is dropped.
+ * We truncate rather than prepend a newline because a newline would turn the torn bytes into a
+ * middle line, which readers must treat as corruption.
+ */
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { PlanChange } from '../plan/types.js';
+import { StateError } from '../errors.js';
+import type { NewPlanChange } from './store.js';
+import { corruptFile, issueLines } from './files.js';
+import { planChangeSchema } from './schema.js';
+
+const NL = 0x0a;
+
+/** Where a parse starts: byte offset, line number and last seq already seen before it. */
+interface ParseStart {
+  line: number;
+  lastSeq: number;
+}
+
+/** Result of parsing a changelog (or the tail of one). */
+export interface ParsedChangelog {
+  changes: PlanChange[];
+  /** Bytes of `buf` holding complete, valid lines; anything after is a torn tail. */
+  validBytes: number;
+  /** Lines consumed in `validBytes`. */
+  lines: number;
+  lastSeq: number;
+}
+
+/**
+ * Parses changelog bytes. A torn last line is left out of `validBytes`; any other bad line, or
+ * a seq that does not increase, is ERR_STORE_CORRUPT naming `file` and the line number.
+ */
+export function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0, lastSeq: 0 }): ParsedChangelog {
+  const changes: PlanChange[] = [];
+  let { line, lastSeq } = start;
+  let pos = 0;
+  while (pos < buf.length) {
+    const nl = buf.indexOf(NL, pos);
+    if (nl === -1) break; // no newline yet: torn (or still being written by the writer)
+    const lineNo = line + 1;
+    const text = buf.toString('utf8', pos, nl);
+    if (text.trim() === '') {
+      line = lineNo;
+      pos = nl + 1;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      if (nl === buf.length - 1) break; // bad bytes on the last line: a torn write
+      throw corruptFile(file, `line ${lineNo} is not valid JSON (${(err as Error).message})`, err);
+    }
+    const parsed = planChangeSchema.safeParse(value);
+    if (!parsed.success) {
+      const err = corruptFile(file, `line ${lineNo} is not a valid change`);
+      err.details.push(...issueLines(parsed.error));
+      throw err;
+    }
+    if (parsed.data.seq <= lastSeq) {
+      throw corruptFile(file, `line ${lineNo} has seq ${parsed.data.seq}, not above the previous seq ${lastSeq}`);
+    }
+    changes.push(parsed.data);
+    lastSeq = parsed.data.seq;
+    line = lineNo;
+    pos = nl + 1;
+  }
+  return { changes, validBytes: pos, lines: line, lastSeq };
+}
+
+/** Reads a whole changelog; a missing file reads as empty. */
+export async function readChangelog(file: string): Promise<PlanChange[]> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return parseChangelog(buf, file).changes;
+}
+
+/**
+ * Appender for one changelog, keeping its file open. It caches the file size and last seq and
+ * re-reads only the bytes added since, when another process (a previous lock holder) appended.
+ * Appends are serialized so concurrent callers in this process get distinct seqs.
+ */
+export class ChangelogAppender {
+  private size = 0;
+  private lines = 0;
+  private lastSeq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly file: string,
+  ) {}
+
+  /** Opens (creating if needed) `file` for appending. */
+  static async open(file: string): Promise<ChangelogAppender> {
+    return new ChangelogAppender(await fs.open(file, 'a+', 0o644), file);
+  }
+
+  /** Appends one change with the next seq; resolves once it is on disk. */
+  append(change: NewPlanChange): Promise<PlanChange> {
+    const run = this.queue.then(() => this.appendNow(change));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes the file once pending appends are done. */
+  async close(): Promise<void> {
+    await this.queue;
+    await this.fh.close();
+  }
+
+  private async appendNow(change: NewPlanChange): Promise<PlanChange> {
+    const { size } = await this.fh.stat();
+    if (size !== this.size) await this.catchUp(size);
+    const { seq: _ignored, ...rest } = change as Partial<PlanChange>;
+    const checked = planChangeSchema.safeParse({ seq: this.lastSeq + 1, ...rest });
+    if (!checked.success) {
+      throw new StateError('ERR_STORE_INVALID_CHANGE', `refusing to append an invalid change to ${this.file}`, {
+        hint: 'this is a bug in the caller: the change does not match the PlanChange schema',
+        details: issueLines(checked.error),
+      });
+    }
+    const entry: PlanChange = checked.data;
+    const line = Buffer.from(JSON.stringify(entry) + '\n', 'utf8');
+    // O_APPEND puts every write at the end; a short write loops. On failure the cached size is
+    // left behind, so the next append sees the mismatch and truncates whatever was written.
+    let off = 0;
+    while (off < line.length) {
+      const { bytesWritten } = await this.fh.write(line, off, line.length - off);
+      off += bytesWritten;
+    }
+    await this.fh.datasync();
+    this.size += line.length;
+    this.lines += 1;
+    this.lastSeq = entry.seq;
+    return entry;
+  }
+
+  /** Brings the cache up to the file's `size`, dropping a torn tail. */
+  private async catchUp(size: number): Promise<void> {
+    if (size < this.size) {
+      this.size = 0;
+      this.lines = 0;
+      this.lastSeq = 0;
+    }
+    const buf = Buffer.alloc(size - this.size);
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, off, buf.length - off, this.size + off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    const parsed = parseChangelog(buf.subarray(0, off), this.file, { line: this.lines, lastSeq: this.lastSeq });
+    this.size += parsed.validBytes;
+    this.lines = parsed.lines;
+    this.lastSeq = parsed.lastSeq;
+    if (this.size < size) {
+      await this.fh.truncate(this.size);
+      await this.fh.datasync();
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The embedded default Store: JSON files under a state directory (architecture §5).
+ *
+ *   <state>/clusters/<name>/cluster.json
+ *   <state>/clusters/<name>/lock
+ *   <state>/clusters/<name>/operations/<id>/{operation.json,plan.json,changelog.ndjson,log.ndjson}
+ *
+ * Record files are replaced atomically (files.ts). An operation directory is built under a
+ * dot-name and renamed into place, so an operation exists with its plan or not at all; readers
+ * skip dot-names, which also hides what a crash mid-create leaves behind. plan.json is written
+ * once, there is no API to rewrite it. Changelog rules live in changelog.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs, type Dirent } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { z } from 'zod';
+import { InputError, StateError } from '../errors.js';
+import type { Plan, PlanChange } from '../plan/types.js';
+import { ChangelogAppender, readChangelog } from './changelog.js';
+import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
+import { acquireLock, pidAlive, readLockFile, type LockOptions } from './lock.js';
+import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
+import type { ClusterLock, ClusterRecord, LockOwner, LockRecord, NewPlanChange, OperationRecord, Store } from './store.js';
+
+/** Tuning for the JSON store; defaults suit production. */
+export interface JsonStoreOptions {
+  /** A lock whose heartbeat is older than this is stale (default 30 s). */
+  staleAfterMs?: number;
+  /** How often a held lock refreshes its heartbeat (default 5 s). */
+  heartbeatMs?: number;
+  /** This host's name, to tell whether a lock holder's pid can be checked here (default os.hostname()). */
+  hostname?: string;
+}
+
+/** Names that become path components: no separators, no leading dot (dot-names are ours). */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+/** Prefix of an operation directory being created. */
+const NEW_OP_PREFIX = '.new-';
+
+/** Store backed by JSON files in one state directory. */
+export class JsonStore implements Store {
+  private readonly lockOptions: LockOptions;
+  private readonly appenders = new Map<string, Promise<ChangelogAppender>>();
+
+  constructor(
+    readonly stateDir: string,
+    options: JsonStoreOptions = {},
+  ) {
+    this.lockOptions = {
+      staleAfterMs: options.staleAfterMs ?? 30_000,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
+      hostname: options.hostname ?? os.hostname(),
+    };
+  }
+
+  async getCluster(cluster: string): Promise<ClusterRecord | undefined> {
+    return readRecord(path.join(this.clusterDir(cluster), 'cluster.json'), clusterRecordSchema);
+  }
+
+  async putCluster(record: ClusterRecord): Promise<void> {
+    const dir = this.clusterDir(record.name);
+    const file = path.join(dir, 'cluster.json');
+    checkRecord(clusterRecordSchema, record, file);
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(file, recordJson(record));
+  }
+
+  async createOperation(op: OperationRecord, plan: Plan): Promise<void> {
+    const finalDir = this.opDir(op.cluster, op.id);
+    checkRecord(operationRecordSchema, op, path.join(finalDir, 'operation.json'));
+    checkRecord(planSchema, plan, path.join(finalDir, 'plan.json'));
+    if (plan.operationId !== op.id || plan.cluster !== op.cluster) {
+      throw new StateError('ERR_STORE_PLAN_MISMATCH', `plan of operation ${plan.operationId} (cluster "${plan.cluster}") does not belong to operation ${op.id} (cluster "${op.cluster}")`, {
+        hint: 'this is a bug in the caller: build the plan for the operation being created',
+      });
+    }
+    const opsDir = path.dirname(finalDir);
+    await fs.mkdir(opsDir, { recursive: true });
+    await this.removeAbandonedTemps(opsDir);
+    if (await exists(finalDir)) throw operationExists(op, finalDir);
+    const tmpDir = path.join(opsDir, `${NEW_OP_PREFIX}${op.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await fs.mkdir(tmpDir);
+      await writeNewFile(path.join(tmpDir, 'operation.json'), recordJson(op));
+      await writeNewFile(path.join(tmpDir, 'plan.json'), recordJson(plan));
+      await writeNewFile(path.join(tmpDir, 'changelog.ndjson'), '');
+      await fsyncDir(tmpDir);
+      // rename(2) onto an existing non-empty directory fails, so a racing creator loses here.
+      await fs.rename(tmpDir, finalDir);
+    } catch (err) {
+      await fs.rm(tmpDir, { recursive: true, force: true });
+      if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST')) throw operationExists(op, finalDir);
+      throw err;
+    }
+    await fsyncDir(opsDir);
+  }
+
+  async getOperation(cluster: string, id: string): Promise<OperationRecord> {
+    return this.readOpFile(cluster, id, 'operation.json', operationRecordSchema);
+  }
+
+  async updateOperation(op: OperationRecord): Promise<void> {
+    const file = path.join(this.opDir(op.cluster, op.id), 'operation.json');
+    checkRecord(operationRecordSchema, op, file);
+    await this.getOperation(op.cluster, op.id); // must exist; also refuses to replace a corrupt one silently
+    await writeFileAtomic(file, recordJson(op));
+  }
+
+  async listOperations(cluster: string): Promise<OperationRecord[]> {
+    const opsDir = path.join(this.clusterDir(cluster), 'operations');
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(opsDir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    // Dot-names are creations in flight or left by a crash; they are not operations yet.
+    const ids = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    const ops = await Promise.all(ids.map((id) => this.getOperation(cluster, id)));
+    return ops.sort((a, b) => cmp(b.created, a.created) || cmp(b.id, a.id));
+  }
+
+  async getPlan(cluster: string, operationId: string): Promise<Plan> {
+    return this.readOpFile(cluster, operationId, 'plan.json', planSchema);
+  }
+
+  async appendChange(cluster: string, operationId: string, change: NewPlanChange): Promise<PlanChange> {
+    const appender = await this.appender(cluster, operationId);
+    return appender.append(change);
+  }
+
+  async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
+    const dir = this.opDir(cluster, operationId);
+    if (!(await exists(dir))) throw operationNotFound(cluster, operationId, dir);
+    return readChangelog(path.join(dir, 'changelog.ndjson'));
+  }
+
+  async lock(cluster: string, owner: LockOwner): Promise<ClusterLock> {
+    return acquireLock(this.lockPath(cluster), cluster, owner, this.lockOptions);
+  }
+
+  async readLock(cluster: string): Promise<{ record: LockRecord; stale: boolean } | undefined> {
+    return readLockFile(this.lockPath(cluster), this.lockOptions);
+  }
+
+  logPath(cluster: string, operationId: string): string {
+    return path.join(this.opDir(cluster, operationId), 'log.ndjson');
+  }
+
+  /** Path of the cluster's lock file. */
+  lockPath(cluster: string): string {
+    return path.join(this.clusterDir(cluster), 'lock');
+  }
+
+  /** Closes the changelog files kept open for appending. */
+  async close(): Promise<void> {
+    const pending = [...this.appenders.values()];
+    this.appenders.clear();
+    await Promise.all(pending.map(async (p) => (await p.catch(() => undefined))?.close()));
+  }
+
+  private clusterDir(cluster: string): string {
+    return path.join(this.stateDir, 'clusters', safeName(cluster, 'cluster name'));
+  }
+
+  private opDir(cluster: string, id: string): string {
+    return path.join(this.clusterDir(cluster), 'operations', safeName(id, 'operation id'));
+  }
+
+  /** One open appender per operation, shared by concurrent callers. */
+  private appender(cluster: string, id: string): Promise<ChangelogAppender> {
+    const dir = this.opDir(cluster, id);
+    let pending = this.appenders.get(dir);
+    if (!pending) {
+      pending = (async () => {
+        if (!(await exists(dir))) throw operationNotFound(cluster, id, dir);
+        return ChangelogAppender.open(path.join(dir, 'changelog.ndjson'));
+      })();
+      this.appenders.set(dir, pending);
+      pending.catch(() => this.appenders.delete(dir));
+    }
+    return pending;
+  }
+
+  private async readOpFile<T>(cluster: string, id: string, name: string, schema: z.ZodType<T>): Promise<T> {
+    const dir = this.opDir(cluster, id);
+    const file = path.join(dir, name);
+    const value = await readRecord(file, schema);
+    if (value !== undefined) return value;
+    if (!(await exists(dir))) throw operationNotFound(cluster, id, dir);
+    throw corruptFile(file, 'is missing from its operation directory');
+  }
+
+  /** Removes temp operation dirs whose creating process is gone (crash mid-create). */
+  private async removeAbandonedTemps(opsDir: string): Promise<void> {
+    for (const name of await fs.readdir(opsDir)) {
+      if (!name.startsWith(NEW_OP_PREFIX)) continue;
+      const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+      if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) {
+        await fs.rm(path.join(opsDir, name), { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+function safeName(name: string, what: string): string {
+  if (SAFE_NAME.test(name)) return name;
+  throw new InputError('ERR_STORE_BAD_NAME', `${what} "${name}" cannot be used as a directory name`, {
+    hint: 'use letters, digits, ".", "_" and "-", starting with a letter or digit',
+  });
+}
+
+function checkRecord(schema: z.ZodType, value: unknown, file: string): void {
+  const res = schema.safeParse(value);
+  if (res.success) return;
+  throw new StateError('ERR_STORE_INVALID_RECORD', `refusing to write an invalid record to ${file}`, {
+    hint: 'this is a bug in the caller: the record does not match its schema',
+    details: issueLines(res.error),
+  });
+}
+
+function operationExists(op: OperationRecord, dir: string): StateError {
+  return new StateError('ERR_STORE_OPERATION_EXISTS', `operation ${op.id} already exists in cluster "${op.cluster}" (${dir})`, {
+    hint: 'operation ids must be unique; create the operation with a new id',
+  });
+}
+
+function operationNotFound(cluster: string, id: string, dir: string): StateError {
+  return new StateError('ERR_STORE_OPERATION_NOT_FOUND', `operation ${id} not found in cluster "${cluster}" (${dir})`, {
+    hint: 'list the operations of the cluster to find its id',
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+/**
+ * zod schemas for the files of the JSON store. Records are checked on every read so that a
+ * hand-edited or damaged file fails with a message naming it instead of surfacing later as an
+ * odd crash. Unknown keys are kept (loose objects) so that a newer hoist can add fields without
+ * an older one refusing the file.
+ */
+import { z } from 'zod';
+import { PHASE_STATES, type Phase, type Plan, type PlanChange } from '../plan/types.js';
+import type { ClusterRecord, LockRecord, OperationRecord } from './store.js';
+
+/** ISO-8601 timestamp as written by `new Date().toISOString()` (offsets accepted). */
+const timestamp = z.iso.datetime({ offset: true });
+
+/** Last error of a phase. */
+export const phaseErrorSchema = z.looseObject({ code: z.string(), message: z.string() });
+
+/** Who runs an in-progress phase. */
+export const executorOwnerSchema = z.looseObject({
+  host: z.string().min(1),
+  pid: z.number().int().nonnegative(),
+  execution: z.string().optional(),
+});
+
+/** One changelog line. */
+export const planChangeSchema = z.looseObject({
+  seq: z.number().int().positive(),
+  phase: z.string().min(1),
+  state: z.enum(PHASE_STATES),
+  at: timestamp,
+  error: phaseErrorSchema.optional(),
+  owner: executorOwnerSchema.optional(),
+});
+
+/** `cluster.json`. */
+export const clusterRecordSchema = z.looseObject({
+  name: z.string().min(1),
+  status: z.enum(['active', 'updating']),
+  image: z.looseObject({ name: z.string(), version: z.string() }),
+  activeOperation: z.string().optional(),
+  lastOperation: z.string().optional(),
+  updated: timestamp,
+});
+
+/** `operation.json`. */
+export const operationRecordSchema = z.looseObject({
+  id: z.string().min(1),
+  type: z.literal('upgrade'),
+  cluster: z.string().min(1),
+  state: z.enum(['in_progress', 'completed', 'failed']),
+  from: z.string(),
+  to: z.string(),
+  image: z.string(),
+  mode: z.enum(['manual', 'automatic']),
+  created: timestamp,
+  updated: timestamp,
+  createdBy: z.looseObject({ host: z.string(), pid: z.number().int(), user: z.string() }),
+  reason: z.string().optional(),
+});
+
+/** The `lock` file. */
+export const lockRecordSchema = z.looseObject({
+  host: z.string().min(1),
+  pid: z.number().int().positive(),
+  command: z.string(),
+  acquired: timestamp,
+  heartbeat: timestamp,
+});
+
+/**
+ * A phase as stored. Only what the store and the engine rely on is checked; the plan module
+ * owns the finer rules (id shapes, requires forming a DAG).
+ */
+export const phaseSchema: z.ZodType<Phase> = z.looseObject({
+  id: z.string().min(1),
+  executor: z.string().optional(),
+  description: z.string(),
+  node: z.string().optional(),
+  server: z.string().optional(),
+  requires: z.array(z.string()),
+  parallel: z.number().int().positive().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  get phases() {
+    return z.array(phaseSchema).optional();
+  },
+});
+
+/** `plan.json`. */
+export const planSchema = z.looseObject({
+  operationId: z.string().min(1),
+  operationType: z.literal('upgrade'),
+  cluster: z.string().min(1),
+  createdAt: z.string(),
+  from: z.string(),
+  to: z.string(),
+  leader: z.string(),
+  servers: z.array(
+    z.looseObject({ name: z.string(), address: z.string(), role: z.enum(['master', 'worker']) }),
+  ),
+  phases: z.array(phaseSchema),
+});
+
+// Compile-time check that what the schemas accept is assignable to the hand-written types.
+const _typeChecks = {
+  cluster: (v: z.infer<typeof clusterRecordSchema>): ClusterRecord => v,
+  operation: (v: z.infer<typeof operationRecordSchema>): OperationRecord => v,
+  lock: (v: z.infer<typeof lockRecordSchema>): LockRecord => v,
+  change: (v: z.infer<typeof planChangeSchema>): PlanChange => v,
+  plan: (v: z.infer<typeof planSchema>): Plan => v,
+};
+void _typeChecks;

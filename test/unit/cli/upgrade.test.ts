@@ -1,0 +1,161 @@
+import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/run-cli.js';
+
+const STATE = 'fixtures/clusters/demo-3-masters/state.yaml';
+const V2 = 'fixtures/images/upgrade-demo-2.0.0';
+let stateDir: string;
+beforeEach(() => {
+  stateDir = mkdtempSync(join(tmpdir(), 'hoist-cli-'));
+});
+const cli = (...args: string[]) => runCli(args, { stateDir });
+
+describe('cli › upgrade --dry-run', () => {
+  it('prints the seed plan table and writes nothing', async () => {
+    const r = await cli('upgrade', '--dry-run', '--state', STATE, V2);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Phase {25}Description {45}State {9}Node {10}Requires {32}Updated$/);
+    expect(lines).toContain('    * kubelet-permissions     Add permissions to kubelet on "node-1"                  Unstarted     127.0.0.2     -                                       -');
+    expect(r.stdout).toContain('  * kubernetes                Update system application "kubernetes" to 7.0.30');
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+
+  it('prints the plan as JSON with -o json', async () => {
+    const r = await cli('upgrade', '--dry-run', '--state', STATE, V2, '-o', 'json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { phases: { id: string; requires: string[]; phases: unknown[] }[] };
+    expect(doc.phases.map((p) => p.id)).toEqual(['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters', '/config', '/runtime', '/migration', '/app', '/gc']);
+    expect(doc.phases[2]!.requires).toEqual(['/init', '/checks']);
+  });
+
+  it('refuses an image that is not newer, with exit 3 and the reason', async () => {
+    const r = await cli('upgrade', '--dry-run', '--state', 'fixtures/clusters/installed-2.0.0/state.yaml', V2);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('update version (2.0.0) must be greater than the currently installed version (2.0.0)');
+  });
+
+  it('reports every problem of a bad input file, one per line, with exit 3', async () => {
+    const r = await cli('upgrade', '--dry-run', '--state', 'fixtures/invalid/bad-state-refs/unknown-leader.state.yaml', V2);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error\[ERR_INPUT_INVALID\]: .*unknown-leader\.state\.yaml: 1 problem/m);
+    expect(r.stderr).toMatch(/unknown-leader\.state\.yaml:\d+: leader: /);
+  });
+
+  it('asks for --state while live discovery is not available, and writes nothing', async () => {
+    const r = await cli('upgrade', '--manual', V2, '-c', 'fixtures/clusters/demo-3-masters/cluster.yaml');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('ERR_STATE_REQUIRED');
+    expect(existsSync(join(stateDir, 'clusters'))).toBe(false);
+  });
+});
+
+describe('cli › manual operation lifecycle', () => {
+  it('creates the operation (-o json for CI), locks the cluster and refuses a second one', async () => {
+    const r = await cli('upgrade', '--manual', '--state', STATE, V2, '-o', 'json');
+    expect(r.code).toBe(0);
+    const op = JSON.parse(r.stdout) as Record<string, string>;
+    expect(op).toMatchObject({ cluster: 'upgrade-demo', from: '1.0.0', to: '2.0.0', state: 'in_progress', mode: 'manual' });
+    expect(op.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.stderr).toContain('Upgrading cluster from 1.0.0 to 2.0.0');
+
+    const s = JSON.parse((await cli('status', '--state', STATE, '-o', 'json')).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ cluster: 'upgrade-demo', status: 'updating', installedVersion: '1.0.0', activeOperation: { id: op.id, progress: { total: 49, completed: 0 } } });
+
+    const again = await cli('upgrade', '--manual', '--state', STATE, V2);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain(`cluster "upgrade-demo" is currently updating (operation ${op.id})`);
+  });
+
+  it('fails a phase without an executor visibly (exit 6, ERR_EXECUTOR_UNAVAILABLE) and keeps it resumable', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    const r = await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('Executing "/init/node-1" on node-1');
+    expect(r.stderr).toContain('error[ERR_EXECUTOR_UNAVAILABLE]: phase "/init/node-1" failed: precheck failed: executor "init" is not available');
+    const plan = await cli('plan', '--state', STATE);
+    expect(plan.stdout).toMatch(/^  × node-1 +Initialize node "node-1" +Failed /m);
+    expect(plan.stdout).toContain('The /init/node-1 phase ("Initialize node \\"node-1\\"") has failed'.replace(/\\"/g, '"'));
+  });
+
+  it('maps phase rule violations to exit 4 with Gravity messages', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    const missing = await cli('plan', 'execute', '--phase', '/nope', '--state', STATE);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('phase "/nope" not found');
+    const req = await cli('plan', 'execute', '--phase', '/checks', '--state', STATE);
+    expect(req.code).toBe(4);
+    expect(req.stderr).toContain('required phase "/init" is not completed');
+    const notRun = await cli('plan', 'rollback', '--phase', '/checks', '--state', STATE);
+    expect(notRun.code).toBe(4);
+    expect(notRun.stderr).toContain(`phase "/checks" hasn't been executed yet`);
+    const force = await cli('plan', 'execute', '--phase', '/masters', '--force', '--state', STATE);
+    expect(force.code).toBe(4);
+    expect(force.stderr).toContain('cannot use force with composite phase "/masters"');
+  });
+
+  it('plan complete refuses a half-done plan, and closes it once rolled back', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    const refused = await cli('plan', 'complete', '--state', STATE);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('ERR_PLAN_PARTLY_APPLIED');
+    const rb = await cli('plan', 'rollback', '--phase', '/init/node-1', '--state', STATE);
+    expect(rb.code).toBe(0);
+    expect(rb.stderr).toContain('Rolling back "/init/node-1" on node-1');
+    const done = await cli('plan', 'complete', '--state', STATE, '-o', 'json');
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ operation: expect.any(String), state: 'failed', cluster: 'upgrade-demo', status: 'active', installedVersion: '1.0.0' });
+    const s = JSON.parse((await cli('status', '--state', STATE, '-o', 'json')).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ status: 'active', activeOperation: null, lastOperation: { state: 'failed' } });
+  });
+
+  it('rollback: --dry-run lists, no --confirm without a terminal is refused (exit 2), --confirm rolls back and closes', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    const dry = await cli('rollback', '--dry-run', '--state', STATE);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain('[DRY-RUN] Rolling back "/init/node-1" on node-1');
+    const refused = await cli('rollback', '--state', STATE);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('ERR_CONFIRM_REQUIRED');
+    const ok = await cli('rollback', '--confirm', '--state', STATE, '-o', 'json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ state: 'failed', rolledBack: ['/init/node-1'], installedVersion: '1.0.0' });
+  });
+
+  it('asks "Proceed? (yes/no)" on a terminal and does nothing on "no"', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    const r = await runCli(['rollback', '--state', STATE], { stateDir, interactive: true, input: 'no\n' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Proceed? (yes/no):');
+    expect(r.stderr).toContain('Rollback cancelled; nothing changed.');
+    const s = JSON.parse((await cli('status', '--state', STATE, '-o', 'json')).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ status: 'updating' });
+  });
+
+  it('prints errors as one JSON object on stdout with --output json', async () => {
+    const r = await cli('plan', 'execute', '--phase', '/init', '--state', STATE, '-o', 'json');
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'ERR_NO_ACTIVE_OPERATION', message: 'no active operation found for cluster "upgrade-demo"', hint: expect.any(String) } });
+  });
+});
+
+describe('cli › usage', () => {
+  it('exits 2 on an unknown option and 0 on --help', async () => {
+    expect((await cli('plan', '--bogus')).code).toBe(2);
+    const help = await cli('plan', 'execute', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--phase <id>');
+  });
+
+  it('exits 2 for a relative phase id', async () => {
+    await cli('upgrade', '--manual', '--state', STATE, V2);
+    const r = await cli('plan', 'execute', '--phase', 'init', '--state', STATE);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('did you mean /init?');
+  });
+});

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HoistError } from '../../../src/errors.js';
+import { JsonStore } from '../../../src/store/json-store.js';
+import type { FileLock } from '../../../src/store/lock.js';
+import type { LockRecord } from '../../../src/store/store.js';
+import { cleanup, tempDir } from './fixtures.js';
+
+const HOST = 'host-a';
+
+/** A pid that certainly belonged to a process and is now gone. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+async function caught(p: Promise<unknown>): Promise<HoistError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!HoistError.isHoistError(err)) throw new Error(`expected a HoistError, got ${String(err)}`);
+  return err;
+}
+
+describe('cluster lock', () => {
+  let dir: string;
+  let store: JsonStore;
+  const owner = (command = 'hoist plan execute') => ({ host: HOST, pid: process.pid, command });
+
+  async function plant(record: Partial<LockRecord>): Promise<void> {
+    const now = new Date().toISOString();
+    const full: LockRecord = { host: HOST, pid: process.pid, command: 'hoist upgrade', acquired: now, heartbeat: now, ...record };
+    await mkdir(path.join(dir, 'clusters/demo'), { recursive: true });
+    await writeFile(store.lockPath('demo'), JSON.stringify(full));
+  }
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = new JsonStore(dir, { hostname: HOST });
+  });
+  afterEach(async () => {
+    await cleanup(dir);
+  });
+
+  it('writes the owner record and removes it on release', async () => {
+    const lock = await store.lock('demo', owner());
+    expect(lock.owner).toMatchObject(owner());
+    const read = await store.readLock('demo');
+    expect(read).toEqual({ record: lock.owner, stale: false });
+    await lock.release();
+    expect(await store.readLock('demo')).toBeUndefined();
+    await lock.release(); // idempotent
+  });
+
+  it('refuses a second writer and names the holder', async () => {
+    const lock = await store.lock('demo', owner('hoist plan execute'));
+    const err = await caught(store.lock('demo', owner('hoist plan rollback')));
+    expect(err.code).toBe('ERR_LOCK_HELD');
+    expect(err.exitCode).toBe(4);
+    expect(err.message).toBe(`cluster "demo" is locked by "hoist plan execute" (pid ${process.pid} on host ${HOST}) since ${lock.owner.acquired}`);
+    expect(err.hint).toMatch(/wait/);
+    expect(err.hint).toMatch(/taken over/);
+    await lock.release();
+    const again = await store.lock('demo', owner('hoist plan rollback'));
+    await again.release();
+  });
+
+  it('takes over the lock of a dead pid on this host', async () => {
+    const pid = deadPid();
+    await plant({ pid });
+    expect((await store.readLock('demo'))?.stale).toBe(true);
+    const lock = await store.lock('demo', owner());
+    expect(lock.owner.pid).toBe(process.pid);
+    expect((await store.readLock('demo'))?.record.pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('does not judge a pid on another host by local process table', async () => {
+    await plant({ host: 'host-b', pid: deadPid() });
+    expect((await store.readLock('demo'))?.stale).toBe(false);
+    expect((await caught(store.lock('demo', owner()))).code).toBe('ERR_LOCK_HELD');
+  });
+
+  it('takes over a lock whose heartbeat is too old', async () => {
+    const old = new Date(Date.now() - 60_000).toISOString();
+    await plant({ host: 'host-b', pid: 1, acquired: old, heartbeat: old });
+    expect((await store.readLock('demo'))?.stale).toBe(true);
+    const lock = await store.lock('demo', owner());
+    expect((await store.readLock('demo'))?.record).toEqual(lock.owner);
+    await lock.release();
+  });
+
+  it('refreshes its heartbeat on a timer', async () => {
+    const fast = new JsonStore(dir, { hostname: HOST, heartbeatMs: 20 });
+    const lock = await fast.lock('demo', owner());
+    const first = lock.owner.heartbeat;
+    await expect.poll(async () => (await fast.readLock('demo'))?.record.heartbeat, { timeout: 5_000 }).not.toBe(first);
+    const read = await fast.readLock('demo');
+    expect(read?.record.acquired).toBe(lock.owner.acquired);
+    await lock.release();
+  });
+
+  it('notices a takeover and then leaves the new holder alone', async () => {
+    const lock = (await store.lock('demo', owner())) as FileLock;
+    const old = new Date(Date.now() - 60_000).toISOString();
+    await plant({ host: 'host-b', pid: 77, command: 'other', acquired: old, heartbeat: new Date().toISOString() });
+    expect(await lock.heartbeat()).toBe(false);
+    expect(lock.lost).toBe(true);
+    await lock.release();
+    expect((await store.readLock('demo'))?.record.command).toBe('other');
+  });
+
+  it('reports a corrupt lock file by name', async () => {
+    await mkdir(path.join(dir, 'clusters/demo'), { recursive: true });
+    await writeFile(store.lockPath('demo'), '{"host":');
+    const err = await caught(store.lock('demo', owner()));
+    expect(err.code).toBe('ERR_STORE_CORRUPT');
+    expect(err.message).toContain(store.lockPath('demo'));
+  });
+
+  it('clears a guard left by a dead process', async () => {
+    await plant({ pid: deadPid() });
+    await writeFile(`${store.lockPath('demo')}.guard`, JSON.stringify({ host: HOST, pid: deadPid() }));
+    const lock = await store.lock('demo', owner());
+    await lock.release();
+    await expect(stat(`${store.lockPath('demo')}.guard`)).rejects.toThrow();
+    expect(await store.readLock('demo')).toBeUndefined();
+  });
+});
