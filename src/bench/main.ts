@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: one table of the core's costs on this machine. Benchmarks, not tests: the
+ * targets are printed next to the measurements and never asserted.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { renderPlanTable } from '../cli/render/plan-table.js';
+import { buildUpgradePlan } from '../plan/build/upgrade-plan.js';
+import type { ImageFacts, NodeFacts } from '../plan/build/input.js';
+import { leaves } from '../plan/query.js';
+import { resolvePlan } from '../plan/resolve.js';
+import type { Plan, PlanChange } from '../plan/types.js';
+import { JsonStore } from '../store/json-store.js';
+import type { OperationRecord } from '../store/store.js';
+
+const apps = (v: string) => ['rbac-app', 'dns-app', 'logging-app', 'monitoring-app', 'tiller-app', 'site', 'kubernetes'].map((a) => `${a}:${v}`);
+const V1: ImageFacts = { name: 'bench', version: '1.0.0', runtime: 'runtime:7.0.35-11706', etcdVersion: '3.4.23', systemApps: apps('7.0.12'), appDependencies: [] };
+const V2: ImageFacts = { ...V1, version: '2.0.0', runtime: 'runtime:7.0.56-11709', systemApps: apps('7.0.30') };
+
+interface Row {
+  what: string;
+  measured: number;
+  unit: string;
+  target: number;
+}
+
+function nodes(count: number): NodeFacts[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `node-${i + 1}`,
+    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    role: i < 3 ? 'master' : 'worker',
+  }));
+}
+
+function opFor(plan: Plan): OperationRecord {
+  const now = new Date().toISOString();
+  return { id: plan.operationId, type: 'upgrade', cluster: plan.cluster, state: 'in_progress', from: plan.from, to: plan.to, image: 'bench', mode: 'manual', created: now, updated: now, createdBy: { host: 'bench', pid: process.pid, user: 'bench' } };
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t0 = performance.now();
+  const value = await fn();
+  return [value, performance.now() - t0];
+}
+
+/** Median of several runs, so one GC pause does not decide the figure. */
+async function median(runs: number, fn: (i: number) => Promise<number>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await fn(i));
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+async function planRows(store: JsonStore, count: number, target: number): Promise<Row[]> {
+  let display = 0;
+  const build = await median(3, async (i) => {
+    const [plan, ms] = await timed(async () => {
+      const p = buildUpgradePlan({ operationId: `op-${count}-${i}`, createdAt: new Date().toISOString(), cluster: `c${count}-${i}`, nodes: nodes(count), installed: V1, target: V2, maxUnavailableWorkers: '10%' });
+      await store.createOperation(opFor(p), p);
+      return p;
+    });
+    const [, shown] = await timed(() => renderPlanTable(resolvePlan(plan, [])));
+    display = i === 0 ? shown : Math.min(display, shown);
+    return ms;
+  });
+  return [
+    { what: `build + persist a plan, ${count.toLocaleString('en')} nodes`, measured: build, unit: 'ms', target },
+    { what: `resolve + display a plan, ${count.toLocaleString('en')} nodes`, measured: display, unit: 'ms', target },
+  ];
+}
+
+async function appendRow(store: JsonStore): Promise<Row> {
+  const plan = buildUpgradePlan({ operationId: 'op-append', createdAt: new Date().toISOString(), cluster: 'append', nodes: nodes(3), installed: V1, target: V2 });
+  await store.createOperation(opFor(plan), plan);
+  const ids = leaves(plan.phases).map((p) => p.id);
+  const samples: number[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const [, ms] = await timed(() => store.appendChange('append', 'op-append', { phase: ids[i % ids.length]!, state: i % 2 ? 'completed' : 'in_progress', at: new Date().toISOString() }));
+    samples.push(ms);
+  }
+  samples.sort((a, b) => a - b);
+  return { what: 'append one changelog entry (fsync), median of 10,000', measured: samples[5_000]!, unit: 'ms', target: 1 };
+}
+
+async function resolveRow(store: JsonStore, dir: string): Promise<Row> {
+  const plan = buildUpgradePlan({ operationId: 'op-resolve', createdAt: new Date().toISOString(), cluster: 'resolve', nodes: nodes(1_000), installed: V1, target: V2 });
+  await store.createOperation(opFor(plan), plan);
+  const ids = leaves(plan.phases).map((p) => p.id);
+  // Written as one file: what is measured is reading and resolving, not 100,000 fsyncs.
+  const changes: PlanChange[] = Array.from({ length: 100_000 }, (_, i) => ({ seq: i + 1, phase: ids[i % ids.length]!, state: 'completed', at: new Date(1_700_000_000_000 + i).toISOString() }));
+  writeFileSync(join(dirname(store.logPath('resolve', 'op-resolve')), 'changelog.ndjson'), changes.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const fresh = new JsonStore(dir);
+  const ms = await median(3, async () => (await timed(async () => resolvePlan(await fresh.getPlan('resolve', 'op-resolve'), await fresh.readChanges('resolve', 'op-resolve'))))[1]);
+  return { what: 'read + resolve a plan with 100,000 changes', measured: ms, unit: 'ms', target: 1000 };
+}
+
+async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-bench-'));
+  const store = new JsonStore(dir);
+  try {
+    const rows: Row[] = [
+      ...(await planRows(store, 1_000, 300)),
+      ...(await planRows(store, 10_000, 3_000)),
+      await appendRow(store),
+      await resolveRow(store, dir),
+    ];
+    const width = Math.max(...rows.map((r) => r.what.length));
+    const out = [`${'benchmark'.padEnd(width)}  ${'measured'.padStart(10)}  ${'target'.padStart(10)}  result`];
+    for (const r of rows) {
+      const fmt = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.padStart(10);
+      out.push(`${r.what.padEnd(width)}  ${fmt(r.measured)}  ${('≤' + fmt(r.target).trim()).padStart(10)}  ${r.measured <= r.target ? 'met' : 'NOT MET'}`);
+    }
+    process.stdout.write(out.join('\n') + '\n');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await run();
