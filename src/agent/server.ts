@@ -66,7 +66,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const start = async (action: Action, params: unknown, request: Parameters<ConnectionHost['start']>[2]): Promise<LiveExecution> => {
     if (abort.signal.aborted) throw new AgentError('ERR_AGENT_STOPPING', 'agent is shutting down', ExitCode.phaseFailed);
     const { operationId, phaseId } = request;
-    const execution = await store.create({ action: action.name, params: request.params, operationId, phaseId });
+    const execution = await store.create({ action: action.name, params: request.params, operationId, phaseId }).catch((err: unknown) => {
+      throw new AgentError('ERR_AGENT_RECORD', `cannot record a new execution under ${store.root}: ${(err as Error).message}`, ExitCode.phaseFailed, {
+        hint: `check free space and permissions of ${stateDir} on the node`,
+        cause: err,
+      });
+    });
     const bindings = { execution: execution.id, action: action.name, op: operationId || undefined, phase: phaseId || undefined };
     log.info(bindings, 'execution started');
     const ctx: ActionContext = {

@@ -51,7 +51,7 @@ export const checkDiskWriteAction = defineAction({
         ctx.log('debug', `wrote ${bytes} bytes to ${file} in ${seconds.toFixed(3)} s`);
       }
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      if (ctx.signal.aborted) throw actionError('ERR_AGENT_STOPPING', `disk write check of ${file} stopped because the agent shut down`, 'start the agent again and re-run the check');
       throw actionError('ERR_CHECK_DISK_WRITE', `cannot write ${file}: ${(err as Error).message}`, `check that ${path.dirname(file)} is writable and has ${params.sizeMiB} MiB free`);
     } finally {
       await fs.rm(file, { force: true });

@@ -26,11 +26,18 @@ export interface ExecHookResult {
 export const execHookAction = defineAction({
   name: 'exec.hook',
   description: 'run a package hook',
-  params: z.object({ package: packageRefSchema, hook: z.string().min(1).max(128) }),
+  params: z.object({
+    package: packageRefSchema,
+    hook: z.string().min(1).max(128),
+    /** Extra arguments for the hook (e.g. the addresses an election hook acts on). */
+    args: z.array(z.string().max(4096)).max(64).default([]),
+  }),
   async run(ctx, params): Promise<ExecHookResult> {
     const label = `${params.package.name}:${params.package.version}`;
     const { dir, hook } = await findHook(ctx.stateDir, params.package, params.hook);
-    const [file, ...args] = typeof hook.run === 'string' ? ['/bin/sh', '-c', hook.run] : hook.run;
+    // Arguments reach a shell hook as its positional parameters ("$@") and in HOIST_HOOK_ARGS, never
+    // spliced into its text, so they cannot inject commands; an argv hook gets them appended.
+    const [file, ...args] = typeof hook.run === 'string' ? ['/bin/sh', '-c', hook.run, params.hook, ...params.args] : [...hook.run, ...params.args];
     ctx.log('info', `running hook "${params.hook}" of ${label}: ${JSON.stringify(hook.run)}`);
     const child = execa(file as string, args, {
       cwd: dir,
@@ -40,6 +47,9 @@ export const execHookAction = defineAction({
         HOIST_PHASE_ID: ctx.phaseId,
         HOIST_PACKAGE_DIR: dir,
         HOIST_EXECUTION_ID: ctx.executionId,
+        // Hooks written in JavaScript run on the agent's own Node.js, whatever PATH holds.
+        HOIST_NODE_BIN: process.execPath,
+        HOIST_HOOK_ARGS: JSON.stringify(params.args),
       },
       stdin: 'ignore',
       buffer: false,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../../../src/agent/server.js';
-import { connectSocket, request, silentLog, startTestAgent, tempDir, writePackage, type TestAgent } from './harness.js';
+import { connectSocket, request, silentLog, startTestAgent, tempDir, waitFor, writePackage, type TestAgent } from './harness.js';
 
 let t: TestAgent | undefined;
 afterEach(async () => {
@@ -176,6 +176,25 @@ describe('agent server', () => {
   });
 
   describe('shutdown', () => {
+    it('stops a running hook and records it as ERR_AGENT_STOPPING', async () => {
+      const stateDir = await tempDir();
+      await writePackage(stateDir, 'long', '1.0.0', { install: { run: 'echo begun; sleep 30' } });
+      const agent = await startAgent({ stateDir, version: '1', log: silentLog });
+      const { AgentClient } = await import('../../../src/agent/client.js');
+      const client = new AgentClient(await connectSocket(agent.socketPath));
+      let execution = '';
+      let out = '';
+      const running = client.run('exec.hook', { package: 'long:1.0.0', hook: 'install' }, { onAccepted: (id) => (execution = id), onOutput: (_s, d) => (out += d) });
+      await waitFor(() => out.includes('begun'), 'the hook to start');
+      const stopping = agent.stop();
+      // The result reaches the connected client before the agent closes the connection.
+      await expect(running).rejects.toMatchObject({ code: 'ERR_AGENT_STOPPING', execution });
+      await stopping;
+      const result = JSON.parse(await fs.readFile(path.join(stateDir, 'agent', 'executions', execution, 'result.json'), 'utf8'));
+      expect(result).toMatchObject({ ok: false, error: { code: 'ERR_AGENT_STOPPING' } });
+      await fs.rm(stateDir, { recursive: true });
+    });
+
     it('answers bye, then removes its socket and pid file', async () => {
       const stateDir = await tempDir();
       const agent = await startAgent({ stateDir, version: '1', log: silentLog });
