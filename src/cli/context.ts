@@ -5,7 +5,11 @@
 import { hostname, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadClusterState, loadInventory, type LoadedClusterState } from '../config/load.js';
+import { ClusterAgents } from '../cluster/agents.js';
+import { isLocalAddress, nodesOf, sshNodesOf, sshSettingsOf, type NodeSettings } from '../cluster/inventory.js';
+import { loadClusterState, loadInventory, type LoadedClusterState, type LoadedInventory } from '../config/load.js';
+import { SshPool } from '../ssh/pool.js';
+import { hoistVersion } from '../version.js';
 import { InputError, StateError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import { createLogger } from '../log/logger.js';
@@ -19,6 +23,8 @@ import type { CliIO, Globals } from './io.js';
 export class Context {
   private storeInstance?: JsonStore;
   private stateCache?: Promise<LoadedClusterState>;
+  private inventoryCache?: Promise<LoadedInventory>;
+  private live?: { nodes: NodeSettings[]; pool: SshPool; agents: ClusterAgents };
   logger: Logger;
   /** The operation's debug log, once the command knows its operation. */
   opLog?: string;
@@ -60,12 +66,35 @@ export class Context {
     return this.stateCache;
   }
 
-  /** Cluster name from --state's inventory, else from -c (default ./cluster.yaml). */
-  async clusterName(): Promise<string> {
+  /** The inventory: --state's, else -c (default ./cluster.yaml). */
+  inventory(): Promise<LoadedInventory> {
     const state = this.clusterState();
-    if (state) return (await state).inventory.config.metadata.name;
-    const file = resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml');
-    return (await loadInventory(file)).config.metadata.name;
+    if (state) return state.then((s) => s.inventory);
+    this.inventoryCache ??= loadInventory(resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml'));
+    return this.inventoryCache;
+  }
+
+  /** Cluster name from the inventory. */
+  async clusterName(): Promise<string> {
+    return (await this.inventory()).config.metadata.name;
+  }
+
+  /** Live access to the nodes (SSH pool + agents), opened once per command and closed by main. */
+  async connect(): Promise<{ nodes: NodeSettings[]; pool: SshPool; agents: ClusterAgents }> {
+    if (this.live) return this.live;
+    const { config } = await this.inventory();
+    const nodes = nodesOf(config);
+    const pool = new SshPool(sshNodesOf(nodes), sshSettingsOf(config, { acceptNewHostKeys: !!this.globals.acceptNewHostKeys, env: this.io.env }), this.logger);
+    const agents = new ClusterAgents(nodes, pool, { version: hoistVersion(), isLocal: (n) => isLocalAddress(n.address), log: this.logger });
+    this.live = { nodes, pool, agents };
+    return this.live;
+  }
+
+  /** Releases connections opened by the command. */
+  async close(): Promise<void> {
+    const live = this.live;
+    this.live = undefined;
+    await live?.agents.close();
   }
 
   /** The operation a plan command acts on: --operation-id, else the active (or, if allowed, last) one. */

@@ -20,4 +20,5 @@ export interface Globals {
   output: 'text' | 'short' | 'json' | 'yaml';
   color: boolean;
   operationId?: string;
+  acceptNewHostKeys?: boolean;
 }

@@ -2,21 +2,12 @@
  * The CLI entry: the only place that maps errors to exit codes and sets `process.exitCode`.
  * `main` takes injectable streams so tests run it in-process.
  */
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ExitCode, HoistError } from '../errors.js';
+import { hoistVersion } from '../version.js';
 import type { CliIO } from './io.js';
 import { buildProgram, type RunRecord } from './program.js';
 import { errorDocument, renderError } from './render/error.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Runs hoist with `argv` (as process.argv: node, script, args…); returns the exit code. */
 export async function main(argv: string[] = process.argv, partial?: Partial<CliIO>): Promise<number> {
@@ -41,11 +32,12 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   const record: RunRecord = {};
   let code: number = ExitCode.ok;
   try {
-    await buildProgram(io, packageVersion(), record).parseAsync(argv);
+    await buildProgram(io, hoistVersion(), record).parseAsync(argv);
   } catch (err) {
     code = report(err, io, record);
   } finally {
     if (ownProcess) process.off('SIGINT', onSigint);
+    await record.ctx?.close();
   }
   if (ownProcess) process.exitCode = code;
   return code;

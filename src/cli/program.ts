@@ -1,8 +1,10 @@
 /** Commander wiring: global options, the commands, and the context each command gets. */
 import { Command, Option } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import type { Action } from './commands/shared.js';
+import { registerSandbox } from './commands/sandbox.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { Context } from './context.js';
@@ -22,6 +24,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     .option('--state-dir <dir>', 'where operations are stored (default $HOIST_STATE_DIR or ~/.local/state/hoist)')
     .option('--state <file>', 'offline cluster state: plan without contacting any node')
     .option('--debug', 'verbose logs on stderr and stack traces on errors')
+    .option('--accept-new-host-keys', 'record the host keys of nodes not yet in known_hosts (a changed key is always refused)')
     .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'short', 'json', 'yaml']).default('text'))
     .option('--no-color', 'plain output (also NO_COLOR)')
     .showHelpAfterError()
@@ -44,6 +47,8 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerPlan(program, run);
   registerRollback(program, run);
   registerStatus(program, run);
+  registerAgent(program, run);
+  registerSandbox(program, run);
   for (const cmd of program.commands) inheritOutput(cmd, program);
   return program;
 }

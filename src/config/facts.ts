@@ -14,6 +14,7 @@ export function toImageFacts(manifest: ImageManifest): ImageFacts {
     etcdVersion: spec.runtime.etcdVersion,
     systemApps: [...spec.systemApps],
     appDependencies: [...spec.appDependencies],
+    ...(Object.keys(spec.requirements).length > 0 ? { requirements: { ...spec.requirements } } : {}),
   };
 }
 

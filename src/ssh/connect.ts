@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { Client, ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { HoistError, InputError, UnreachableError } from '../errors.js';
 import { KnownHostsFile } from './known-hosts-file.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeNode, type SshSettings } from './settings.js';
@@ -28,6 +28,23 @@ interface Credentials {
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+// ssh2's default host key algorithms, strongest first.
+const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** The default list with the algorithms of keys pinned for the host moved to the front. */
+function hostKeyAlgorithms(preferred: string[]): ServerHostKeyAlgorithm[] {
+  const pinned = HOST_KEY_ALGORITHMS.filter((a) => preferred.includes(a));
+  return [...pinned, ...HOST_KEY_ALGORITHMS.filter((a) => !pinned.includes(a))];
+}
 
 /** Reads the identity file, or falls back to ssh-agent, then to the user's default keys. */
 export async function loadCredentials(identityFile: string | undefined, agentSocket: string | undefined): Promise<Credentials> {
@@ -75,7 +92,7 @@ export async function connectClient(target: ConnectTarget, settings: SshSettings
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
     ...(sock ? { sock } : {}),
-    ...(preferred.length ? { algorithms: { serverHostKey: { prepend: preferred } as never } } : {}),
+    algorithms: { serverHostKey: hostKeyAlgorithms(preferred) },
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
       knownHosts.verify(subject, key, settings.acceptNewHostKeys === true).then(
         () => verify(true),
@@ -90,17 +107,20 @@ export async function connectClient(target: ConnectTarget, settings: SshSettings
   const client = new ssh2.Client();
   client.once('close', () => closedClients.add(client));
   return new Promise<Client>((resolve, reject) => {
-    const onError = (err: Error & { level?: string; code?: string }) => {
-      client.removeListener('ready', onReady);
+    let settled = false;
+    // Stays attached: ssh2 may emit several errors for one failure (refused, then "connection
+    // lost"), and an unheard 'error' event would crash the process. After 'ready' the owner of
+    // the connection adds its own listener.
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
       client.end();
       reject(hostKeyError ?? connectError(target, err, timeoutMs, sock !== undefined));
-    };
-    const onReady = () => {
-      client.removeListener('error', onError);
+    });
+    client.once('ready', () => {
+      settled = true;
       resolve(client);
-    };
-    client.once('ready', onReady);
-    client.once('error', onError);
+    });
     client.connect(config);
   });
 }

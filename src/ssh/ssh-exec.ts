@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { InterruptedError, UnreachableError } from '../errors.js';
-import { abbreviate, remoteTimeoutError, type ExecOptions, type ExecResult } from './transport.js';
+import { abbreviate, remoteTimeoutError, shellQuote, type ExecOptions, type ExecResult } from './transport.js';
 
 /** The error for a command cut short by its AbortSignal. */
 export function abortError(node: string, cmd: string, signal: AbortSignal): InterruptedError {
@@ -30,14 +30,33 @@ export function openExecChannel(client: Client, node: string, cmd: string): Prom
   });
 }
 
-/** Runs `line` (already wrapped for sudo) and collects its output; `cmd` is what messages show. */
-export async function execOnClient(client: Client, node: string, line: string, cmd: string, opts: ExecOptions): Promise<ExecResult> {
+/**
+ * Killing a remote command: OpenSSH ignores "signal" channel requests for root logins (it skips
+ * post-auth privilege separation for root, and signalling needs it), and closing the channel
+ * leaves a command that ignores its stdin running. So every command first reports its process
+ * group on stderr (sshd puts each session in a new session and group, so the group id is the
+ * shell's `$$`), then execs the command; a timeout or abort kills that group over a second
+ * channel. The marker is removed from stderr before anyone sees it.
+ */
+const PGID_MARKER = /\x1ehoist-pgid:(\d+)\x1e\n/;
+
+/** The line sent to sshd: the process-group marker, then `cmd` (wrapped by `wrap` for sudo). */
+export function execLine(cmd: string, wrap: (c: string) => string): string {
+  return `printf '\\036hoist-pgid:%s\\036\\n' "$$" >&2; exec sh -c ${shellQuote(wrap(cmd))}`;
+}
+
+/** Runs `cmd` and collects its output; `wrap` adds sudo when asked for. */
+export async function execOnClient(client: Client, node: string, cmd: string, opts: ExecOptions, wrap: (c: string) => string): Promise<ExecResult> {
   const { signal } = opts;
   if (signal?.aborted) throw abortError(node, cmd, signal);
-  const channel = await openExecChannel(client, node, line);
+  const channel = await openExecChannel(client, node, execLine(cmd, wrap));
   return new Promise<ExecResult>((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
+    const marker = new MarkerFilter((chunk) => {
+      stderr.push(chunk);
+      opts.onStderr?.(chunk);
+    });
     let exitCode: number | undefined;
     let exitSignal: string | undefined;
     let done = false;
@@ -49,57 +68,111 @@ export async function execOnClient(client: Client, node: string, line: string, c
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (err) {
-        channel.close();
         reject(err);
-      } else if (exitCode === undefined && exitSignal === undefined) {
+        return;
+      }
+      marker.flush();
+      if (exitCode === undefined && exitSignal === undefined) {
         reject(disconnectedError(node, `running ${abbreviate(cmd, 60)}`));
-      } else {
-        resolve({
-          exitCode: exitCode ?? -1,
-          ...(exitSignal ? { signal: exitSignal } : {}),
-          stdout: Buffer.concat(stdout).toString('utf8'),
-          stderr: Buffer.concat(stderr).toString('utf8'),
+        return;
+      }
+      resolve({
+        exitCode: exitCode ?? -1,
+        ...(exitSignal ? { signal: exitSignal } : {}),
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    };
+    let stopping: unknown;
+    const stop = (err: unknown) => {
+      if (done || stopping) return;
+      stopping = err;
+      // stdout and stderr are separate streams: output may arrive before the marker does.
+      void marker.pgid
+        .then((pgid) => (pgid === undefined ? undefined : killGroup(client, node, pgid, wrap)))
+        .finally(() => {
+          channel.close();
+          finish(err);
         });
-      }
     };
-    // Killing before closing: OpenSSH delivers the signal to the command, while a bare close
-    // would leave a command that ignores its stdin running on the node.
-    const kill = () => {
-      try {
-        channel.signal('KILL');
-      } catch {
-        // channel already gone
-      }
-    };
-    const onAbort = () => {
-      kill();
-      finish(abortError(node, cmd, signal!));
-    };
+    const onAbort = () => stop(abortError(node, cmd, signal!));
 
     channel.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
       opts.onStdout?.(chunk);
     });
-    channel.stderr.on('data', (chunk: Buffer) => {
-      stderr.push(chunk);
-      opts.onStderr?.(chunk);
-    });
+    channel.stderr.on('data', (chunk: Buffer) => marker.write(chunk));
     channel.on('exit', (code: number | null, sig?: string) => {
       if (typeof code === 'number') exitCode = code;
       else if (sig) exitSignal = sig;
     });
-    channel.on('close', () => finish());
+    // Once stopping, the close that the kill causes must not resolve the call as a normal exit.
+    channel.on('close', () => finish(stopping));
     channel.on('error', (err: Error) => finish(disconnectedError(node, `running ${abbreviate(cmd, 60)}`, err)));
 
     if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        kill();
-        finish(remoteTimeoutError(node, cmd, opts.timeoutMs!));
-      }, opts.timeoutMs);
+      timer = setTimeout(() => stop(remoteTimeoutError(node, cmd, opts.timeoutMs!)), opts.timeoutMs);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     feedStdin(channel, opts.stdin);
   });
+}
+
+/** Kills a process group on the node; best effort, bounded, never rejects. */
+async function killGroup(client: Client, node: string, pgid: number, wrap: (c: string) => string): Promise<void> {
+  try {
+    const channel = await openExecChannel(client, node, wrap(`kill -KILL -- -${pgid} 2>/dev/null || kill -KILL ${pgid}`));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000);
+      channel.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      channel.resume();
+      channel.stderr.resume();
+      channel.end();
+    });
+  } catch {
+    // connection gone: the command dies with its session or not at all; nothing more to do here
+  }
+}
+
+/** Strips the process-group marker from the start of stderr, passing everything else on. */
+class MarkerFilter {
+  /** The command's process group; undefined when the marker never came (or not within 5 s). */
+  readonly pgid: Promise<number | undefined>;
+  private settle!: (pgid: number | undefined) => void;
+  private pending: Buffer | null = Buffer.alloc(0);
+
+  constructor(private readonly forward: (chunk: Buffer) => void) {
+    this.pgid = new Promise((resolve) => {
+      this.settle = resolve;
+      setTimeout(() => resolve(undefined), 5_000).unref();
+    });
+  }
+
+  write(chunk: Buffer): void {
+    if (this.pending === null) return this.forward(chunk);
+    this.pending = Buffer.concat([this.pending, chunk]);
+    // latin1 keeps one character per byte, so match offsets are byte offsets.
+    const match = PGID_MARKER.exec(this.pending.toString('latin1'));
+    if (match) {
+      this.settle(Number(match[1]));
+      const before = this.pending.subarray(0, match.index);
+      const after = this.pending.subarray(match.index + match[0].length);
+      this.pending = null;
+      if (before.length) this.forward(before);
+      if (after.length) this.forward(after);
+    } else if (this.pending.length > 65_536) {
+      this.flush(); // no marker (odd login shell): give up on it rather than hold stderr back
+    }
+  }
+
+  flush(): void {
+    this.settle(undefined);
+    if (this.pending?.length) this.forward(this.pending);
+    this.pending = null;
+  }
 }
 
 function feedStdin(channel: ClientChannel, stdin: ExecOptions['stdin']): void {

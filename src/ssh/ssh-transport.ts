@@ -80,7 +80,7 @@ export class SshTransport implements Transport {
   /** Runs `cmd` through `sh -c` semantics of the login shell (see Transport.exec). */
   async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.client();
-    const result = await execOnClient(client, this.node, withSudo(cmd, this.user, opts.sudo), cmd, opts);
+    const result = await execOnClient(client, this.node, cmd, opts, (c) => withSudo(c, this.user, opts.sudo));
     if (opts.check && (result.exitCode !== 0 || result.signal)) throw new RemoteCommandError(this.node, cmd, result);
     return result;
   }

@@ -69,6 +69,17 @@ export async function uploadOverSftp(host: UploadHost, src: string | Buffer, des
   }
 }
 
+function writeBuffer(sftp: SFTPWrapper, src: Buffer, remote: string, opts: UploadOptions): Promise<void> {
+  const sink = sftp.createWriteStream(remote, { mode: opts.mode });
+  return opts.signal ? pipeline(Readable.from([src]), sink, { signal: opts.signal }) : pipeline(Readable.from([src]), sink);
+}
+
+// fastPut keeps many SFTP writes in flight; a plain write stream waits for each 32 KiB ack and
+// is an order of magnitude slower for a Node.js runtime of tens of megabytes.
+function fastPut(sftp: SFTPWrapper, local: string, remote: string, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => sftp.fastPut(local, remote, { mode, concurrency: 64 }, (err) => (err ? reject(err) : resolve())));
+}
+
 function modeText(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
@@ -86,9 +97,7 @@ function openSftp(client: Client, node: string): Promise<SFTPWrapper> {
 async function writeFile(client: Client, node: string, src: string | Buffer, remote: string, opts: UploadOptions): Promise<void> {
   const sftp = await openSftp(client, node);
   try {
-    const source = Buffer.isBuffer(src) ? Readable.from([src]) : createReadStream(src);
-    const sink = sftp.createWriteStream(remote, { mode: opts.mode });
-    const copy = opts.signal ? pipeline(source, sink, { signal: opts.signal }) : pipeline(source, sink);
+    const copy = Buffer.isBuffer(src) ? writeBuffer(sftp, src, remote, opts) : fastPut(sftp, src, remote, opts.mode);
     await copy.catch((err: unknown) => {
       if (opts.signal?.aborted) throw new InterruptedError(`upload of ${remote} to ${node} aborted`, { node, cause: opts.signal.reason });
       throw new HoistError('ERR_SSH_UPLOAD_WRITE', `cannot write ${remote} on ${node}: ${(err as Error).message}`, ExitCode.unexpected, {

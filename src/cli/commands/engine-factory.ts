@@ -1,21 +1,37 @@
-/** Builds the engine for a command: the store, the executors this build has, and the progress sink. */
+/** Builds the engine for a command: the store, the executors, where phases run, and progress. */
 import { hostname } from 'node:os';
 import { Engine } from '../../fsm/engine.js';
-import { ExecutorRegistry } from '../../fsm/executor.js';
+import { ExecutorRegistry, type Executor } from '../../fsm/executor.js';
+import { StateError } from '../../errors.js';
+import { phaseRegistry } from '../../phases/index.js';
+import { leaves } from '../../plan/query.js';
 import type { Plan, PlanChange } from '../../plan/types.js';
 import type { OperationRecord } from '../../store/store.js';
+import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
 
-/**
- * The executors available to this build. Phases whose executor is missing fail their preCheck
- * with ERR_EXECUTOR_UNAVAILABLE, visibly, instead of pretending to work.
- */
-export function defaultRegistry(): ExecutorRegistry {
-  return new ExecutorRegistry();
+/** With --state nothing may touch a node, so every executor refuses, saying why. */
+function offline(key: string): Executor {
+  const refuse = async (): Promise<never> => {
+    throw new StateError('ERR_OFFLINE', `phase executor "${key}" needs the nodes, but --state plans offline and never contacts a node`, {
+      hint: 'run the command without --state (the inventory comes from -c cluster.yaml)',
+    });
+  };
+  return { preCheck: refuse, execute: refuse, rollback: refuse };
 }
 
-/** An engine over the operation's plan and changelog. */
-export function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, changes: PlanChange[], registry = defaultRegistry()): Engine {
+/** An engine over the operation's plan and changelog, wired to the nodes unless --state is given. */
+export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
+  let registry: ExecutorRegistry;
+  let placement: ((node: string | undefined) => string) | undefined;
+  if (ctx.globals.state) {
+    registry = new ExecutorRegistry();
+    for (const leaf of leaves(plan.phases)) if (leaf.executor) registry.register(leaf.executor, () => offline(leaf.executor!));
+  } else {
+    const { agents } = await ctx.connect();
+    registry = phaseRegistry({ nodes: agents, version: hoistVersion() });
+    placement = (node) => agents.where(node);
+  }
   return new Engine({
     store: ctx.store(),
     plan,
@@ -26,5 +42,6 @@ export function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, change
     progress: ctx.progress,
     owner: { host: hostname(), pid: process.pid },
     signal: ctx.io.signal,
+    ...(placement ? { placement: (phase) => placement(phase.node) } : {}),
   });
 }

@@ -6,6 +6,7 @@ import { rollbackPhase } from '../../fsm/rollback.js';
 import { UsageError } from '../../errors.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
+import type { Engine } from '../../fsm/engine.js';
 import { makeEngine } from './engine-factory.js';
 import type { Action } from './shared.js';
 
@@ -61,12 +62,12 @@ async function showPlan(ctx: Context): Promise<void> {
 }
 
 /** Runs an engine action on the active operation under the cluster lock. */
-async function onPlan(ctx: Context, action: (engine: ReturnType<typeof makeEngine>) => Promise<void>, phase: string): Promise<void> {
+async function onPlan(ctx: Context, action: (engine: Engine) => Promise<void>, phase: string): Promise<void> {
   const op = await ctx.operation();
   await ctx.withLock(op.cluster, async () => {
     ctx.useOperationLog(ctx.store(), op);
     const { plan, changes } = await ctx.planOf(op);
-    const engine = makeEngine(ctx, op, plan, changes);
+    const engine = await makeEngine(ctx, op, plan, changes);
     await action(engine);
     if (ctx.json) ctx.outJson({ operation: op.id, phase, state: engine.state.stateOf(phase) });
   });

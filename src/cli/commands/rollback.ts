@@ -43,7 +43,7 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
   await ctx.withLock(op.cluster, async () => {
     if (!o.dryRun) ctx.useOperationLog(ctx.store(), op);
     const { plan, changes } = await ctx.planOf(op);
-    const engine = makeEngine(ctx, op, plan, changes);
+    const engine = await makeEngine(ctx, op, plan, changes);
     if (o.dryRun) {
       const order = rollbackOrder(engine);
       if (ctx.json) ctx.outJson({ operation: op.id, dryRun: true, phases: order.map((p) => p.id) });

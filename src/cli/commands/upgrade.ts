@@ -71,7 +71,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
       ctx.progress.line(`See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`);
       return;
     }
-    const engine = makeEngine(ctx, op, plan, []);
+    const engine = await makeEngine(ctx, op, plan, []);
     try {
       await engine.resume();
     } catch (err) {

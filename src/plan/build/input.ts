@@ -13,6 +13,8 @@ export interface ImageFacts {
   systemApps: string[];
   /** Apps updated under /app before the app itself, `name:version`. */
   appDependencies: string[];
+  /** What /checks verifies on every node (defaults apply where absent). */
+  requirements?: { minDiskWriteMBps?: number; maxTimeDriftMs?: number; minFreeStateDirBytes?: number };
 }
 
 /** A node of the inventory. */

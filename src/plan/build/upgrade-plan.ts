@@ -44,7 +44,7 @@ function addFullPlan(root: PhaseBuilder, f: UpgradeFacts): void {
     description: `Initialize node "${n.name}"`,
     data: { leader: n === f.leader },
   }));
-  const checks = phase('checks', { executor: 'checks', description: 'Run preflight checks', node: lead }).require(init);
+  const checks = checksPhase(f).require(init);
   const preUpdate = phase('pre-update', { executor: 'pre-update', description: 'Run pre-update application hook', node: lead });
   const bootstrap = perNode('bootstrap', 'Bootstrap update operation on nodes', f.nodes, f, (n) => ({
     executor: 'bootstrap',
@@ -84,11 +84,17 @@ function addFullPlan(root: PhaseBuilder, f: UpgradeFacts): void {
 function addAppOnlyPlan(root: PhaseBuilder, f: UpgradeFacts): void {
   const lead = f.leader.name;
   root.addSequential(
-    phase('checks', { executor: 'checks', description: 'Run preflight checks', node: lead }),
+    checksPhase(f),
     phase('pre-update', { executor: 'pre-update', description: 'Run pre-update application hook', node: lead }),
     appGroup('app', 'Update installed application', f.apps, lead, 'application'),
     gcPhases(f),
   );
+}
+
+/** /checks carries the target's requirements so the check runs against what the new version needs. */
+function checksPhase(f: UpgradeFacts): PhaseBuilder {
+  const requirements = f.input.target.requirements;
+  return phase('checks', { executor: 'checks', description: 'Run preflight checks', node: f.leader.name, ...(requirements ? { data: { requirements } } : {}) });
 }
 
 function gcPhases(f: UpgradeFacts): PhaseBuilder {

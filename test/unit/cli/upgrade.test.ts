@@ -69,12 +69,12 @@ describe('cli › manual operation lifecycle', () => {
     expect(again.stderr).toContain(`cluster "upgrade-demo" is currently updating (operation ${op.id})`);
   });
 
-  it('fails a phase without an executor visibly (exit 6, ERR_EXECUTOR_UNAVAILABLE) and keeps it resumable', async () => {
+  it('refuses node work under --state visibly (exit 6, ERR_OFFLINE) and keeps the plan resumable', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
     const r = await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('Executing "/init/node-1" on node-1');
-    expect(r.stderr).toContain('error[ERR_EXECUTOR_UNAVAILABLE]: phase "/init/node-1" failed: precheck failed: executor "init" is not available');
+    expect(r.stderr).toContain('error[ERR_OFFLINE]: phase "/init/node-1" failed: precheck failed: phase executor "init" needs the nodes, but --state plans offline');
     const plan = await cli('plan', '--state', STATE);
     expect(plan.stdout).toMatch(/^  × node-1 +Initialize node "node-1" +Failed /m);
     expect(plan.stdout).toContain('The /init/node-1 phase ("Initialize node \\"node-1\\"") has failed'.replace(/\\"/g, '"'));

@@ -20,6 +20,7 @@ describe('config', () => {
         etcdVersion: '3.5.0',
         systemApps: ['rbac-app:7.0.30', 'dns-app:7.0.3', 'logging-app:6.0.8', 'monitoring-app:7.0.8', 'tiller-app:7.0.2', 'site:7.0.30', 'kubernetes:7.0.30'],
         appDependencies: [],
+        requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1073741824 },
       });
     });
   });

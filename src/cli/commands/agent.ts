@@ -1,0 +1,120 @@
+/** `hoist agent deploy|status|shutdown|run`. */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { agentHello, deployAgent, shutdownAgent, type AgentArtifact, type NodeIdentity } from '../../agent/lifecycle.js';
+import { startAgent } from '../../agent/server.js';
+import type { NodeSettings } from '../../cluster/inventory.js';
+import { HoistError, UnreachableError } from '../../errors.js';
+import { hoistVersion } from '../../version.js';
+import type { Context } from '../context.js';
+import { columns } from '../render/plan-table.js';
+import type { Action } from './shared.js';
+
+/** Registers `agent` and its subcommands. */
+export function registerAgent(program: Command, run: Action): void {
+  const agent = program.command('agent').description('manage the hoist agents on the cluster nodes');
+  agent
+    .command('deploy')
+    .description('upload and (re)start the agent on every node, in parallel')
+    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => deployAll(ctx)));
+  agent
+    .command('status')
+    .description('show which nodes have a live agent (exit 5 if any is offline)')
+    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => status(ctx)));
+  agent
+    .command('shutdown')
+    .description('stop and remove the agent on every node')
+    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => shutdownAll(ctx)));
+  agent
+    .command('run')
+    .description('run the agent in the foreground on this node (what deploy starts on each node)')
+    .requiredOption('--node-state-dir <dir>', "the node's hoist state directory")
+    .action((o: { nodeStateDir: string }, cmd: Command) => run(cmd, (ctx) => runHere(ctx, o.nodeStateDir)));
+}
+
+/** The bundle `npm run build` writes next to the compiled CLI. */
+export function agentArtifact(): AgentArtifact {
+  const file = fileURLToPath(new URL('../../agent/hoist-agent.mjs', import.meta.url));
+  if (!existsSync(file)) {
+    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, 1, { hint: 'build hoist first: npm run build' });
+  }
+  return { path: file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), version: hoistVersion() };
+}
+
+function identity(cluster: string, node: NodeSettings, nodes: NodeSettings[]): NodeIdentity {
+  const masters = nodes.filter((n) => n.role === 'master').map((n) => ({ name: n.name, address: n.address }));
+  return { cluster, name: node.name, address: node.address, role: node.role, masters };
+}
+
+/** Deploys agents on every node; prints one line per node as it comes up. Used by `upgrade` too. */
+export async function deployAgents(ctx: Context): Promise<void> {
+  const { nodes, pool } = await ctx.connect();
+  const cluster = await ctx.clusterName();
+  const artifact = agentArtifact();
+  ctx.progress.line('Deploying agents on cluster nodes');
+  const results = await Promise.allSettled(
+    nodes.map(async (node) => {
+      await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), ctx.io.signal);
+      if (!ctx.json) ctx.out(`Deployed agent on ${node.name} (${node.address})\n`);
+    }),
+  );
+  throwFirst(results);
+}
+
+async function deployAll(ctx: Context): Promise<void> {
+  await deployAgents(ctx);
+  if (ctx.json) ctx.outJson({ deployed: (await ctx.connect()).nodes.map((n) => ({ name: n.name, address: n.address })) });
+}
+
+async function status(ctx: Context): Promise<void> {
+  const { nodes, pool } = await ctx.connect();
+  const rows = await Promise.all(
+    nodes.map(async (n) => {
+      const info = await agentHello(pool.get(n.name), n).catch(() => undefined);
+      return { name: n.name, address: n.address, status: info ? 'Deployed' : 'Offline', version: info?.version ?? 'N/A' };
+    }),
+  );
+  if (ctx.json) ctx.outJson({ agents: rows });
+  else ctx.out(columns([['Hostname', 'Address', 'Status', 'Version'], ...rows.map((r) => [r.name, r.address, r.status, r.version])]) + '\n');
+  const offline = rows.filter((r) => r.status === 'Offline');
+  if (offline.length > 0) {
+    throw new UnreachableError('ERR_AGENT_OFFLINE', `some agents are offline: ${offline.map((r) => `${r.name} (${r.address})`).join(', ')}`, { hint: 'deploy them with "hoist agent deploy"' });
+  }
+}
+
+async function shutdownAll(ctx: Context): Promise<void> {
+  const { nodes, pool } = await ctx.connect();
+  ctx.progress.line('Shutting down the agents');
+  const results = await Promise.allSettled(
+    nodes.map(async (node) => {
+      await shutdownAgent(pool.get(node.name), node, ctx.io.signal);
+      if (!ctx.json) ctx.out(`Shut down agent on ${node.name} (${node.address})\n`);
+    }),
+  );
+  throwFirst(results);
+  if (ctx.json) ctx.outJson({ shutdown: nodes.map((n) => n.name) });
+}
+
+/** The first failure in node order, with the others as details. */
+function throwFirst(results: PromiseSettledResult<unknown>[]): void {
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return;
+  const [first, ...rest] = failures;
+  if (HoistError.isHoistError(first)) first.details.push(...rest.map((e) => (e instanceof Error ? e.message : String(e))));
+  throw first;
+}
+
+async function runHere(ctx: Context, stateDir: string): Promise<void> {
+  const dir = path.resolve(ctx.io.cwd, stateDir);
+  const log = pino({ level: ctx.globals.debug ? 'debug' : 'info' }, pino.destination({ dest: path.join(dir, 'agent', 'agent.log'), mkdir: true, sync: true }));
+  const agent = await startAgent({ stateDir: dir, version: hoistVersion(), log });
+  ctx.progress.line(`hoist agent ${hoistVersion()} serving ${agent.socketPath}`);
+  const stop = (): void => void agent.stop();
+  ctx.io.signal.addEventListener('abort', stop, { once: true });
+  process.once('SIGTERM', stop);
+  await agent.stopped;
+}

@@ -1,0 +1,148 @@
+/**
+ * NodeAccess over the cluster's agents: one SSH connection per node (the pool), one agent
+ * connection per node on top of it (a forwarded Unix socket), reused for every phase of a run.
+ * A dropped connection does not lose an action: the agent finishes it and we re-attach by its
+ * execution id on a fresh connection. The orchestrator's own host runs actions in-process.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { findAction } from '../agent/actions/index.js';
+import { AgentClient, type AgentInfo } from '../agent/client.js';
+import { AgentError } from '../agent/errors.js';
+import { HoistError, UnreachableError } from '../errors.js';
+import type { SshPool } from '../ssh/pool.js';
+import type { NodeSettings } from './inventory.js';
+import type { NodeAccess, RunOptions } from './node-access.js';
+
+/** How many times a dropped action is re-attached before giving up. */
+const REATTACH_ATTEMPTS = 5;
+
+/** Agents of one cluster, reached over SSH. */
+export class ClusterAgents implements NodeAccess {
+  private readonly clients = new Map<string, Promise<AgentClient>>();
+  private readonly byName: Map<string, NodeSettings>;
+
+  constructor(
+    private readonly nodes: NodeSettings[],
+    private readonly pool: SshPool,
+    private readonly opts: { version: string; isLocal?: (node: NodeSettings) => boolean; log?: Logger } = { version: '0.0.0' },
+  ) {
+    this.byName = new Map(nodes.map((n) => [n.name, n]));
+  }
+
+  nodeNames(): string[] {
+    return this.nodes.map((n) => n.name);
+  }
+
+  where(node: string | undefined): string {
+    const settings = node ? this.byName.get(node) : undefined;
+    if (!settings || this.opts.isLocal?.(settings)) return 'locally';
+    return `on ${settings.name}`;
+  }
+
+  async hello(node: string): Promise<AgentInfo> {
+    const settings = this.node(node);
+    if (this.opts.isLocal?.(settings)) return { version: this.opts.version, hostname: settings.name, pid: process.pid };
+    return (await this.client(settings)).hello();
+  }
+
+  async run<T = unknown>(node: string, action: string, params: Record<string, unknown> = {}, opts: RunOptions = {}): Promise<T> {
+    const settings = this.node(node);
+    if (this.opts.isLocal?.(settings)) return this.runLocally<T>(settings, action, params, opts);
+    let execution: string | undefined;
+    const call = { operationId: opts.operationId, phaseId: opts.phaseId, signal: opts.signal, onOutput: opts.onOutput, onLog: opts.onLog, onAccepted: (id: string) => (execution = id) };
+    try {
+      return await (await this.client(settings)).run<T>(action, params, call);
+    } catch (err) {
+      if (!(AgentError.isHoistError(err) && err.code === 'ERR_AGENT_DISCONNECTED' && execution)) throw err;
+      return this.reattach<T>(settings, execution, call, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    for (const c of clients) (await c.catch(() => undefined))?.close();
+    await this.pool.closeAll();
+  }
+
+  /** Follows an execution whose connection dropped, on new connections, until it answers. */
+  private async reattach<T>(settings: NodeSettings, execution: string, call: RunOptions, first: unknown): Promise<T> {
+    let last: unknown = first;
+    for (let attempt = 1; attempt <= REATTACH_ATTEMPTS; attempt++) {
+      this.opts.log?.warn({ event: 'agent.reattach', node: settings.name, execution, attempt }, `connection to ${settings.name} dropped; re-attaching to execution ${execution}`);
+      this.clients.delete(settings.name);
+      await this.pool.get(settings.name).close();
+      try {
+        return await (await this.client(settings)).attach<T>(execution, call);
+      } catch (err) {
+        last = err;
+        const retry = HoistError.isHoistError(err) && (err.code === 'ERR_AGENT_DISCONNECTED' || err.exitCode === 5);
+        if (!retry || call.signal?.aborted) throw err;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+    throw last;
+  }
+
+  private node(name: string): NodeSettings {
+    const settings = this.byName.get(name);
+    if (!settings) throw new HoistError('ERR_NODE_UNKNOWN', `node "${name}" is not in the inventory`, 3, { node: name, hint: `known nodes: ${this.nodeNames().join(', ')}` });
+    return settings;
+  }
+
+  private client(settings: NodeSettings): Promise<AgentClient> {
+    let client = this.clients.get(settings.name);
+    if (!client) {
+      client = this.connect(settings);
+      this.clients.set(settings.name, client);
+      client.catch(() => {
+        if (this.clients.get(settings.name) === client) this.clients.delete(settings.name);
+      });
+    }
+    return client;
+  }
+
+  private async connect(settings: NodeSettings): Promise<AgentClient> {
+    const socket = path.posix.join(settings.nodeStateDir, 'agent.sock');
+    let stream;
+    try {
+      stream = await this.pool.get(settings.name).openUnixSocket(socket, { sudo: true });
+    } catch (err) {
+      if (HoistError.isHoistError(err) && err.exitCode === 5 && /host key|authenticat|unreachable|connect/i.test(err.message)) throw err;
+      throw new UnreachableError('ERR_AGENT_OFFLINE', `no agent is running on node ${settings.name} (${settings.address})`, {
+        node: settings.name,
+        hint: 'deploy the agents with "hoist agent deploy" (or check "hoist agent status")',
+        cause: err,
+      });
+    }
+    const client = new AgentClient(stream, { node: settings.name });
+    const info = await client.hello();
+    if (info.version !== this.opts.version) {
+      this.opts.log?.warn({ event: 'agent.version', node: settings.name, agent: info.version, orchestrator: this.opts.version }, `agent on ${settings.name} runs version ${info.version}, this hoist is ${this.opts.version}`);
+    }
+    return client;
+  }
+
+  /** The orchestrator's own host: the same actions, run in this process. */
+  private async runLocally<T>(settings: NodeSettings, name: string, params: Record<string, unknown>, opts: RunOptions): Promise<T> {
+    const action = findAction(name);
+    if (!action) throw new HoistError('ERR_AGENT_UNKNOWN_ACTION', `unknown node action "${name}"`, 70);
+    const parsed = action.params.safeParse(params);
+    if (!parsed.success) throw new HoistError('ERR_AGENT_BAD_PARAMS', `invalid params for ${name}: ${parsed.error.message}`, 70);
+    return (await action.run(
+      {
+        stateDir: settings.nodeStateDir,
+        version: this.opts.version,
+        operationId: opts.operationId ?? '',
+        phaseId: opts.phaseId ?? '',
+        executionId: randomUUID(),
+        signal: opts.signal ?? new AbortController().signal,
+        output: (stream, data) => opts.onOutput?.(stream, data),
+        log: (level, message) => opts.onLog?.(level, message),
+      },
+      parsed.data,
+    )) as T;
+  }
+}

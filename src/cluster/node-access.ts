@@ -1,0 +1,28 @@
+/**
+ * How executors reach nodes: by name, through each node's agent. Executors never touch SSH or
+ * the file system themselves (architecture §2); they ask a NodeAccess to run a named agent action.
+ */
+import type { AgentInfo } from '../agent/client.js';
+import type { LogLevel, OutputStream } from '../agent/protocol.js';
+
+/** Options of one remote action. */
+export interface RunOptions {
+  operationId?: string;
+  phaseId?: string;
+  signal?: AbortSignal;
+  onOutput?(stream: OutputStream, data: string): void;
+  onLog?(level: LogLevel, message: string): void;
+}
+
+/** Runs agent actions on cluster nodes. */
+export interface NodeAccess {
+  /** Runs `action` on `node` and resolves with its result; a failed action throws its coded error. */
+  run<T = unknown>(node: string, action: string, params?: Record<string, unknown>, opts?: RunOptions): Promise<T>;
+  /** Who answers on the node (agent version, hostname). */
+  hello(node: string): Promise<AgentInfo>;
+  /** "locally" or "on node-2", for progress lines. */
+  where(node: string | undefined): string;
+  /** Every node name, inventory order. */
+  nodeNames(): string[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,179 @@
+/**
+ * Opens a cluster image for reading: a built directory, a `.tar`/`.tar.gz`/`.tgz` of one, or a
+ * source tree (built on the fly). Archives are unpacked with the safe extractor and sources
+ * are built into a work directory that {@link Image.close} removes. Package blobs are checked
+ * against the index's sha256 every time they are read, so a damaged or altered image never
+ * reaches a node.
+ */
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveImageArg } from '../config/load.js';
+import type { ImageManifest } from '../config/schema.js';
+import { InputError } from '../errors.js';
+import { buildImage, IMAGE_LAYOUT } from './build.js';
+import { checksumMismatch, packageMissing } from './errors.js';
+import { hashBuffer, hashFile } from './fs-util.js';
+import { requiredPackages } from './package-source.js';
+import { safeExtract } from './safe-extract.js';
+import { locatorOf, PackageIndexSchema, type PackageEntry, type PackageIndex, type PackageRef } from './schema.js';
+
+/** An opened image. Call {@link Image.close} when done with it. */
+export interface Image {
+  /** The path the image was opened from, as messages name it. */
+  source: string;
+  /** The built image directory being read (temporary for archives and sources). */
+  dir: string;
+  manifest: ImageManifest;
+  /** How messages name the manifest (e.g. `image.tar.gz!app.yaml`). */
+  manifestFile: string;
+  index: PackageIndex;
+  /** The index entry of `name:version`, if the image holds it. */
+  findPackage(ref: PackageRef | string): PackageEntry | undefined;
+  /** Path of an entry's blob inside {@link dir} (not verified; prefer readBlob). */
+  blobPath(entry: PackageEntry): string;
+  /** The blob of `entry`, after checking its sha256 (ERR_IMAGE_CHECKSUM) and presence (ERR_IMAGE_PACKAGE_MISSING). */
+  readBlob(entry: PackageEntry): Promise<Buffer>;
+  /** Checks every blob against the index without keeping it in memory. */
+  verify(): Promise<void>;
+  /** Verifies the blob of `entry` and extracts it safely to `destDir` (replacing it). */
+  extractPackage(entry: PackageEntry, destDir: string): Promise<void>;
+  /** Removes the work directory of an archive or source image. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openImage}. */
+export interface OpenImageOptions {
+  /** Parent of the work directory for archives and sources (default: the OS temp dir). */
+  workDir?: string;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** Root of an unpacked archive: itself, or its only top-level folder when app.yaml is there. */
+async function archiveRoot(dir: string): Promise<string> {
+  if (await isFile(join(dir, 'app.yaml'))) return dir;
+  const names = await readdir(dir);
+  return names.length === 1 ? join(dir, names[0] as string) : dir;
+}
+
+async function readIndex(label: string, dir: string): Promise<PackageIndex> {
+  const file = join(dir, IMAGE_LAYOUT.index);
+  const fail = (why: string, cause?: unknown): InputError =>
+    new InputError('ERR_IMAGE_INDEX', `${label}: ${IMAGE_LAYOUT.index} ${why}`, {
+      hint: 'rebuild the image; its package index is damaged',
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw fail(`is not readable JSON: ${(err as Error).message}`, err);
+  }
+  const parsed = PackageIndexSchema.safeParse(value);
+  if (!parsed.success) {
+    throw fail(`is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Every package the manifest needs must be indexed, and every indexed blob present. */
+async function checkPackages(label: string, dir: string, manifest: ImageManifest, index: PackageIndex): Promise<void> {
+  const indexed = new Set(index.packages.map(locatorOf));
+  const details: string[] = [];
+  for (const required of requiredPackages(manifest)) {
+    if (!indexed.has(locatorOf(required))) details.push(`${locatorOf(required)} (named by ${required.field}) is not in ${IMAGE_LAYOUT.index}`);
+  }
+  for (const entry of index.packages) {
+    if (!(await isFile(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)))) {
+      details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
+    }
+  }
+  if (details.length > 0) throw packageMissing(label, `image is missing ${details.length} package${details.length === 1 ? '' : 's'}`, details);
+}
+
+/** Turns the argument into a built image directory, using `work` for archives and sources. */
+async function builtDir(arg: string, isDirectory: boolean, work: () => Promise<string>): Promise<string> {
+  let dir = arg;
+  if (!isDirectory) {
+    const unpacked = join(await work(), 'unpacked');
+    await safeExtract(arg, unpacked);
+    dir = await archiveRoot(unpacked);
+  }
+  if (await isFile(join(dir, IMAGE_LAYOUT.index))) return dir;
+  const built = join(await work(), 'image');
+  await buildImage(dir, built);
+  return built;
+}
+
+/** Opens an image directory, archive or source tree; see {@link Image}. */
+export async function openImage(pathOrArchive: string, options: OpenImageOptions = {}): Promise<Image> {
+  // The manifest is validated where the user can see it, before anything is unpacked or built.
+  const loaded = await resolveImageArg(pathOrArchive);
+  let workDir: string | undefined;
+  const work = async (): Promise<string> => (workDir ??= await mkdtemp(join(options.workDir ?? tmpdir(), 'hoist-image-')));
+  try {
+    const dir = await builtDir(pathOrArchive, loaded.source.kind === 'directory', work);
+    const index = await readIndex(pathOrArchive, dir);
+    await checkPackages(pathOrArchive, dir, loaded.manifest, index);
+    return makeImage(pathOrArchive, dir, loaded.manifest, loaded.manifestFile, index, () =>
+      workDir === undefined ? Promise.resolve() : rm(workDir, { recursive: true, force: true }),
+    );
+  } catch (err) {
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function makeImage(
+  source: string,
+  dir: string,
+  manifest: ImageManifest,
+  manifestFile: string,
+  index: PackageIndex,
+  close: () => Promise<void>,
+): Image {
+  const blobPath = (entry: PackageEntry): string => join(dir, IMAGE_LAYOUT.blobs, entry.sha256);
+  // A vanished blob is the image's fault; any other read error is passed on as it is.
+  const missing = (entry: PackageEntry, cause: unknown): unknown =>
+    (cause as NodeJS.ErrnoException).code === 'ENOENT'
+      ? packageMissing(source, `package ${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`)
+      : cause;
+  const readBlob = async (entry: PackageEntry): Promise<Buffer> => {
+    const data = await readFile(blobPath(entry)).catch((err: unknown) => {
+      throw missing(entry, err);
+    });
+    const actual = hashBuffer(data);
+    if (actual !== entry.sha256) throw checksumMismatch(source, entry, entry.sha256, actual);
+    return data;
+  };
+  return {
+    source,
+    dir,
+    manifest,
+    manifestFile,
+    index,
+    findPackage(ref) {
+      const wanted = typeof ref === 'string' ? ref : locatorOf(ref);
+      return index.packages.find((p) => locatorOf(p) === wanted);
+    },
+    blobPath,
+    readBlob,
+    async verify() {
+      for (const entry of index.packages) {
+        const { sha256 } = await hashFile(blobPath(entry)).catch((err: unknown) => {
+          throw missing(entry, err);
+        });
+        if (sha256 !== entry.sha256) throw checksumMismatch(source, entry, entry.sha256, sha256);
+      }
+    },
+    async extractPackage(entry, destDir) {
+      // Extract from the verified bytes, not the file, so nothing can swap it in between.
+      const data = await readBlob(entry);
+      await safeExtract(data, destDir, { label: `${source}!${IMAGE_LAYOUT.blobs}/${entry.sha256.slice(0, 12)} (${locatorOf(entry)})` });
+    },
+    close,
+  };
+}

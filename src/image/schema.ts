@@ -1,0 +1,99 @@
+/**
+ * zod schemas of the image's package documents: `package.yaml` in a package source folder and
+ * `packages/index.json` in a built image (the node package store uses the same index shape).
+ * package.yaml is strict so a misspelt key is reported instead of silently ignored.
+ */
+import semver from 'semver';
+import * as z from 'zod';
+import { showValue } from '../config/problems.js';
+
+/** Well-known label keys of packages in an image and in a node's store. */
+export const LABEL = { purpose: 'purpose', installed: 'installed', operationId: 'operation-id' } as const;
+
+/** Values of the `purpose` label. */
+export const PURPOSE = { runtime: 'runtime', systemApp: 'system-app', app: 'app' } as const;
+
+function expecting(what: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${showValue(issue.input)}`;
+}
+
+function checkedString(what: string, test: (value: string) => boolean) {
+  return z.string({ error: expecting(what) }).refine(test, { error: expecting(what) });
+}
+
+// Names and versions become path segments on nodes (unpacked/<name>/<version>), so no slashes.
+const NAME = /^[a-z0-9][a-z0-9._-]*$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** True for a package name usable as a path segment and in a `name:version` locator. */
+export function isPackageName(value: string): boolean {
+  return NAME.test(value) && value.length <= 128;
+}
+
+const packageName = checkedString('a package name (lowercase letters, digits, ".", "_" and "-")', isPackageName);
+const packageVersion = checkedString('a semver version like 7.0.30', (v) => semver.valid(v) === v);
+const labels = z.record(z.string(), z.string({ error: expecting('a string label value') }), {
+  error: expecting('a mapping of label names to strings'),
+});
+
+/** One hook the node agent may run (`exec.hook`): a shell string or an argv list. */
+export const PackageHookSchema = z.strictObject({
+  run: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: expecting('a command string or a list of arguments') }),
+  timeoutSeconds: z.number({ error: expecting('a positive number of seconds') }).positive().optional(),
+});
+
+/** `package.yaml` at the top of every package. */
+export const PackageManifestSchema = z.strictObject({
+  apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
+  kind: z.literal('Package', { error: expecting('"Package"') }),
+  metadata: z.strictObject({ name: packageName, version: packageVersion }),
+  labels: labels.default({}),
+  hooks: z.record(z.string(), PackageHookSchema, { error: expecting('a mapping of hook names to { run, timeoutSeconds }') }).default({}),
+});
+
+/** One entry of an index: which blob holds the package, and its labels. */
+export const PackageEntrySchema = z.strictObject({
+  name: packageName,
+  version: packageVersion,
+  sha256: checkedString('a lowercase hex sha256 digest', (v) => SHA256.test(v)),
+  size: z.int().min(0),
+  labels: labels.default({}),
+});
+
+/** `packages/index.json` of a built image, and `<nodeStateDir>/packages/index.json` on a node. */
+export const PackageIndexSchema = z.strictObject({ packages: z.array(PackageEntrySchema) });
+
+/** A validated package.yaml with defaults applied. */
+export type PackageManifest = z.output<typeof PackageManifestSchema>;
+/** One package hook. */
+export type PackageHook = z.output<typeof PackageHookSchema>;
+/** One index entry. */
+export type PackageEntry = z.output<typeof PackageEntrySchema>;
+/** A package index. */
+export type PackageIndex = z.output<typeof PackageIndexSchema>;
+/** Identifies a package: `name` and `version`. */
+export interface PackageRef {
+  name: string;
+  version: string;
+}
+
+/** `name:version` of a package. */
+export function locatorOf(ref: PackageRef): string {
+  return `${ref.name}:${ref.version}`;
+}
+
+/** Splits `name:version`; undefined when it is not one. */
+export function parseLocator(locator: string): PackageRef | undefined {
+  const colon = locator.indexOf(':');
+  if (colon <= 0 || colon === locator.length - 1) return undefined;
+  return { name: locator.slice(0, colon), version: locator.slice(colon + 1) };
+}
+
+/** Orders packages by name, then by semver version, so every index is written the same way. */
+export function comparePackages(a: PackageRef, b: PackageRef): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  const valid = semver.valid(a.version) && semver.valid(b.version);
+  if (valid) return semver.compare(a.version, b.version);
+  return a.version === b.version ? 0 : a.version < b.version ? -1 : 1;
+}
