@@ -162,7 +162,7 @@ function noActive(cluster: string, op?: OperationRecord): StateError {
 
 /** Refuses a command that needs an inventory or state file when neither is given. */
 export function needStateFile(): InputError {
-  return new InputError('ERR_STATE_REQUIRED', 'reading the cluster state from the nodes needs the hoist agents, which this build cannot reach yet', {
-    hint: 'plan offline with --state FILE (a ClusterState file naming the inventory and the installed image)',
+  return new InputError('ERR_STATE_REQUIRED', 'a dry run contacts no node, so it needs the cluster state from a file', {
+    hint: 'pass --state FILE (a ClusterState file naming the inventory and the installed image)',
   });
 }

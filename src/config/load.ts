@@ -95,6 +95,11 @@ function manifestFrom(source: YamlSource): ImageManifest {
   return validate(source, check(ImageManifestSchema, source.data), imageRules, HINT.image);
 }
 
+/** Validates a manifest given as text; `label` names it in messages (e.g. `node-1:installed/app.yaml`). */
+export function manifestFromText(text: string, label: string): ImageManifest {
+  return manifestFrom(parseYaml(text, label, HINT.image));
+}
+
 /** Loads and validates a bare image manifest (`app.yaml`). */
 export async function loadImageManifest(file: string): Promise<ImageManifest> {
   return manifestFrom(await readYaml(file, 'image manifest', HINT.image));

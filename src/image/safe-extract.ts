@@ -6,7 +6,6 @@
  * The second pass extracts into a temp directory beside the destination and renames it into
  * place, so a failure part-way leaves nothing behind.
  */
-import { once } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import * as tar from 'tar';
@@ -29,8 +28,9 @@ const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory',
 /** Feeds a parser (tar.t / tar.x without `file`) a buffer and waits for it to finish. */
 async function feed(stream: NodeJS.EventEmitter & { end(data: Buffer): unknown }, data: Buffer, done: string): Promise<void> {
   const finished = new Promise<void>((resolve, reject) => {
-    stream.once('error', reject);
-    void once(stream, done).then(() => resolve());
+    // A damaged archive can emit several errors; the first one wins, the rest must not go unheard.
+    stream.on('error', reject);
+    stream.once(done, () => resolve());
   });
   stream.end(data);
   await finished;

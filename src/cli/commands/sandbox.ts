@@ -1,7 +1,9 @@
 /** `hoist sandbox up|down|status`: a local cluster of real sshd nodes for demos and tests. */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { sandboxDown, sandboxStatus, sandboxUp } from '../../sandbox/index.js';
+import { installSandboxImage } from '../../sandbox/install.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
 import { parseCount, type Action } from './shared.js';
@@ -11,7 +13,11 @@ interface UpOptions {
   workers: string;
   dir?: string;
   firstAddress: string;
+  image: string;
 }
+
+/** The demo image 1.0.0 shipped with hoist's sources. */
+const DEMO_IMAGE = fileURLToPath(new URL('../../../fixtures/images/upgrade-demo-1.0.0', import.meta.url));
 
 /** Registers `sandbox`. */
 export function registerSandbox(program: Command, run: Action): void {
@@ -24,6 +30,7 @@ export function registerSandbox(program: Command, run: Action): void {
     .option('--masters <n>', 'master nodes', '3')
     .option('--workers <n>', 'worker nodes', '0')
     .option('--first-address <ip>', 'address of node-1; the others follow', '127.0.0.2')
+    .option('--image <dir>', 'cluster image installed on the nodes', DEMO_IMAGE)
     .option(dirOption, dirHelp)
     .action((o: UpOptions, cmd: Command) => run(cmd, (ctx) => up(ctx, o)));
   sandbox
@@ -46,9 +53,10 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   const masters = parseCount('--masters', o.masters);
   const workers = o.workers === '0' ? 0 : parseCount('--workers', o.workers);
   const record = await sandboxUp({ dir: dirOf(ctx, o.dir), masters, workers, firstAddress: o.firstAddress, log: ctx.logger });
-  if (ctx.json) return ctx.outJson(record);
+  const version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image));
+  if (ctx.json) return ctx.outJson({ ...record, installedVersion: version });
   for (const n of record.nodes) ctx.out(`Started node ${n.name} (${n.address}, ${n.role}) sshd pid ${n.sshd.pid}\n`);
-  ctx.out(`Sandbox ${record.name} is up; inventory: ${record.clusterFile}\n`);
+  ctx.out(`Sandbox ${record.name} is up with version ${version} installed; inventory: ${record.clusterFile}\n`);
   ctx.progress.line(`Next: hoist -c ${record.clusterFile} agent deploy`);
 }
 

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { clusterStateToInput } from '../../config/facts.js';
+import { liveClusterFacts } from '../../cluster/live-state.js';
+import { clusterStateToInput, toUpgradeInput } from '../../config/facts.js';
 import { resolveImageArg } from '../../config/load.js';
 import { completeUpgrade, createUpgrade } from '../../fsm/operations.js';
 import { buildUpgradePlan } from '../../plan/build/upgrade-plan.js';
@@ -10,6 +11,7 @@ import { resolvePlan } from '../../plan/resolve.js';
 import { Events } from '../../log/events.js';
 import { needStateFile, type Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
+import { deployAgents } from './agent.js';
 import { makeEngine } from './engine-factory.js';
 import { parseCount, type Action } from './shared.js';
 
@@ -37,16 +39,24 @@ export function registerUpgrade(program: Command, run: Action): void {
 
 async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Promise<void> {
   const statePromise = ctx.clusterState();
-  if (!statePromise) throw needStateFile();
-  const state = await statePromise;
+  // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
+  if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
   const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%') ? opts.maxUnavailableWorkers : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
-  const input = clusterStateToInput(state, image.manifest, {
+  const options = {
     operationId: randomUUID(),
     createdAt: new Date().toISOString(),
     maxUnavailableWorkers: maxUnavailable,
     ...(opts.parallel ? { parallel: parseCount('--parallel', opts.parallel) } : {}),
-  });
+  };
+  let input;
+  if (statePromise) {
+    input = clusterStateToInput(await statePromise, image.manifest, options);
+  } else {
+    await deployAgents(ctx);
+    const { agents } = await ctx.connect();
+    input = toUpgradeInput(await liveClusterFacts((await ctx.inventory()).config, agents, ctx.io.signal), image.manifest, options);
+  }
   const plan = buildUpgradePlan(input);
 
   if (opts.dryRun) {

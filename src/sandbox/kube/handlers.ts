@@ -11,6 +11,7 @@ import type { Json, KubeObject, ResourcePath } from './resources.js';
 import { matchesFieldSelector, matchesLabelSelector } from './select.js';
 import { ApiFailure, alreadyExists, listOf, notFound, sendJson, successStatus } from './status.js';
 import { resourceOfKind, type ObjectStore } from './store.js';
+import { toTable, wantsTable } from './table.js';
 import { serveWatch, type WatchSet } from './watch.js';
 
 const PODS = resourceOfKind('Pod');
@@ -58,7 +59,7 @@ export async function handleResource(ctx: HandlerContext, r: ResourceRequest): P
     if (method === 'GET') return list(ctx, r);
     if (method === 'POST') return create(ctx, r);
   } else {
-    if (method === 'GET') return sendJson(r.res, 200, existing(ctx, target));
+    if (method === 'GET') return get(ctx, r);
     if (method === 'PUT') return replace(ctx, r);
     if (method === 'PATCH') return patch(ctx, r);
     if (method === 'DELETE') return remove(ctx, r);
@@ -72,7 +73,14 @@ function list(ctx: HandlerContext, r: ResourceRequest): void {
   const items = ctx.store
     .list(r.target.res, r.target.namespace)
     .filter((o) => matchesFieldSelector(o, r.query.get('fieldSelector')) && matchesLabelSelector(o.metadata.labels, r.query.get('labelSelector')));
-  sendJson(r.res, 200, listOf(r.target.res, items, ctx.store.resourceVersion));
+  const table = wantsTable(r.req.headers.accept) ? toTable(r.target.res, items, ctx.store.resourceVersion) : undefined;
+  sendJson(r.res, 200, table ?? listOf(r.target.res, items, ctx.store.resourceVersion));
+}
+
+function get(ctx: HandlerContext, r: ResourceRequest): void {
+  const object = existing(ctx, r.target);
+  const table = wantsTable(r.req.headers.accept) ? toTable(r.target.res, [object], ctx.store.resourceVersion) : undefined;
+  sendJson(r.res, 200, table ?? object);
 }
 
 function create(ctx: HandlerContext, r: ResourceRequest): void {

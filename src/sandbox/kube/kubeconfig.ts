@@ -1,14 +1,16 @@
-/** Kubeconfig for the emulator: one cluster, one context, a user with no credentials (plain HTTP). */
+/**
+ * Kubeconfig for the emulator: one cluster, one context, a user with no credentials (plain HTTP).
+ * Written as JSON (a YAML subset kubectl reads), so the emulator bundles without a YAML library.
+ */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 
 /** Name used for the cluster, user and context entries. */
 export const KUBECONFIG_CONTEXT = 'hoist-sandbox';
 
 /** The kubeconfig text pointing at `url`. */
 export function renderKubeconfig(url: string): string {
-  return YAML.stringify({
+  const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: KUBECONFIG_CONTEXT, cluster: { server: url } }],
@@ -16,7 +18,8 @@ export function renderKubeconfig(url: string): string {
     contexts: [{ name: KUBECONFIG_CONTEXT, context: { cluster: KUBECONFIG_CONTEXT, user: KUBECONFIG_CONTEXT, namespace: 'default' } }],
     'current-context': KUBECONFIG_CONTEXT,
     preferences: {},
-  });
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** Writes a kubeconfig for `url` to `file` (mode 0600, parent directories created). */

@@ -5,9 +5,10 @@
  * gap between the informer's list and its watch.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResourcePath } from './resources.js';
+import type { KubeObject, ResourcePath } from './resources.js';
 import { matchesFieldSelector, matchesLabelSelector } from './select.js';
 import type { ObjectStore, StoreEvent } from './store.js';
+import { toTable, wantsTable } from './table.js';
 
 /** Open watch responses, so that closing the emulator can end them. */
 export type WatchSet = Set<ServerResponse>;
@@ -26,8 +27,11 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, store: Obj
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
   open.add(res);
-  const send = (type: StoreEvent['type'], object: unknown): void => {
-    res.write(`${JSON.stringify({ type, object })}\n`);
+  // `kubectl get -w` asks for Table rows; each event then carries a one-row Table.
+  const table = wantsTable(req.headers.accept);
+  const send = (type: StoreEvent['type'], object: KubeObject): void => {
+    const body = (table && toTable(target.res, [object], store.resourceVersion)) || object;
+    res.write(`${JSON.stringify({ type, object: body })}\n`);
   };
 
   const since = query.get('resourceVersion');

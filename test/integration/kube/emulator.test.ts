@@ -144,4 +144,19 @@ describe('kube emulator', () => {
       expect(r.stderr).toContain('clusterroles.rbac.authorization.k8s.io "no-such-role" not found');
     });
   });
+
+  describe('budget released by time', () => {
+    it('frees the budget pdbReleaseMs after its first refusal, so drain finishes on its own', async () => {
+      const g = await startFixture({ pdbReleaseMs: 500 });
+      try {
+        const r = await g.kubectl(['drain', 'node-3', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=90s']);
+        expect(r.exitCode).toBe(0);
+        expect(g.emulator.state.evictions.refused).toContain('default/guarded-1');
+        expect(g.emulator.state.get('Pod', 'default', 'guarded-1')).toBeUndefined();
+        expect(g.emulator.state.get('PodDisruptionBudget', 'default', 'guarded-pdb')!.spec).toMatchObject({ maxUnavailable: 1 });
+      } finally {
+        await g.stop();
+      }
+    });
+  });
 });

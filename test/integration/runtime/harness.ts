@@ -97,7 +97,7 @@ export class FakeCluster {
     };
     const spec = manifest.hooks[hook];
     if (!spec) throw new Error(`runtime ${version} has no hook ${hook}`);
-    const result = await execa('/bin/sh', ['-c', `${spec.run} "$@"`, 'sh', ...args], {
+    const result = await execa('/bin/sh', ['-c', spec.run, hook, ...args], {
       cwd: dir,
       env: {
         HOIST_STATE_DIR: node.stateDir,

@@ -44,8 +44,8 @@ describe('cli › upgrade --dry-run', () => {
     expect(r.stderr).toMatch(/unknown-leader\.state\.yaml:\d+: leader: /);
   });
 
-  it('asks for --state while live discovery is not available, and writes nothing', async () => {
-    const r = await cli('upgrade', '--manual', V2, '-c', 'fixtures/clusters/demo-3-masters/cluster.yaml');
+  it('asks for --state on a dry run, which contacts no node, and writes nothing', async () => {
+    const r = await cli('upgrade', '--dry-run', V2, '-c', 'fixtures/clusters/demo-3-masters/cluster.yaml');
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('ERR_STATE_REQUIRED');
     expect(existsSync(join(stateDir, 'clusters'))).toBe(false);

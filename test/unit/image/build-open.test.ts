@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -144,6 +144,25 @@ describe('image', () => {
         await image.close();
       }
       expect((await readdir(tmp)).filter((n) => n.startsWith('hoist-image-'))).toEqual([]);
+    });
+
+    it('keeps names longer than the ustar fields (pax headers) and executable bits', async () => {
+      const longSrc = join(tmp, 'long-src');
+      await makeSource(longSrc);
+      const deep = join('d'.repeat(120), 'e'.repeat(120));
+      const name = `${'f'.repeat(150)}.sh`;
+      await mkdir(join(longSrc, 'packages/demo-1.2.0', deep), { recursive: true });
+      await writeFile(join(longSrc, 'packages/demo-1.2.0', deep, name), '#!/bin/sh\n', { mode: 0o775 });
+      const image = await openImage(longSrc, { workDir: tmp });
+      try {
+        const dest = join(tmp, 'long-out');
+        await image.extractPackage(image.findPackage('demo:1.2.0')!, dest);
+        const info = await stat(join(dest, deep, name));
+        expect(info.mode & 0o777).toBe(0o755);
+        expect(info.mtime.getTime()).toBe(0);
+      } finally {
+        await image.close();
+      }
     });
 
     it('refuses a tampered blob with ERR_IMAGE_CHECKSUM and extracts nothing', async () => {

@@ -100,6 +100,10 @@ describe('image', () => {
       expect(err.code).toBe('ERR_IMAGE_ARCHIVE');
       expect(err.message.startsWith(`${file}: not a readable tar archive`)).toBe(true);
       expect(await tree(dir)).toEqual(['junk.tar']);
+      const fromMemory = await inputError(safeExtract(Buffer.from('garbage '.repeat(128)), join(dir, 'mem'), { label: 'junk-in-memory.tar' }));
+      expect(fromMemory.code).toBe('ERR_IMAGE_ARCHIVE');
+      expect(fromMemory.message.startsWith('junk-in-memory.tar: not a readable tar archive')).toBe(true);
+      expect(await tree(dir)).toEqual(['junk.tar']);
     });
   });
 });

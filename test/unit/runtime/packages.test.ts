@@ -56,7 +56,7 @@ describe('runtime packages', () => {
       const runtime = JSON.parse(await fs.readFile(path.join(dir, 'runtime.json'), 'utf8')) as { hookTimeouts: Record<string, number> };
       expect(Object.keys(manifest.hooks)).toEqual(HOOKS);
       for (const hook of HOOKS) {
-        expect(manifest.hooks[hook]?.run).toBe(`"\${HOIST_NODE_BIN:-node}" runtime.mjs ${hook}`);
+        expect(manifest.hooks[hook]?.run).toBe(`"\${HOIST_NODE_BIN:-node}" runtime.mjs ${hook} "$@"`);
         expect(manifest.hooks[hook]?.timeoutSeconds).toBe(runtime.hookTimeouts[hook]);
       }
     });
