@@ -62,7 +62,11 @@ export class Context {
   /** The offline cluster state (`--state FILE`), loaded once. */
   clusterState(): Promise<LoadedClusterState> | undefined {
     if (!this.globals.state) return undefined;
-    this.stateCache ??= loadClusterState(resolve(this.io.cwd, this.globals.state));
+    if (!this.stateCache) {
+      this.stateCache = loadClusterState(resolve(this.io.cwd, this.globals.state));
+      // Callers may start other work before awaiting it; its error surfaces where it is awaited.
+      this.stateCache.catch(() => undefined);
+    }
     return this.stateCache;
   }
 
@@ -70,7 +74,10 @@ export class Context {
   inventory(): Promise<LoadedInventory> {
     const state = this.clusterState();
     if (state) return state.then((s) => s.inventory);
-    this.inventoryCache ??= loadInventory(resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml'));
+    if (!this.inventoryCache) {
+      this.inventoryCache = loadInventory(resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml'));
+      this.inventoryCache.catch(() => undefined);
+    }
     return this.inventoryCache;
   }
 
