@@ -97,11 +97,19 @@ export class Context {
     return this.live;
   }
 
-  /** Releases connections opened by the command. */
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
+  /** Runs `fn` when the command ends, whatever the outcome (temporary image dirs, …). */
+  onClose(fn: () => Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Releases connections and temporary files of the command. */
   async close(): Promise<void> {
     const live = this.live;
     this.live = undefined;
     await live?.agents.close();
+    for (const fn of this.cleanups.splice(0)) await fn().catch(() => undefined);
   }
 
   /** The operation a plan command acts on: --operation-id, else the active (or, if allowed, last) one. */

@@ -4,10 +4,9 @@
  * A dropped connection does not lose an action: the agent finishes it and we re-attach by its
  * execution id on a fresh connection. The orchestrator's own host runs actions in-process.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { findAction } from '../agent/actions/index.js';
+import { runActionLocally } from '../agent/actions/run-local.js';
 import { AgentClient, type AgentInfo } from '../agent/client.js';
 import { AgentError } from '../agent/errors.js';
 import { HoistError, UnreachableError } from '../errors.js';
@@ -110,7 +109,7 @@ export class ClusterAgents implements NodeAccess {
     try {
       stream = await this.pool.get(settings.name).openUnixSocket(socket, { sudo: true });
     } catch (err) {
-      if (HoistError.isHoistError(err) && err.exitCode === 5 && /host key|authenticat|unreachable|connect/i.test(err.message)) throw err;
+      if (HoistError.isHoistError(err) && err.exitCode === 5 && err.code !== 'ERR_SSH_SOCKET_UNAVAILABLE') throw err;
       throw new UnreachableError('ERR_AGENT_OFFLINE', `no agent is running on node ${settings.name} (${settings.address})`, {
         node: settings.name,
         hint: 'deploy the agents with "hoist agent deploy" (or check "hoist agent status")',
@@ -126,23 +125,7 @@ export class ClusterAgents implements NodeAccess {
   }
 
   /** The orchestrator's own host: the same actions, run in this process. */
-  private async runLocally<T>(settings: NodeSettings, name: string, params: Record<string, unknown>, opts: RunOptions): Promise<T> {
-    const action = findAction(name);
-    if (!action) throw new HoistError('ERR_AGENT_UNKNOWN_ACTION', `unknown node action "${name}"`, 70);
-    const parsed = action.params.safeParse(params);
-    if (!parsed.success) throw new HoistError('ERR_AGENT_BAD_PARAMS', `invalid params for ${name}: ${parsed.error.message}`, 70);
-    return (await action.run(
-      {
-        stateDir: settings.nodeStateDir,
-        version: this.opts.version,
-        operationId: opts.operationId ?? '',
-        phaseId: opts.phaseId ?? '',
-        executionId: randomUUID(),
-        signal: opts.signal ?? new AbortController().signal,
-        output: (stream, data) => opts.onOutput?.(stream, data),
-        log: (level, message) => opts.onLog?.(level, message),
-      },
-      parsed.data,
-    )) as T;
+  private runLocally<T>(settings: NodeSettings, name: string, params: Record<string, unknown>, opts: RunOptions): Promise<T> {
+    return runActionLocally<T>(settings.nodeStateDir, name, params, { ...opts, version: this.opts.version });
   }
 }

@@ -7,7 +7,7 @@
  * operation's changelog; every change is persisted before the working copy moves on.
  */
 import type { Logger } from 'pino';
-import { HoistError, InterruptedError, PhaseFailedError, StateError, toPhaseError } from '../errors.js';
+import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, UnreachableError, toPhaseError } from '../errors.js';
 import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
 import type { OperationRecord, Store } from '../store/store.js';
 import type { Executor, ExecutorRegistry, PhaseContext } from './executor.js';
@@ -195,7 +195,9 @@ export class Engine {
       await this.record(phase.id, 'failed', action, { code: error.code, message });
       log.error({ event: 'phase.fail', step: name, err: error }, message);
       const verb = name === 'rollback' ? 'rollback of' : '';
-      throw new PhaseFailedError(error.code, `${verb ? verb + ' ' : ''}phase "${phase.id}" failed: ${message}`, {
+      // An unreachable node keeps exit 5 (architecture §9): what needs fixing is the node, not the phase.
+      const Failure = HoistError.isHoistError(err) && err.exitCode === ExitCode.unreachable ? UnreachableError : PhaseFailedError;
+      throw new Failure(error.code, `${verb ? verb + ' ' : ''}phase "${phase.id}" failed: ${message}`, {
         phase: phase.id,
         node: phase.node,
         hint: HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback'),

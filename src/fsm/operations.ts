@@ -11,6 +11,8 @@ import { PlanState } from './plan-state.js';
 export interface NewUpgrade {
   plan: Plan;
   image: string;
+  /** Absolute path of the target image. */
+  source?: string;
   mode: 'manual' | 'automatic';
   createdBy: OperationRecord['createdBy'];
   /** Bypass "previous upgrade unfinished" (Gravity's --force). */
@@ -69,6 +71,7 @@ export async function createUpgrade(store: Store, req: NewUpgrade): Promise<Oper
     from: plan.from,
     to: plan.to,
     image: req.image,
+    ...(req.source ? { source: req.source } : {}),
     mode: req.mode,
     created: now,
     updated: now,

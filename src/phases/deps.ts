@@ -1,12 +1,16 @@
-/** What executors are built with: the way to reach nodes and the orchestrator's own facts. */
+/** What executors are built with: the way to reach nodes, the target image, the orchestrator's facts. */
+import type { FactsResult } from '../agent/actions/index.js';
 import type { NodeAccess, RunOptions } from '../cluster/node-access.js';
 import type { PhaseContext } from '../fsm/executor.js';
+import type { Image } from '../image/open.js';
 
 /** Dependencies shared by every executor of a run. */
 export interface PhaseDeps {
   nodes: NodeAccess;
   /** Version of this hoist; agents are expected to run the same. */
   version: string;
+  /** The target image, opened on first use (packages are pushed from it). */
+  image(): Promise<Image>;
 }
 
 /** RunOptions for an action done on behalf of a phase: ids, abort signal, output into the log. */
@@ -28,4 +32,21 @@ export function nodeOf(ctx: PhaseContext): string {
   const node = ctx.phase.node;
   if (!node) throw new Error(`phase ${ctx.phase.id} names no node`);
   return node;
+}
+
+/** The node a phase is about (its `server`), else the node it runs on. */
+export function serverOf(ctx: PhaseContext): string {
+  return ctx.phase.server ?? nodeOf(ctx);
+}
+
+/** Address of a node of the plan. */
+export function addressOf(ctx: PhaseContext, node: string): string {
+  const server = ctx.plan.servers.find((s) => s.name === node);
+  if (!server) throw new Error(`node ${node} is not in the plan`);
+  return server.address;
+}
+
+/** Facts of a node (installed packages, runtime, etcd). */
+export function factsOf(deps: PhaseDeps, ctx: PhaseContext, node: string): Promise<FactsResult> {
+  return deps.nodes.run<FactsResult>(node, 'facts', {}, runOptions(ctx));
 }

@@ -1,17 +1,27 @@
-/** `/gc/<node>`: remove what the operation left on the node. */
-import type { Executor } from '../fsm/executor.js';
+/**
+ * `/gc/<node>`: the upgrade is through on this node — remove what the operation left there and
+ * record the new image as installed (what hoist reads back to learn the cluster's version).
+ */
+import { stringify } from 'yaml';
+import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { nodeOf, runOptions, type PhaseDeps } from './deps.js';
 
-/** Executor of `gc`. Cleanup undoes nothing the upgrade needs, so its rollback has nothing to do. */
+async function manifestText(deps: PhaseDeps): Promise<string> {
+  return stringify((await deps.image()).manifest);
+}
+
+/** Executor of `gc`. Rollback puts the previous installed-image record back; removed leftovers stay removed. */
 export function gcExecutor(deps: PhaseDeps): Executor {
   return {
-    async execute(ctx) {
-      const result = await deps.nodes.run<{ removed: string[] }>(nodeOf(ctx), 'operation.gc', { operationId: ctx.operation.id }, runOptions(ctx));
+    async execute(ctx: PhaseContext) {
+      const node = nodeOf(ctx);
+      const result = await deps.nodes.run<{ removed: string[] }>(node, 'operation.gc', { operationId: ctx.operation.id }, runOptions(ctx));
       ctx.logger.info({ event: 'gc.removed', removed: result.removed }, `removed ${result.removed.length} leftover(s)`);
+      await deps.nodes.run(node, 'installed.commit', { manifest: await manifestText(deps) }, runOptions(ctx));
     },
     async rollback(ctx) {
-      ctx.logger.info({ event: 'gc.rollback' }, 'cleanup removed only leftovers; nothing to restore');
+      await deps.nodes.run(nodeOf(ctx), 'installed.revert', { manifest: await manifestText(deps) }, runOptions(ctx));
     },
-    describe: (ctx) => `remove leftovers of operation ${ctx.operation.id} on ${ctx.phase.node}`,
+    describe: (ctx) => `remove leftovers of operation ${ctx.operation.id} on ${ctx.phase.node} and record ${ctx.operation.to} as installed`,
   };
 }

@@ -12,6 +12,7 @@ import { formatKnownHostLine } from '../ssh/known-hosts.js';
 import { readSandboxRecord, renderClusterYaml, writeSandboxRecord, type SandboxNodeRecord, type SandboxRecord } from './manifest.js';
 import { layoutNodes, type SandboxNodeLayout } from './nodes.js';
 import { isSandboxSshd } from './processes.js';
+import { stopSandboxServices } from './services.js';
 import { assertAddressFree, ensureSshd, generateKey, renderSshdConfig, startSshd, stopSshd, validateSshdConfig } from './sshd.js';
 
 export type { SandboxRecord, SandboxNodeRecord } from './manifest.js';
@@ -157,6 +158,7 @@ export async function sandboxDown(options: { dir: string; log?: Logger }): Promi
   const record = await readSandboxRecord(dir);
   // No record: nothing of ours is there. The directory is not removed, as it may not be ours.
   if (!record) return { removed: false };
+  await stopSandboxServices(record, options.log);
   await Promise.all(
     record.nodes.map(async (node) => {
       const stopped = await stopSshd(node.sshd.pid, node);

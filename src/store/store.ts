@@ -37,6 +37,8 @@ export interface OperationRecord {
   to: string;
   /** Image name being upgraded. */
   image: string;
+  /** Where the target image was read from (absolute path), so later commands can open it again. */
+  source?: string;
   mode: 'manual' | 'automatic';
   created: string;
   updated: string;

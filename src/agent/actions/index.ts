@@ -7,12 +7,14 @@ import { checkTimeAction } from './check-time.js';
 import { checkTmpAction } from './check-tmp.js';
 import { execHookAction } from './exec-hook.js';
 import { factsAction } from './facts.js';
+import { installedCommitAction, installedRevertAction } from './installed.js';
 import { operationGcAction, operationInitAction, operationRemoveAction } from './operation.js';
+import { packageLabelAction, packagePutAction, packageRemoveAction } from './package-store.js';
 import type { Action } from './types.js';
 
 /** Every action the agent knows, by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
-  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction, operationInitAction, operationRemoveAction, operationGcAction].map((a) => [a.name, a as Action]),
+  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction, operationInitAction, operationRemoveAction, operationGcAction, packagePutAction, packageLabelAction, packageRemoveAction, installedCommitAction, installedRevertAction].map((a) => [a.name, a as Action]),
 );
 
 /** The action registered under `name`, if any. */
@@ -27,3 +29,4 @@ export type { DiskWriteResult, DiskWriteSample } from './check-disk-write.js';
 export type { CheckTimeResult } from './check-time.js';
 export type { ExecHookResult } from './exec-hook.js';
 export type { OperationInitResult, OperationGcResult } from './operation.js';
+export type { PackagePutResult } from './package-store.js';

@@ -2,7 +2,8 @@
 import { hostname } from 'node:os';
 import { Engine } from '../../fsm/engine.js';
 import { ExecutorRegistry, type Executor } from '../../fsm/executor.js';
-import { StateError } from '../../errors.js';
+import { InputError, StateError } from '../../errors.js';
+import { openImage, type Image } from '../../image/open.js';
 import { phaseRegistry } from '../../phases/index.js';
 import { leaves } from '../../plan/query.js';
 import type { Plan, PlanChange } from '../../plan/types.js';
@@ -20,6 +21,21 @@ function offline(key: string): Executor {
   return { preCheck: refuse, execute: refuse, rollback: refuse };
 }
 
+/** The operation's target image, opened on first use and closed with the command. */
+function lazyImage(ctx: Context, op: OperationRecord): () => Promise<Image> {
+  let opened: Promise<Image> | undefined;
+  return () => {
+    if (!opened) {
+      if (!op.source) {
+        return Promise.reject(new InputError('ERR_IMAGE_UNKNOWN', `operation ${op.id} does not record where its image is`, { hint: 'create the operation again with "hoist upgrade IMAGE"' }));
+      }
+      opened = openImage(op.source);
+      ctx.onClose(async () => (await opened!.catch(() => undefined))?.close());
+    }
+    return opened;
+  };
+}
+
 /** An engine over the operation's plan and changelog, wired to the nodes unless --state is given. */
 export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
   let registry: ExecutorRegistry;
@@ -29,7 +45,7 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
     for (const leaf of leaves(plan.phases)) if (leaf.executor) registry.register(leaf.executor, () => offline(leaf.executor!));
   } else {
     const { agents } = await ctx.connect();
-    registry = phaseRegistry({ nodes: agents, version: hoistVersion() });
+    registry = phaseRegistry({ nodes: agents, version: hoistVersion(), image: lazyImage(ctx, op) });
     placement = (node) => agents.where(node);
   }
   return new Engine({

@@ -53,7 +53,7 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   const masters = parseCount('--masters', o.masters);
   const workers = o.workers === '0' ? 0 : parseCount('--workers', o.workers);
   const record = await sandboxUp({ dir: dirOf(ctx, o.dir), masters, workers, firstAddress: o.firstAddress, log: ctx.logger });
-  const version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image));
+  const version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image), ctx.logger);
   if (ctx.json) return ctx.outJson({ ...record, installedVersion: version });
   for (const n of record.nodes) ctx.out(`Started node ${n.name} (${n.address}, ${n.role}) sshd pid ${n.sshd.pid}\n`);
   ctx.out(`Sandbox ${record.name} is up with version ${version} installed; inventory: ${record.clusterFile}\n`);

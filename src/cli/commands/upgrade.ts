@@ -68,6 +68,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     const op = await createUpgrade(store, {
       plan,
       image: image.manifest.metadata.name,
+      source: resolve(ctx.io.cwd, imageArg),
       mode: opts.manual ? 'manual' : 'automatic',
       createdBy: ctx.creator(),
       force: !!opts.force,
