@@ -59,10 +59,15 @@ export class ClusterAgents implements NodeAccess {
     }
   }
 
-  async close(): Promise<void> {
+  /** Closes the agent connections (the SSH connections stay for reuse). */
+  async disconnect(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients.clear();
     for (const c of clients) (await c.catch(() => undefined))?.close();
+  }
+
+  async close(): Promise<void> {
+    await this.disconnect();
     await this.pool.closeAll();
   }
 

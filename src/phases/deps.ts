@@ -11,6 +11,8 @@ export interface PhaseDeps {
   version: string;
   /** The target image, opened on first use (packages are pushed from it). */
   image(): Promise<Image>;
+  /** Bound of one node drain (`--drain-timeout`); default 1 h. */
+  drainTimeoutMs?: number;
 }
 
 /** RunOptions for an action done on behalf of a phase: ids, abort signal, output into the log. */

@@ -56,7 +56,16 @@ async function stopRuntime(stateDir: string, log?: Logger): Promise<void> {
   }
 }
 
-/** Stops every node's runtime and agent. */
+/** Stops the Kubernetes API emulator the sandbox started, if it is still that process. */
+async function stopKube(record: SandboxRecord, log?: Logger): Promise<void> {
+  const pid = (record as { kube?: { pid?: number } }).kube?.pid;
+  if (!pid || !(await cmdline(pid)).includes(path.join(record.dir, 'kube'))) return;
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitGone(pid, 5_000))) process.kill(pid, 'SIGKILL');
+  log?.info({ event: 'sandbox.kube.down', pid }, `stopped the Kubernetes API emulator (pid ${pid})`);
+}
+
+/** Stops every node's runtime and agent, and the Kubernetes API emulator. */
 export async function stopSandboxServices(record: SandboxRecord, log?: Logger): Promise<void> {
-  await Promise.all(record.nodes.map(async (n) => Promise.all([stopAgent(n.nodeStateDir, log), stopRuntime(n.nodeStateDir, log)])));
+  await Promise.all([stopKube(record, log), ...record.nodes.map(async (n) => Promise.all([stopAgent(n.nodeStateDir, log), stopRuntime(n.nodeStateDir, log)]))]);
 }

@@ -8,13 +8,14 @@ import { checkTmpAction } from './check-tmp.js';
 import { execHookAction } from './exec-hook.js';
 import { factsAction } from './facts.js';
 import { installedCommitAction, installedRevertAction } from './installed.js';
+import { kubeRunAction } from './kube-run.js';
 import { operationGcAction, operationInitAction, operationRemoveAction } from './operation.js';
 import { packageLabelAction, packagePutAction, packageRemoveAction } from './package-store.js';
 import type { Action } from './types.js';
 
 /** Every action the agent knows, by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
-  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction, operationInitAction, operationRemoveAction, operationGcAction, packagePutAction, packageLabelAction, packageRemoveAction, installedCommitAction, installedRevertAction].map((a) => [a.name, a as Action]),
+  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction, operationInitAction, operationRemoveAction, operationGcAction, packagePutAction, packageLabelAction, packageRemoveAction, installedCommitAction, installedRevertAction, kubeRunAction].map((a) => [a.name, a as Action]),
 );
 
 /** The action registered under `name`, if any. */

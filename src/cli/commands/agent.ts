@@ -87,7 +87,15 @@ async function status(ctx: Context): Promise<void> {
 }
 
 async function shutdownAll(ctx: Context): Promise<void> {
-  const { nodes, pool } = await ctx.connect();
+  await shutdownAgents(ctx);
+  if (ctx.json) ctx.outJson({ shutdown: (await ctx.connect()).nodes.map((n) => n.name) });
+}
+
+/** Stops and removes the agent on every node; one line per node. Used by `upgrade` too. */
+export async function shutdownAgents(ctx: Context): Promise<void> {
+  const { nodes, pool, agents } = await ctx.connect();
+  // This run's own agent connections close first, so none of them is cut off by the shutdown.
+  await agents.disconnect();
   ctx.progress.line('Shutting down the agents');
   const results = await Promise.allSettled(
     nodes.map(async (node) => {
@@ -96,7 +104,6 @@ async function shutdownAll(ctx: Context): Promise<void> {
     }),
   );
   throwFirst(results);
-  if (ctx.json) ctx.outJson({ shutdown: nodes.map((n) => n.name) });
 }
 
 /** The first failure in node order, with the others as details. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { sandboxDown, sandboxStatus, sandboxUp } from '../../sandbox/index.js';
 import { installSandboxImage } from '../../sandbox/install.js';
+import { startSandboxKube } from '../../sandbox/kube-service.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
 import { parseCount, type Action } from './shared.js';
@@ -52,8 +53,17 @@ function dirOf(ctx: Context, dir?: string): string {
 async function up(ctx: Context, o: UpOptions): Promise<void> {
   const masters = parseCount('--masters', o.masters);
   const workers = o.workers === '0' ? 0 : parseCount('--workers', o.workers);
-  const record = await sandboxUp({ dir: dirOf(ctx, o.dir), masters, workers, firstAddress: o.firstAddress, log: ctx.logger });
-  const version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image), ctx.logger);
+  const dir = dirOf(ctx, o.dir);
+  let record;
+  let version: string;
+  try {
+    record = await startSandboxKube(await sandboxUp({ dir, masters, workers, firstAddress: o.firstAddress, log: ctx.logger }), ctx.logger);
+    version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image), ctx.logger);
+  } catch (err) {
+    // A half-built sandbox is torn down at once: nothing it started may outlive the failure.
+    await sandboxDown({ dir, log: ctx.logger }).catch(() => undefined);
+    throw err;
+  }
   if (ctx.json) return ctx.outJson({ ...record, installedVersion: version });
   for (const n of record.nodes) ctx.out(`Started node ${n.name} (${n.address}, ${n.role}) sshd pid ${n.sshd.pid}\n`);
   ctx.out(`Sandbox ${record.name} is up with version ${version} installed; inventory: ${record.clusterFile}\n`);

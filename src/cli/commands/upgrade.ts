@@ -11,7 +11,7 @@ import { resolvePlan } from '../../plan/resolve.js';
 import { Events } from '../../log/events.js';
 import { needStateFile, type Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
-import { deployAgents } from './agent.js';
+import { deployAgents, shutdownAgents } from './agent.js';
 import { makeEngine } from './engine-factory.js';
 import { parseCount, type Action } from './shared.js';
 
@@ -90,6 +90,8 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
       throw err;
     }
     const done = await completeUpgrade(store, op, engine.state);
+    // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
+    if (!ctx.globals.state) await shutdownAgents(ctx);
     if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: done.operation.state, mode: op.mode });
     else ctx.out(`Cluster ${op.cluster} upgraded from ${op.from} to ${op.to} (operation ${op.id}).\n`);
   });
