@@ -1,6 +1,8 @@
 /** Commander wiring: global options, the commands, and the context each command gets. */
 import { Command, Option } from 'commander';
 import { registerAgent } from './commands/agent.js';
+import { registerImage } from './commands/image.js';
+import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import type { Action } from './commands/shared.js';
@@ -49,6 +51,8 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerStatus(program, run);
   registerAgent(program, run);
   registerSandbox(program, run);
+  registerImage(program, run);
+  registerPackage(program, run);
   for (const cmd of program.commands) inheritOutput(cmd, program);
   return program;
 }

@@ -1,0 +1,35 @@
+/** `hoist image build SRC --out FILE` and `hoist image inspect IMAGE`. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildImage } from '../../image/build.js';
+import { formatInspection, inspectImage } from '../../image/inspect.js';
+import type { Context } from '../context.js';
+import type { Action } from './shared.js';
+
+/** Registers `image`. */
+export function registerImage(program: Command, run: Action): void {
+  const image = program.command('image').description('build and inspect cluster images');
+  image
+    .command('build')
+    .description('pack an image source tree (app.yaml, hooks/, packages/<name>-<version>/) into an image')
+    .argument('<src>', 'image source directory')
+    .requiredOption('--out <file>', 'output: image.tar.gz, image.tar, or a directory')
+    .action((src: string, o: { out: string }, cmd: Command) => run(cmd, (ctx) => build(ctx, src, o.out)));
+  image
+    .command('inspect')
+    .description('list the packages of an image, each verified against its sha256')
+    .argument('<image>', 'image directory, .tar/.tar.gz, or source directory')
+    .action((img: string, _o: unknown, cmd: Command) => run(cmd, (ctx) => inspect(ctx, img)));
+}
+
+async function build(ctx: Context, src: string, out: string): Promise<void> {
+  const built = await buildImage(path.resolve(ctx.io.cwd, src), path.resolve(ctx.io.cwd, out));
+  if (ctx.json) return ctx.outJson(built);
+  ctx.out(`Built ${built.manifest.metadata.name}:${built.manifest.metadata.version} with ${built.index.packages.length} packages into ${built.path}\n`);
+}
+
+async function inspect(ctx: Context, img: string): Promise<void> {
+  const inspection = await inspectImage(path.resolve(ctx.io.cwd, img));
+  if (ctx.json) return ctx.outJson(inspection);
+  ctx.out(formatInspection(inspection));
+}

@@ -1,0 +1,31 @@
+/** `hoist package list [--node NAME]`: the node package stores, as Gravity's `gravity package list` showed them. */
+import type { Command } from 'commander';
+import type { FactsResult } from '../../agent/actions/index.js';
+import { humanSize } from '../../image/inspect.js';
+import type { Context } from '../context.js';
+import type { Action } from './shared.js';
+
+/** Registers `package`. */
+export function registerPackage(program: Command, run: Action): void {
+  const pkg = program.command('package').description("inspect the nodes' package stores");
+  pkg
+    .command('list')
+    .description('list the packages stored on the nodes, with their labels')
+    .option('--node <name>', 'only this node')
+    .action((o: { node?: string }, cmd: Command) => run(cmd, (ctx) => list(ctx, o.node)));
+}
+
+async function list(ctx: Context, only?: string): Promise<void> {
+  const { agents } = await ctx.connect();
+  const names = only ? [only] : agents.nodeNames();
+  const facts = await Promise.all(names.map(async (n) => [n, await agents.run<FactsResult>(n, 'facts')] as const));
+  if (ctx.json) return ctx.outJson(Object.fromEntries(facts.map(([n, f]) => [n, f.packages])));
+  for (const [node, f] of facts) {
+    ctx.out(`\n[${node}]\n${'-'.repeat(node.length + 2)}\n\n`);
+    for (const p of f.packages) {
+      const e = p as { name: string; version: string; size?: number; labels?: Record<string, string> };
+      const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}:${v}`).join(',');
+      ctx.out(`* ${e.name}:${e.version} ${humanSize(e.size ?? 0)}${labels ? ` ${labels}` : ''}\n`);
+    }
+  }
+}
