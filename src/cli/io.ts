@@ -21,4 +21,5 @@ export interface Globals {
   color: boolean;
   operationId?: string;
   acceptNewHostKeys?: boolean;
+  drainTimeout?: string;
 }

@@ -26,6 +26,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     .option('--state-dir <dir>', 'where operations are stored (default $HOIST_STATE_DIR or ~/.local/state/hoist)')
     .option('--state <file>', 'offline cluster state: plan without contacting any node')
     .option('--debug', 'verbose logs on stderr and stack traces on errors')
+    .option('--drain-timeout <duration>', 'bound of each node drain, e.g. 30m (default 1h)')
     .option('--accept-new-host-keys', 'record the host keys of nodes not yet in known_hosts (a changed key is always refused)')
     .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'short', 'json', 'yaml']).default('text'))
     .option('--no-color', 'plain output (also NO_COLOR)')

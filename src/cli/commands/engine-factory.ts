@@ -10,6 +10,7 @@ import type { Plan, PlanChange } from '../../plan/types.js';
 import type { OperationRecord } from '../../store/store.js';
 import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
+import { parseDuration } from './shared.js';
 
 /** With --state nothing may touch a node, so every executor refuses, saying why. */
 function offline(key: string): Executor {
@@ -45,7 +46,8 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
     for (const leaf of leaves(plan.phases)) if (leaf.executor) registry.register(leaf.executor, () => offline(leaf.executor!));
   } else {
     const { agents } = await ctx.connect();
-    registry = phaseRegistry({ nodes: agents, version: hoistVersion(), image: lazyImage(ctx, op) });
+    const drainTimeout = ctx.globals.drainTimeout;
+    registry = phaseRegistry({ nodes: agents, version: hoistVersion(), image: lazyImage(ctx, op), ...(drainTimeout ? { drainTimeoutMs: parseDuration('--drain-timeout', drainTimeout) } : {}) });
     placement = (node) => agents.where(node);
   }
   return new Engine({

@@ -8,6 +8,7 @@ import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import type { Engine } from '../../fsm/engine.js';
 import { makeEngine } from './engine-factory.js';
+import { tailPlan } from './plan-tail.js';
 import type { Action } from './shared.js';
 
 /** Registers `plan` and its subcommands. */
@@ -15,8 +16,9 @@ export function registerPlan(program: Command, run: Action): void {
   const plan = program
     .command('plan')
     .description('show the plan of the active (or last) operation, or act on its phases')
-    .option('--operation-id <id>', 'operation to act on (default: the active one, for display the last one)');
-  const display = (cmd: Command) => run(cmd, (ctx) => showPlan(ctx));
+    .option('--operation-id <id>', 'operation to act on (default: the active one, for display the last one)')
+    .option('-f, --tail', 'follow the plan: one line per phase change until it completes, rolls back or fails');
+  const display = (cmd: Command) => run(cmd, (ctx) => showPlan(ctx, !!(cmd.optsWithGlobals() as { tail?: boolean }).tail));
   plan.action((_o: unknown, cmd: Command) => display(cmd));
   plan.command('display', { hidden: true }).description('show the plan (same as "hoist plan")').action((_o: unknown, cmd: Command) => display(cmd));
 
@@ -55,8 +57,9 @@ function checkId(id: string): string {
   return id.length > 1 ? id.replace(/\/+$/, '') : id;
 }
 
-async function showPlan(ctx: Context): Promise<void> {
+async function showPlan(ctx: Context, tail: boolean): Promise<void> {
   const op = await ctx.operation({ allowFinished: true });
+  if (tail) return tailPlan(ctx, op);
   const { view } = await ctx.planOf(op);
   ctx.out(renderPlan(view, ctx.globals.output, op));
 }

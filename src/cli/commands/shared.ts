@@ -14,3 +14,13 @@ export function parseCount(flag: string, value: string): number {
   }
   return n;
 }
+
+/** A duration like `90s`, `30m`, `1h` or plain seconds, in milliseconds; a usage error names the flag. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  if (!m || Number(m[1]) <= 0) {
+    throw new UsageError('ERR_USAGE_BAD_DURATION', `${flag} must be a duration like 90s, 30m or 1h, got "${value}"`, { hint: `for example ${flag} 30m` });
+  }
+  return Math.round(Number(m[1]) * unit[(m[2] ?? 's') as keyof typeof unit]);
+}
