@@ -4,6 +4,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerImage } from './commands/image.js';
 import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
+import { registerReport } from './commands/report.js';
 import { registerRollback } from './commands/rollback.js';
 import type { Action } from './commands/shared.js';
 import { registerSandbox } from './commands/sandbox.js';
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerSandbox(program, run);
   registerImage(program, run);
   registerPackage(program, run);
+  registerReport(program, run);
   for (const cmd of program.commands) inheritOutput(cmd, program);
   return program;
 }
