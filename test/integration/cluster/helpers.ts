@@ -77,7 +77,9 @@ export class TestCluster {
 
   /** True when `pid` is a live agent of this sandbox (never a stranger that reused the pid). */
   async isAgent(pid: number): Promise<boolean> {
-    return (await isAlive(pid)) && ((await commandLine(pid)) ?? '').includes(`${this.sandboxDir}/`) && ((await commandLine(pid)) ?? '').includes('hoist-agent');
+    if (!(await isAlive(pid))) return false;
+    const cmd = (await commandLine(pid)) ?? '';
+    return cmd.includes(`${this.sandboxDir}/`) && cmd.includes('hoist-agent');
   }
 
   /** Records the agents' current pids. */

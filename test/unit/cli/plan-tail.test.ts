@@ -1,27 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { leaves } from '../../../src/plan/query.js';
-import { JsonStore } from '../../../src/store/json-store.js';
 import { parseDuration } from '../../../src/cli/commands/shared.js';
+import { DEMO_STATE, demoOperation } from '../../helpers/demo-operation.js';
 import { runCli } from '../../helpers/run-cli.js';
 
-const STATE = 'fixtures/clusters/demo-3-masters/state.yaml';
-const V2 = 'fixtures/images/upgrade-demo-2.0.0';
-
-async function withOperation() {
-  const stateDir = mkdtempSync(join(tmpdir(), 'hoist-tail-'));
-  const created = await runCli(['upgrade', '--manual', '--state', STATE, V2, '-o', 'json'], { stateDir });
-  const id = (JSON.parse(created.stdout) as { id: string }).id;
-  const store = new JsonStore(stateDir);
-  const ids = leaves((await store.getPlan('upgrade-demo', id)).phases).map((p) => p.id);
-  return { stateDir, id, store, ids };
-}
+const STATE = DEMO_STATE;
 
 describe('cli › plan --tail', () => {
   it('prints every change with its leaf index and stops when the plan is completed', async () => {
-    const { stateDir, store, id, ids } = await withOperation();
+    const { stateDir, store, id, ids } = await demoOperation();
     for (const phase of ids) await store.appendChange('upgrade-demo', id, { phase, state: 'completed', at: new Date().toISOString() });
     const r = await runCli(['plan', '--tail', '--state', STATE], { stateDir });
     expect(r.code).toBe(0);
@@ -33,7 +19,7 @@ describe('cli › plan --tail', () => {
   });
 
   it('exits 6 with the error of a failed phase', async () => {
-    const { stateDir, store, id } = await withOperation();
+    const { stateDir, store, id } = await demoOperation();
     await store.appendChange('upgrade-demo', id, { phase: '/init/node-2', state: 'failed', at: new Date().toISOString(), error: { code: 'ERR_X', message: 'disk on fire' } });
     const r = await runCli(['plan', '-f', '--state', STATE], { stateDir });
     expect(r.code).toBe(6);
