@@ -22,7 +22,14 @@ export function sshSettingsOf(config: ClusterConfig, opts: { acceptNewHostKeys?:
 
 /** Nodes as the SSH pool sees them. */
 export function sshNodesOf(nodes: NodeSettings[]): SshNode[] {
-  return nodes.map((n) => ({ name: n.name, address: n.address, port: n.ssh.port, user: n.ssh.user }));
+  return nodes.map((n) => ({
+    name: n.name,
+    address: n.address,
+    port: n.ssh.port,
+    user: n.ssh.user,
+    ...(n.ssh.identityFile ? { identityFile: n.ssh.identityFile } : {}),
+    ...(n.ssh.knownHostsFile ? { knownHostsFile: n.ssh.knownHostsFile } : {}),
+  }));
 }
 
 /** Every node's resolved settings. */

@@ -37,6 +37,10 @@ export interface SshNode {
   port?: number;
   /** Overrides SshSettings.user for this node. */
   user?: string;
+  /** Overrides SshSettings.identityFile for this node. */
+  identityFile?: string;
+  /** Overrides SshSettings.knownHostsFile for this node. */
+  knownHostsFile?: string;
 }
 
 /** Default connect deadline: long enough for a loaded node, short enough that a dead one fails fast. */

@@ -44,9 +44,9 @@ export class SshTransport implements Transport {
       address: node.address,
       port: node.port ?? settings.port ?? 22,
       user: this.user,
-      identityFile: settings.identityFile,
+      identityFile: node.identityFile ?? settings.identityFile,
     };
-    this.settings = settings;
+    this.settings = node.knownHostsFile ? { ...settings, knownHostsFile: node.knownHostsFile } : settings;
     this.options = options;
   }
 
