@@ -71,7 +71,8 @@ export async function agentHello(t: Transport, node: NodeSettings): Promise<Agen
     client = new AgentClient(await t.openUnixSocket(paths(node).socket, { sudo: true }), { node: node.name });
     return await client.hello({ signal: AbortSignal.timeout(5_000) });
   } catch (err) {
-    if (HoistError.isHoistError(err) && /host key/i.test(err.message)) throw err;
+    // A host key problem is the operator's to see (with its fingerprint), not an offline agent.
+    if (HoistError.isHoistError(err) && err.code.startsWith('ERR_SSH_HOST_KEY')) throw err;
     return undefined;
   } finally {
     client?.close();

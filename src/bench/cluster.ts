@@ -54,10 +54,13 @@ export async function clusterRows(): Promise<Row[]> {
   };
   try {
     const small = await up(SMALL, 'bench-3');
-    const deploy3 = await median(3, () => deployTime(small));
+    const deploy3 = await deployTime(small);
+    const redeploy3 = await deployTime(small);
     const rows: Row[] = [
-      { what: 'agent deploy, 3 nodes (connect, upload, start), median of 3', measured: deploy3, unit: 'ms', target: 5_000 },
+      { what: 'agent deploy, 3 nodes (connect, upload, start)', measured: deploy3, unit: 'ms', target: 5_000 },
+      { what: 'agent redeploy, 3 nodes (the running agents stopped first)', measured: redeploy3, unit: 'ms', target: 5_000 },
       { what: 'new OpenSSH connection + `true` (ssh -i …), median of 5', measured: await median(5, () => plainSsh(small.record)), unit: 'ms' },
+      { what: 'command `true` on a warm pooled connection (exec channel), median of 20', measured: await warmExec(small), unit: 'ms' },
       { what: `no-op action (${NOOP_ACTION}), warm pooled connection, median of 200`, measured: await warmAction(small), unit: 'ms', target: 5 },
       { what: 'no-op remote phase through the engine (2 fsyncs), median of 100', measured: await enginePhase(small, path.join(root, 'store')), unit: 'ms', target: 5 },
     ];
@@ -92,6 +95,13 @@ async function plainSsh(record: SandboxRecord): Promise<number> {
   const node = record.nodes[0]!;
   const args = ['-F', '/dev/null', '-i', record.identityFile, '-o', `UserKnownHostsFile=${record.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `root@${node.address}`, 'true'];
   return (await timed(() => execa('ssh', args, { stdin: 'ignore' })))[1];
+}
+
+/** One exec channel on node-1's pooled connection: what each step of a deploy costs at least. */
+async function warmExec(cluster: BenchCluster): Promise<number> {
+  const t = cluster.pool.get('node-1');
+  await t.exec('true');
+  return median(20, async () => (await timed(() => t.exec('true')))[1]);
 }
 
 /** The no-op action on node-1 through the pooled connection, after a warm-up. */

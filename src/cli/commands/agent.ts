@@ -74,7 +74,7 @@ async function status(ctx: Context): Promise<void> {
   const { nodes, pool } = await ctx.connect();
   const rows = await Promise.all(
     nodes.map(async (n) => {
-      const info = await agentHello(pool.get(n.name), n).catch(() => undefined);
+      const info = await agentHello(pool.get(n.name), n);
       return { name: n.name, address: n.address, status: info ? 'Deployed' : 'Offline', version: info?.version ?? 'N/A' };
     }),
   );
