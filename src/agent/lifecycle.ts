@@ -33,33 +33,66 @@ function paths(node: NodeSettings) {
   return { dir, bundle: path.posix.join(dir, 'hoist-agent.mjs'), node: path.posix.join(dir, 'node'), pid: path.posix.join(dir, 'agent.pid'), out: path.posix.join(dir, 'agent.out'), socket: path.posix.join(node.nodeStateDir, 'agent.sock') };
 }
 
+/** What one probe command learns about a node before a deploy or a shutdown. */
+interface Probe {
+  systemd: boolean;
+  pid?: number;
+  /** Node.js binaries found, with their versions. */
+  nodes: { bin: string; version: string }[];
+  uname: string;
+}
+
+/** One command for everything deploy needs to know: each command costs a round trip and a login shell. */
+async function probe(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<Probe> {
+  const p = paths(node);
+  const script = [
+    `mkdir -p ${q(p.dir)} && chmod 700 ${q(p.dir)} || exit 1`,
+    'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then echo systemd=1; else echo systemd=0; fi',
+    `echo "pid=$(cat ${q(p.pid)} 2>/dev/null)"`,
+    `for n in "$(command -v node 2>/dev/null)" ${q(p.node)}; do [ -x "$n" ] && echo "node=$n $("$n" -e 'process.stdout.write(process.versions.node)' 2>/dev/null)"; done`,
+    'echo "uname=$(uname -sm)"',
+  ].join('\n');
+  const out = (await t.exec(script, { sudo: true, check: true, signal })).stdout.split('\n');
+  const values = (key: string): string[] => out.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+  const pid = Number.parseInt(values('pid')[0] ?? '', 10);
+  return {
+    systemd: values('systemd')[0] === '1',
+    ...(Number.isInteger(pid) && pid > 1 ? { pid } : {}),
+    nodes: values('node').map((l) => ({ bin: l.slice(0, l.lastIndexOf(' ')), version: l.slice(l.lastIndexOf(' ') + 1) })),
+    uname: values('uname')[0] ?? '',
+  };
+}
+
+/** Shell that stops `pid` (TERM, KILL after 10 s) and waits until it is gone; `true` without one. */
+function stopScript(pid: number | undefined): string {
+  if (!pid) return 'true';
+  return `{ kill ${pid} 2>/dev/null; i=0; while kill -0 ${pid} 2>/dev/null; do i=$((i+1)); [ $i -gt 100 ] && kill -9 ${pid} 2>/dev/null; [ $i -gt 150 ] && exit 1; sleep 0.1; done; }`;
+}
+
+function stopFailed(node: NodeSettings, pid: number | undefined): HoistError {
+  return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, 1, { node: node.name, hint: `stop it by hand on ${node.name}` });
+}
+
 /** Uploads and (re)starts the agent on one node; resolves once it answers `hello`. */
 export async function deployAgent(t: Transport, node: NodeSettings, artifact: AgentArtifact, identity: NodeIdentity, signal?: AbortSignal): Promise<AgentInfo> {
   const p = paths(node);
-  await t.exec(`mkdir -p ${q(p.dir)} && chmod 700 ${q(p.dir)}`, { sudo: true, check: true, signal });
-  const nodeBin = await nodeRuntime(t, p.node, signal);
-  await stopAgent(t, node, signal);
+  const facts = await probe(t, node, signal);
+  const nodeBin = await nodeRuntime(t, facts, p.node, signal);
+  // The bundle is replaced by a rename, so a running agent keeps its file until it is restarted.
   await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
-  await t.upload(Buffer.from(JSON.stringify(identity, null, 2) + '\n'), path.posix.join(node.nodeStateDir, 'node.json'), { mode: 0o644, sudo: true, signal });
+  const idFile = q(path.posix.join(node.nodeStateDir, 'node.json'));
+  const writeIdentity = `cat > ${idFile}.tmp && mv -f ${idFile}.tmp ${idFile}`;
+  const stdin = JSON.stringify(identity, null, 2) + '\n';
   const command = `${q(nodeBin)} ${q(p.bundle)} --state-dir ${q(node.nodeStateDir)}`;
-  if (await hasSystemd(t)) {
-    const unit = [
-      '[Unit]',
-      'Description=hoist agent',
-      '[Service]',
-      'Type=simple',
-      `ExecStart=${command}`,
-      'Restart=on-failure',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      '',
-    ].join('\n');
+  if (facts.systemd) {
+    const unit = ['[Unit]', 'Description=hoist agent', '[Service]', 'Type=simple', `ExecStart=${command}`, 'Restart=on-failure', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
     await t.upload(Buffer.from(unit), `/etc/systemd/system/${UNIT}`, { mode: 0o644, sudo: true, signal });
-    await t.exec(`systemctl daemon-reload && systemctl enable ${UNIT} && systemctl restart ${UNIT}`, { sudo: true, check: true, signal });
+    await t.exec(`${writeIdentity} && systemctl daemon-reload && systemctl enable ${UNIT} && systemctl restart ${UNIT}`, { sudo: true, check: true, signal, stdin });
   } else {
     // Every fd redirected and the process in its own session: the SSH channel closes at once and
-    // the agent outlives it.
-    await t.exec(`cd / && (setsid ${command} >> ${q(p.out)} 2>&1 < /dev/null &)`, { sudo: true, check: true, signal });
+    // the agent outlives it. The old agent goes first: a new one refuses a socket that answers.
+    const start = `${stopScript(facts.pid)} && ${writeIdentity} && cd / && (setsid ${command} >> ${q(p.out)} 2>&1 < /dev/null &)`;
+    if ((await t.exec(start, { sudo: true, signal, stdin })).exitCode !== 0) throw stopFailed(node, facts.pid);
   }
   return waitForAgent(t, node, artifact.version, signal);
 }
@@ -81,36 +114,18 @@ export async function agentHello(t: Transport, node: NodeSettings): Promise<Agen
 
 /** Stops the agent and removes its files (execution records stay for support). */
 export async function shutdownAgent(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<void> {
-  await stopAgent(t, node, signal);
   const p = paths(node);
-  if (await hasSystemd(t)) {
-    await t.exec(`systemctl disable ${UNIT} >/dev/null 2>&1; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload`, { sudo: true, signal });
-  }
-  await t.exec(`rm -f ${q(p.bundle)} ${q(p.node)} ${q(p.out)}`, { sudo: true, check: true, signal });
-}
-
-/** Stops a running agent: the `shutdown` request first, then its pid file with SIGTERM. */
-async function stopAgent(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<void> {
-  const p = paths(node);
-  if (await hasSystemd(t)) await t.exec(`systemctl stop ${UNIT} >/dev/null 2>&1 || true`, { sudo: true, signal });
-  const pidRead = await t.exec(`cat ${q(p.pid)} 2>/dev/null || true`, { sudo: true, signal });
-  const pid = Number.parseInt(pidRead.stdout.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  // Wait for the pid to go: a new agent refuses to start while the old one holds the socket.
-  const script = `kill ${pid} 2>/dev/null || exit 0; i=0; while kill -0 ${pid} 2>/dev/null; do i=$((i+1)); [ $i -gt 100 ] && kill -9 ${pid}; [ $i -gt 150 ] && exit 1; sleep 0.1; done; exit 0`;
-  const r = await t.exec(script, { sudo: true, signal });
-  if (r.exitCode !== 0) throw new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, 1, { node: node.name, hint: `stop it by hand on ${node.name}` });
+  const facts = await probe(t, node, signal);
+  const unit = facts.systemd ? `systemctl disable --now ${UNIT} >/dev/null 2>&1; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; ` : '';
+  const r = await t.exec(`${unit}${stopScript(facts.pid)} && rm -f ${q(p.bundle)} ${q(p.node)} ${q(p.out)}`, { sudo: true, signal });
+  if (r.exitCode !== 0) throw stopFailed(node, facts.pid);
 }
 
 /** The Node.js to run the agent with: the node's own if ≥ 20, else a copy of ours. */
-async function nodeRuntime(t: Transport, target: string, signal?: AbortSignal): Promise<string> {
-  const probe = await t.exec(`for n in "$(command -v node 2>/dev/null)" ${q(target)}; do [ -x "$n" ] && echo "$n $("$n" -e 'process.stdout.write(process.versions.node)' 2>/dev/null)"; done; uname -sm`, { signal });
-  const lines = probe.stdout.trim().split('\n');
-  for (const line of lines.slice(0, -1)) {
-    const [bin, version] = line.split(' ');
-    if (bin && version && Number.parseInt(version, 10) >= MIN_NODE_MAJOR) return bin;
-  }
-  const [os, machine] = (lines.at(-1) ?? '').split(' ');
+async function nodeRuntime(t: Transport, facts: Probe, target: string, signal?: AbortSignal): Promise<string> {
+  const fit = facts.nodes.find((n) => Number.parseInt(n.version, 10) >= MIN_NODE_MAJOR);
+  if (fit) return fit.bin;
+  const [os, machine] = facts.uname.split(' ');
   const ours = { linux: 'Linux', x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>;
   if (os !== ours[process.platform] || machine !== ours[process.arch]) {
     throw new HoistError('ERR_AGENT_NO_NODE', `${t.node} has no Node.js ≥ ${MIN_NODE_MAJOR} and is ${os} ${machine}, unlike this host`, 3, {
@@ -120,11 +135,6 @@ async function nodeRuntime(t: Transport, target: string, signal?: AbortSignal): 
   }
   await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
   return target;
-}
-
-async function hasSystemd(t: Transport): Promise<boolean> {
-  const r = await t.exec('[ -d /run/systemd/system ] && command -v systemctl >/dev/null');
-  return r.exitCode === 0;
 }
 
 async function waitForAgent(t: Transport, node: NodeSettings, version: string, signal?: AbortSignal): Promise<AgentInfo> {

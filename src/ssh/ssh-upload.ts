@@ -47,25 +47,28 @@ export async function uploadOverSftp(host: UploadHost, src: string | Buffer, des
   const ctl = { sudo: opts.sudo, signal: opts.signal, check: true };
 
   await host.exec(`mkdir -p -- ${shellQuote(path.posix.dirname(dest))}`, ctl);
+  let placed = false;
   try {
     await writeFile(await host.client(), host.node, src, staged, opts);
     const target = asRoot ? `${dest}${suffix}` : staged;
     if (asRoot) {
       await host.exec(`cp -- ${shellQuote(staged)} ${shellQuote(target)} && chmod ${modeText(opts.mode)} -- ${shellQuote(target)}`, ctl);
     }
-    const sum = await host.exec(`sha256sum -- ${shellQuote(target)}`, ctl);
-    const actual = sum.stdout.trim().split(/\s+/)[0] ?? '';
-    if (actual !== expected) {
-      await host.exec(`rm -f -- ${shellQuote(target)}`, { sudo: opts.sudo });
+    // Checked and renamed in one command: every command costs a round trip (and a login shell).
+    const t = shellQuote(target);
+    const verify = `s=$(sha256sum -- ${t}) && s=\${s%% *}; if [ "$s" = ${expected} ]; then mv -f -- ${t} ${shellQuote(dest)}; else rm -f -- ${t}; echo "$s"; exit 3; fi`;
+    const result = await host.exec(verify, { sudo: opts.sudo, signal: opts.signal });
+    if (result.exitCode !== 0) {
+      const actual = result.stdout.trim();
       throw new HoistError('ERR_SSH_UPLOAD_CHECKSUM', `upload of ${dest} to ${host.node} is corrupt: sha256 ${actual || '(none)'} on the node, ${expected} locally`, ExitCode.unexpected, {
         node: host.node,
         hint: `check free space and the filesystem on ${host.node}, then retry`,
       });
     }
-    await host.exec(`mv -f -- ${shellQuote(target)} ${shellQuote(dest)}`, ctl);
+    placed = !asRoot;
   } finally {
-    // The staged copy is gone after a successful rename; this only cleans failures and /tmp.
-    await host.exec(`rm -f -- ${shellQuote(staged)}`).catch(() => undefined);
+    // After a successful rename the staged copy is gone; this cleans failures and the /tmp copy.
+    if (!placed) await host.exec(`rm -f -- ${shellQuote(staged)}`).catch(() => undefined);
   }
 }
 

@@ -138,8 +138,7 @@ describe('ssh › SshTransport on a real sshd', () => {
         user: t.user,
         client: () => t.client(),
         // Simulates a corrupting disk: the node reports another hash than the bytes sent.
-        exec: (cmd: string, opts?: Parameters<typeof t.exec>[1]) =>
-          cmd.startsWith('sha256sum') ? Promise.resolve({ exitCode: 0, stdout: `${'0'.repeat(64)}  x\n`, stderr: '' }) : t.exec(cmd, opts),
+        exec: (cmd: string, opts?: Parameters<typeof t.exec>[1]) => t.exec(cmd.replace('sha256sum -- ', `echo ${'0'.repeat(64)} `), opts),
       };
       const err = await caught(uploadOverSftp(host, Buffer.from('data'), dest, { mode: 0o644 }));
       expect(err.code).toBe('ERR_SSH_UPLOAD_CHECKSUM');
