@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { liveClusterFacts } from '../../cluster/live-state.js';
 import { clusterStateToInput, toUpgradeInput } from '../../config/facts.js';
 import { resolveImageArg } from '../../config/load.js';
+import { openImage } from '../../image/open.js';
 import { completeUpgrade, createUpgrade } from '../../fsm/operations.js';
 import { buildUpgradePlan } from '../../plan/build/upgrade-plan.js';
 import { resolvePlan } from '../../plan/resolve.js';
@@ -42,6 +43,13 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
   // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
   if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
+  if (image.source.kind !== 'manifest') {
+    // Every package is checked before anything is planned or created: a damaged or unsafe image
+    // is refused here (exit 3), not half-way through an upgrade.
+    const opened = await openImage(image.source.path);
+    ctx.onClose(() => opened.close());
+    await opened.verify();
+  }
   const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%') ? opts.maxUnavailableWorkers : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
   const options = {
     operationId: randomUUID(),
