@@ -44,8 +44,12 @@ export class Context {
     this.io.stdout.write(text);
   }
 
+  /** True once a result went to stdout (an error then must not add a second JSON document). */
+  wroteResult = false;
+
   /** Writes a JSON result document to stdout. */
   outJson(doc: unknown): void {
+    this.wroteResult = true;
     this.io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   }
 

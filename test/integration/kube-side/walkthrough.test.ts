@@ -4,7 +4,7 @@
  * runtimes' /health.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_1, RUNTIME_2, escape, expectExit, leaves, sandboxUp, tainted, type PlanPhase, type Sandbox } from './helpers.js';
+import { IMAGE_2, RUNTIME_1, RUNTIME_2, escape, expectExit, leaves, processesUnder, sandboxUp, tainted, type PlanPhase, type Sandbox } from './helpers.js';
 
 const GROUPS = ['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters', '/config', '/runtime', '/migration', '/app', '/gc'];
 const ETCD_KEY = '/kube-side/walkthrough';
@@ -62,6 +62,17 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
     expect(get.exitCode, `etcdctl get after ${after}: ${get.stderr}`).toBe(0);
     expect(get.stdout.trim(), `etcd data after ${after}`).toBe(ETCD_VALUE);
   }
+
+  it('the leftover-process check sees what the sandbox runs: sshd, etcd and a runtime per node, the emulator', async () => {
+    const procs = (await processesUnder(sb.stateDir)).map((p) => p.cmdline);
+    for (const n of sb.nodes) {
+      const own = procs.filter((c) => c.includes(`/nodes/${n.name}/`));
+      expect(own.some((c) => c.includes('sshd')), `sshd of ${n.name}`).toBe(true);
+      expect(own.some((c) => c.startsWith('etcd ')), `etcd of ${n.name}`).toBe(true);
+      expect(own.some((c) => c.includes('service.mjs')), `runtime of ${n.name}`).toBe(true);
+    }
+    expect(procs.some((c) => c.includes('sandbox/kube/main.js'))).toBe(true);
+  });
 
   it('creates the operation in manual mode; every phase stays unstarted', async () => {
     const put = await sb.etcdctl(['put', ETCD_KEY, ETCD_VALUE]);
