@@ -69,10 +69,15 @@ export class ExecutionPaths {
   }
 }
 
+// Execution records must outlive the agent process and the SSH connection (re-attach reads them),
+// not a crash of the node itself: the orchestrator's fsynced changelog is the record of truth.
+// Skipping fsync keeps a no-op action at a fraction of a millisecond of disk work.
+const RECORD = { durable: false };
+
 /** Creates the record directory and its request.json; fails if the execution already exists. */
 export async function writeRequest(paths: ExecutionPaths, request: ExecutionRequest): Promise<void> {
   await fs.mkdir(paths.dir, { recursive: false, mode: 0o700 });
-  await writeNewFile(paths.request, recordJson(request));
+  await writeNewFile(paths.request, recordJson(request), RECORD);
 }
 
 /** request.json, or undefined when no such execution was ever recorded. */
@@ -87,7 +92,7 @@ export function readResult(paths: ExecutionPaths): Promise<ExecutionResult | und
 
 /** Writes result.json atomically. */
 export function writeResult(paths: ExecutionPaths, result: ExecutionResult): Promise<void> {
-  return writeFileAtomic(paths.result, recordJson(result));
+  return writeFileAtomic(paths.result, recordJson(result), RECORD);
 }
 
 /**

@@ -194,10 +194,10 @@ export class Engine {
       const message = name === 'preCheck' ? `precheck failed: ${error.message}` : name === 'postCheck' ? `postcheck failed: ${error.message}` : error.message;
       await this.record(phase.id, 'failed', action, { code: error.code, message });
       log.error({ event: 'phase.fail', step: name, err: error }, message);
-      const verb = name === 'rollback' ? 'rollback of' : '';
+      const prefix = name === 'rollback' ? 'rollback of ' : '';
       // An unreachable node keeps exit 5 (architecture §9): what needs fixing is the node, not the phase.
       const Failure = HoistError.isHoistError(err) && err.exitCode === ExitCode.unreachable ? UnreachableError : PhaseFailedError;
-      throw new Failure(error.code, `${verb ? verb + ' ' : ''}phase "${phase.id}" failed: ${message}`, {
+      throw new Failure(error.code, `${prefix}phase "${phase.id}" failed: ${message}`, {
         phase: phase.id,
         node: phase.node,
         hint: HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback'),

@@ -28,28 +28,33 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to a new file and fsyncs it; fails if the file exists. */
-export async function writeNewFile(file: string, data: string | Buffer): Promise<void> {
+/** Whether a write must survive a machine crash (fsync) or only a process crash. */
+export interface WriteOptions {
+  durable?: boolean;
+}
+
+/** Writes `data` to a new file and (unless not durable) fsyncs it; fails if the file exists. */
+export async function writeNewFile(file: string, data: string | Buffer, opts: WriteOptions = {}): Promise<void> {
   const fh = await fs.open(file, 'wx', 0o644);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (opts.durable !== false) await fh.sync();
   } finally {
     await fh.close();
   }
 }
 
 /** Replaces `file` atomically with `data` (temp + fsync + rename + fsync of the directory). */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer, opts: WriteOptions = {}): Promise<void> {
   const tmp = tempPath(file);
   try {
-    await writeNewFile(tmp, data);
+    await writeNewFile(tmp, data, opts);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(path.dirname(file));
+  if (opts.durable !== false) await fsyncDir(path.dirname(file));
 }
 
 /** JSON of a record file: pretty, with a trailing newline, so people can read and diff it. */
