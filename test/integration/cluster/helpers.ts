@@ -14,6 +14,8 @@ import type { SandboxNodeRecord, SandboxRecord } from '../../../src/sandbox/inde
 import { commandLine, isAlive, signalProcess, waitForExit } from '../../../src/sandbox/processes.js';
 import { stopSshd } from '../../../src/sandbox/sshd.js';
 import { processes } from '../ssh/helpers.js';
+import { sandboxSshds } from '../ssh/helpers.js';
+import { expect } from 'vitest';
 
 /** The repository root: where `bin/hoist` and `dist/` are. */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -149,6 +151,21 @@ export async function phaseStates(cluster: TestCluster): Promise<Map<string, str
   };
   walk((JSON.parse(r.stdout) as { phases: { id: string; state: string }[] }).phases);
   return states;
+}
+
+/** A sandbox (agents not yet deployed) with a manual 1.0.0 → 2.0.0 operation created live. */
+export async function startClusterWithOperation(firstAddress: string): Promise<{ cluster: TestCluster; op: string }> {
+  const cluster = await startCluster(firstAddress, { deploy: false });
+  const r = await cluster.cli('upgrade', '--manual', 'fixtures/images/upgrade-demo-2.0.0');
+  if (r.code !== 0) throw new Error(`upgrade failed (${r.code}): ${r.stderr}`);
+  return { cluster, op: await operationId(cluster) };
+}
+
+/** Tears the cluster down and checks that none of its processes, sshd included, is left. */
+export async function expectCleanTeardown(cluster: TestCluster): Promise<void> {
+  const root = cluster.root;
+  expect(await cluster.teardown()).toEqual([]);
+  expect(await sandboxSshds(root)).toEqual([]);
 }
 
 /** The id of the cluster's active operation. */

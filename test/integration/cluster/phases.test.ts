@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxSshds } from '../ssh/helpers.js';
-import { exists, nodeFile, operationId, phaseStates, startCluster, type TestCluster } from './helpers.js';
+import { exists, expectCleanTeardown, nodeFile, phaseStates, startClusterWithOperation, type TestCluster } from './helpers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];
 
@@ -13,16 +12,11 @@ describe('cluster › /init, /checks and /gc executed and rolled back on the nod
   const readRecord = async (node: string) => JSON.parse(await fs.readFile(record(node), 'utf8')) as Record<string, unknown>;
 
   beforeAll(async () => {
-    c = await startCluster('127.0.5.2', { deploy: false });
-    const r = await c.cli('upgrade', '--manual', 'fixtures/images/upgrade-demo-2.0.0');
-    if (r.code !== 0) throw new Error(`upgrade failed (${r.code}): ${r.stderr}`);
-    op = await operationId(c);
+    ({ cluster: c, op } = await startClusterWithOperation('127.0.5.2'));
   });
 
   afterAll(async () => {
-    const root = c.root;
-    expect(await c.teardown()).toEqual([]);
-    expect(await sandboxSshds(root)).toEqual([]);
+    await expectCleanTeardown(c);
   });
 
   it('/init records the operation on every node', async () => {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSandboxSshd, signalProcess } from '../../../src/sandbox/processes.js';
-import { sandboxSshds } from '../ssh/helpers.js';
-import { exists, gone, nodeFile, operationId, phaseStates, startCluster, type TestCluster } from './helpers.js';
+import { exists, expectCleanTeardown, gone, nodeFile, phaseStates, startClusterWithOperation, type TestCluster } from './helpers.js';
 
 describe('cluster › a node that cannot be reached, then one whose agent is not running', () => {
   let c: TestCluster;
@@ -9,16 +8,11 @@ describe('cluster › a node that cannot be reached, then one whose agent is not
   const initRecord = (node: string) => nodeFile(c, node, 'operations', op, 'operation.json');
 
   beforeAll(async () => {
-    c = await startCluster('127.0.7.2', { deploy: false });
-    const r = await c.cli('upgrade', '--manual', 'fixtures/images/upgrade-demo-2.0.0');
-    if (r.code !== 0) throw new Error(`upgrade failed (${r.code}): ${r.stderr}`);
-    op = await operationId(c);
+    ({ cluster: c, op } = await startClusterWithOperation('127.0.7.2'));
   });
 
   afterAll(async () => {
-    const root = c.root;
-    expect(await c.teardown()).toEqual([]);
-    expect(await sandboxSshds(root)).toEqual([]);
+    await expectCleanTeardown(c);
   });
 
   it('fails /init with exit 5 naming the node whose sshd is down; the other nodes complete', async () => {

@@ -1,17 +1,7 @@
 /** Helpers of the SSH and sandbox integration tests: process inspection through /proc and error capture. */
 import { promises as fs } from 'node:fs';
-import { HoistError } from '../../../src/errors.js';
 
-/** The HoistError a promise rejects with (fails the test when it resolves or throws something else). */
-export async function caught(p: Promise<unknown>): Promise<HoistError> {
-  try {
-    await p;
-  } catch (err) {
-    if (HoistError.isHoistError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
+export { caught } from '../../helpers/caught.js';
 
 interface Proc {
   pid: number;

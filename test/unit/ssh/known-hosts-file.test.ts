@@ -3,24 +3,16 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExitCode, HoistError } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors.js';
 import { KnownHostsFile } from '../../../src/ssh/known-hosts-file.js';
 import { fingerprint, formatKnownHostLine } from '../../../src/ssh/known-hosts.js';
+import { caught } from '../../helpers/caught.js';
 
 function ed25519Blob(): Buffer {
   const type = Buffer.from('ssh-ed25519');
   return Buffer.concat([Buffer.from([0, 0, 0, type.length]), type, Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
 }
 
-async function caught(p: Promise<unknown>): Promise<HoistError> {
-  try {
-    await p;
-  } catch (err) {
-    if (HoistError.isHoistError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('ssh › KnownHostsFile', () => {
   let dir: string;

@@ -3,18 +3,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HoistError } from '../../../src/errors.js';
 import { LocalTransport } from '../../../src/ssh/local-transport.js';
+import { caught } from '../../helpers/caught.js';
 
-async function caught(p: Promise<unknown>): Promise<HoistError> {
-  try {
-    await p;
-  } catch (err) {
-    if (HoistError.isHoistError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('ssh › LocalTransport', () => {
   const local = new LocalTransport('node-1');

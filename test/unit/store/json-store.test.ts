@@ -1,21 +1,13 @@
 import { appendFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HoistError } from '../../../src/errors.js';
 import { JsonStore } from '../../../src/store/json-store.js';
 import type { ClusterRecord } from '../../../src/store/store.js';
 import { cleanup, operation, plan, tempDir } from './fixtures.js';
+import { caught } from '../../helpers/caught.js';
 
 const AT = '2024-05-01T10:00:00.000Z';
 
-async function caught(p: Promise<unknown>): Promise<HoistError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!HoistError.isHoistError(err)) throw new Error(`expected a HoistError, got ${String(err)}`);
-  return err;
-}
 
 describe('JsonStore', () => {
   let dir: string;

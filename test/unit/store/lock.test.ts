@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HoistError } from '../../../src/errors.js';
 import { JsonStore } from '../../../src/store/json-store.js';
 import type { FileLock } from '../../../src/store/lock.js';
 import type { LockRecord } from '../../../src/store/store.js';
 import { cleanup, tempDir } from './fixtures.js';
+import { caught } from '../../helpers/caught.js';
 
 const HOST = 'host-a';
 
@@ -16,14 +16,6 @@ function deadPid(): number {
   return Number(child.stdout);
 }
 
-async function caught(p: Promise<unknown>): Promise<HoistError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!HoistError.isHoistError(err)) throw new Error(`expected a HoistError, got ${String(err)}`);
-  return err;
-}
 
 describe('cluster lock', () => {
   let dir: string;
