@@ -6,6 +6,7 @@
 import type { CheckTimeResult, DiskWriteResult, FactsResult } from '../agent/actions/index.js';
 import { HoistError, ExitCode } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
+import { humanSize } from '../image/inspect.js';
 import { runOptions, type PhaseDeps } from './deps.js';
 
 /** Gravity's defaults, used where the image states no requirement. */
@@ -59,7 +60,7 @@ async function checkNode(deps: PhaseDeps, ctx: PhaseContext, node: string, req: 
     const facts = await deps.nodes.run<FactsResult>(node, 'facts', {}, opts);
     if (facts.agentVersion !== deps.version) report.failures.push(`agent version ${facts.agentVersion} differs from hoist ${deps.version} (redeploy with "hoist agent deploy")`);
     if (facts.stateDirFreeBytes < req.minFreeStateDirBytes) {
-      report.failures.push(`state dir has ${gib(facts.stateDirFreeBytes)} free, ${gib(req.minFreeStateDirBytes)} required`);
+      report.failures.push(`state dir has ${humanSize(facts.stateDirFreeBytes)} free, ${humanSize(req.minFreeStateDirBytes)} required`);
     }
   });
   await attempt('temp directory', async () => {
@@ -87,8 +88,4 @@ export function driftFailures(reports: { node: string; offsetMs?: number }[], ma
   const high = sorted[sorted.length - 1]!;
   const drift = Math.round(high.offsetMs - low.offsetMs);
   return drift > maxMs ? [`time drift between ${low.node} and ${high.node} is ${drift} ms, above the allowed ${maxMs} ms`] : [];
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }

@@ -1,0 +1,73 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { NodeAccess } from '../../../src/cluster/node-access.js';
+import type { PhaseContext } from '../../../src/fsm/executor.js';
+import { checksExecutor, driftFailures } from '../../../src/phases/checks.js';
+import { caught } from '../../helpers/caught.js';
+import { plan } from '../../helpers/plan-dsl.js';
+
+/**
+ * Scripted node answers. Behaviour note: every node passes unless `bad` names it; a bad node runs
+ * an old agent, has no free space, writes at 2 MB/s and runs its clock 5 s ahead.
+ */
+function nodes(bad: string[] = []): NodeAccess {
+  return {
+    async run<T>(node: string, action: string): Promise<T> {
+      const isBad = bad.includes(node);
+      const answers: Record<string, unknown> = {
+        facts: { agentVersion: isBad ? '0.0.1' : '1.0.0', stateDirFreeBytes: isBad ? 0 : 2 ** 40 },
+        'check.tmp': { file: '/tmp/x' },
+        'check.disk-write': { bestMBps: isBad ? 2 : 400, samples: [], file: 'f', bytes: 1 },
+        'check.time': { time: Date.now() + (isBad ? 5_000 : 0) },
+      };
+      return answers[action] as T;
+    },
+    hello: async () => ({ version: '1.0.0', hostname: 'h', pid: 1 }),
+    where: (n) => `on ${n}`,
+    nodeNames: () => ['node-1', 'node-2'],
+    close: async () => undefined,
+  };
+}
+
+function ctx(): PhaseContext {
+  const p = plan([]);
+  p.servers = [
+    { name: 'node-1', address: '127.0.0.2', role: 'master' },
+    { name: 'node-2', address: '127.0.0.3', role: 'master' },
+  ];
+  return {
+    plan: p,
+    phase: { id: '/checks', executor: 'checks', description: 'Run preflight checks', requires: [], node: 'node-1', data: { requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1024 } } },
+    operation: { id: 'op', type: 'upgrade', cluster: 'demo', state: 'in_progress', from: '1.0.0', to: '2.0.0', image: 'demo', mode: 'manual', created: '', updated: '', createdBy: { host: 'h', pid: 1, user: 'u' } },
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    report: () => undefined,
+  };
+}
+
+const image = async () => {
+  throw new Error('checks need no image');
+};
+
+describe('phases › checks', () => {
+  it('passes when every node meets the requirements', async () => {
+    await checksExecutor({ nodes: nodes(), version: '1.0.0', image }).execute(ctx());
+  });
+
+  it('lists every failed check of every node under "The following checks failed:"', async () => {
+    const err = await caught(checksExecutor({ nodes: nodes(['node-2']), version: '1.0.0', image }).execute(ctx()));
+    expect(err.code).toBe('ERR_CHECKS_FAILED');
+    expect(err.message.split('\n')[0]).toBe('The following checks failed:');
+    expect(err.details).toEqual([
+      'node-2: agent version 0.0.1 differs from hoist 1.0.0 (redeploy with "hoist agent deploy")',
+      'node-2: state dir has 0 B free, 1.0 KiB required',
+      'node-2: disk write speed 2 MB/s of the state dir is below the required 10 MB/s',
+      expect.stringMatching(/^time drift between node-1 and node-2 is \d+ ms, above the allowed 300 ms$/),
+    ]);
+  });
+
+  it('measures drift as the spread of clock offsets', () => {
+    expect(driftFailures([{ node: 'a', offsetMs: -100 }, { node: 'b', offsetMs: 150 }], 300)).toEqual([]);
+    expect(driftFailures([{ node: 'a', offsetMs: -200 }, { node: 'b', offsetMs: 150 }, { node: 'c' }], 300)).toEqual(['time drift between a and b is 350 ms, above the allowed 300 ms']);
+  });
+});
