@@ -32,7 +32,8 @@ export function electionExecutor(deps: PhaseDeps): Executor {
     },
     describe: (ctx) => {
       const data = ctx.phase.data ?? {};
-      return `election flags: enable ${JSON.stringify(data.enable ?? [])}, disable ${JSON.stringify(data.disable ?? [])}`;
+      const names = (v: unknown): string => ([] as unknown[]).concat(v ?? []).join(', ') || 'none';
+      return `set election flags in etcd: enable ${names(data.enable)}; disable ${names(data.disable)}`;
     },
   };
 }

@@ -120,11 +120,13 @@ interface JsonPhase {
   parallel?: number;
   updated: string | null;
   error: { code: string; message: string } | null;
+  /** What the phase would do (dry runs). */
+  does?: string;
   phases: JsonPhase[];
 }
 
 /** `{operation, phases}` for `-o json` / `-o yaml`. */
-export function planDocument(view: PlanView, operation?: OperationRecord): { operation: unknown; phases: JsonPhase[] } {
+export function planDocument(view: PlanView, operation?: OperationRecord, does?: ReadonlyMap<string, string>): { operation: unknown; phases: JsonPhase[] } {
   const address = new Map(view.servers.map((s) => [s.name, s.address]));
   const map = (p: PhaseView): JsonPhase => ({
     id: p.id,
@@ -139,6 +141,7 @@ export function planDocument(view: PlanView, operation?: OperationRecord): { ope
     ...(p.parallel !== undefined ? { parallel: p.parallel } : {}),
     updated: p.updated ?? null,
     error: p.error ?? null,
+    ...(does?.has(p.id) ? { does: does.get(p.id) } : {}),
     phases: (p.phases ?? []).map(map),
   });
   const { phases: _phases, ...planInfo } = view;
@@ -146,12 +149,12 @@ export function planDocument(view: PlanView, operation?: OperationRecord): { ope
 }
 
 /** Renders a plan in the requested format. */
-export function renderPlan(view: PlanView, format: string, operation?: OperationRecord): string {
+export function renderPlan(view: PlanView, format: string, operation?: OperationRecord, does?: ReadonlyMap<string, string>): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(planDocument(view, operation), null, 2) + '\n';
+      return JSON.stringify(planDocument(view, operation, does), null, 2) + '\n';
     case 'yaml':
-      return stringify(planDocument(view, operation));
+      return stringify(planDocument(view, operation, does));
     case 'short':
       return renderPlanShort(view);
     default:

@@ -159,3 +159,16 @@ describe('cli › usage', () => {
     expect(r.stderr).toContain('did you mean /init?');
   });
 });
+
+describe('cli › dry run, machine-readable', () => {
+  it('says for every leaf what its executor would do', async () => {
+    const r = await cli('upgrade', '--dry-run', '--state', STATE, V2, '-o', 'json');
+    type P = { id: string; does?: string; phases: P[] };
+    const leaves: P[] = [];
+    const walk = (list: P[]): void => list.forEach((p) => (p.phases.length ? walk(p.phases) : leaves.push(p)));
+    walk((JSON.parse(r.stdout) as { phases: P[] }).phases);
+    expect(leaves).toHaveLength(49);
+    expect(leaves.filter((p) => !p.does).map((p) => p.id)).toEqual([]);
+    expect(leaves.find((p) => p.id === '/masters/node-1/elect')?.does).toBe('set election flags in etcd: enable node-1; disable node-2, node-3');
+  });
+});
