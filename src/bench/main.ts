@@ -16,6 +16,7 @@ import { JsonStore } from '../store/json-store.js';
 import type { OperationRecord } from '../store/store.js';
 import { clusterRows } from './cluster.js';
 import { median, renderRows, timed, type Row } from './measure.js';
+import { newOperationRecord } from '../fsm/operations.js';
 
 const apps = (v: string) => ['rbac-app', 'dns-app', 'logging-app', 'monitoring-app', 'tiller-app', 'site', 'kubernetes'].map((a) => `${a}:${v}`);
 const V1: ImageFacts = { name: 'bench', version: '1.0.0', runtime: 'runtime:7.0.35-11706', etcdVersion: '3.4.23', systemApps: apps('7.0.12'), appDependencies: [] };
@@ -31,8 +32,7 @@ function nodes(count: number): NodeFacts[] {
 }
 
 function opFor(plan: Plan): OperationRecord {
-  const now = new Date().toISOString();
-  return { id: plan.operationId, type: 'upgrade', cluster: plan.cluster, state: 'in_progress', from: plan.from, to: plan.to, image: 'bench', mode: 'manual', created: now, updated: now, createdBy: { host: 'bench', pid: process.pid, user: 'bench' } };
+  return newOperationRecord(plan, { image: 'bench', mode: 'manual', createdBy: { host: 'bench', pid: process.pid, user: 'bench' } });
 }
 
 async function planRows(store: JsonStore, count: number, target: number): Promise<Row[]> {

@@ -20,6 +20,25 @@ export interface NewUpgrade {
   now?: Date;
 }
 
+/** The record of a new, in-progress operation for `plan`. */
+export function newOperationRecord(plan: Plan, req: Pick<NewUpgrade, 'image' | 'source' | 'mode' | 'createdBy' | 'now'>): OperationRecord {
+  const now = (req.now ?? new Date()).toISOString();
+  return {
+    id: plan.operationId,
+    type: 'upgrade',
+    cluster: plan.cluster,
+    state: 'in_progress',
+    from: plan.from,
+    to: plan.to,
+    image: req.image,
+    ...(req.source ? { source: req.source } : {}),
+    mode: req.mode,
+    created: now,
+    updated: now,
+    createdBy: req.createdBy,
+  };
+}
+
 /**
  * Creates the operation and its plan and marks the cluster `updating`. The caller holds the
  * cluster lock. A cluster seen for the first time gets its record from the plan.
@@ -63,20 +82,7 @@ export async function createUpgrade(store: Store, req: NewUpgrade): Promise<Oper
       }
     }
   }
-  const op: OperationRecord = {
-    id: plan.operationId,
-    type: 'upgrade',
-    cluster: plan.cluster,
-    state: 'in_progress',
-    from: plan.from,
-    to: plan.to,
-    image: req.image,
-    ...(req.source ? { source: req.source } : {}),
-    mode: req.mode,
-    created: now,
-    updated: now,
-    createdBy: req.createdBy,
-  };
+  const op = newOperationRecord(plan, req);
   await store.createOperation(op, plan);
   await store.putCluster({ ...cluster, status: 'updating', activeOperation: op.id, lastOperation: op.id, updated: now });
   return op;

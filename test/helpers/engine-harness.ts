@@ -3,23 +3,11 @@ import pino from 'pino';
 import { Engine, type EngineOptions } from '../../src/fsm/engine.js';
 import type { ExecutorRegistry } from '../../src/fsm/executor.js';
 import type { Plan } from '../../src/plan/types.js';
-import type { OperationRecord } from '../../src/store/store.js';
 import { MemoryStore } from './memory-store.js';
+import { newOperationRecord } from '../../src/fsm/operations.js';
 
 export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Partial<EngineOptions> = {}, store = new MemoryStore()) {
-  const op: OperationRecord = {
-    id: plan.operationId,
-    type: 'upgrade',
-    cluster: plan.cluster,
-    state: 'in_progress',
-    from: plan.from,
-    to: plan.to,
-    image: 'upgrade-demo',
-    mode: 'manual',
-    created: plan.createdAt,
-    updated: plan.createdAt,
-    createdBy: { host: 'h', pid: 1, user: 'root' },
-  };
+  const op = newOperationRecord(plan, { image: 'upgrade-demo', mode: 'manual', createdBy: { host: 'h', pid: 1, user: 'root' }, now: new Date(plan.createdAt) });
   if (!store.operations.has(op.id)) await store.createOperation(op, plan);
   const lines: string[] = [];
   const make = async (more: Partial<EngineOptions> = {}) =>

@@ -6,10 +6,9 @@ import { liveClusterFacts } from '../../cluster/live-state.js';
 import { clusterStateToInput, toUpgradeInput } from '../../config/facts.js';
 import { resolveImageArg } from '../../config/load.js';
 import { openImage } from '../../image/open.js';
-import { completeUpgrade, createUpgrade } from '../../fsm/operations.js';
+import { completeUpgrade, createUpgrade, newOperationRecord } from '../../fsm/operations.js';
 import { describePlan } from '../../phases/describe.js';
 import { buildUpgradePlan } from '../../plan/build/upgrade-plan.js';
-import type { OperationRecord } from '../../store/store.js';
 import { resolvePlan } from '../../plan/resolve.js';
 import { Events } from '../../log/events.js';
 import { needStateFile, type Context } from '../context.js';
@@ -71,7 +70,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
 
   if (opts.dryRun) {
     // Machine-readable dry runs also say what each phase would do, in its executor's words.
-    const planned: OperationRecord = { id: plan.operationId, type: 'upgrade', cluster: plan.cluster, state: 'in_progress', from: plan.from, to: plan.to, image: image.manifest.metadata.name, mode: 'manual', created: plan.createdAt, updated: plan.createdAt, createdBy: ctx.creator() };
+    const planned = newOperationRecord(plan, { image: image.manifest.metadata.name, mode: 'manual', createdBy: ctx.creator() });
     const does = ctx.globals.output === 'json' || ctx.globals.output === 'yaml' ? describePlan(plan, planned) : undefined;
     ctx.out(renderPlan(resolvePlan(plan, []), ctx.globals.output, undefined, does));
     return;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { processes, type Proc } from '../ssh/helpers.js';
 
 /** The hoist command a user runs. */
 export const HOIST = fileURLToPath(new URL('../../../bin/hoist', import.meta.url));
@@ -150,27 +151,6 @@ async function settle<T>(list: () => Promise<T[]>, attempts = 100): Promise<T[]>
   return last;
 }
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  cmdline: string;
-}
-
-async function processes(): Promise<Proc[]> {
-  const out: Proc[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const close = stat.lastIndexOf(')');
-    if (close < 0) continue;
-    const [state, ppid] = stat.slice(close + 2).split(' ');
-    // A zombie has finished; only its parent's wait is missing.
-    if (state === 'Z') continue;
-    const cmdline = (await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
-    out.push({ pid: Number(entry), ppid: Number(ppid), cmdline });
-  }
-  return out;
-}
 
 /**
  * Live processes whose command line names `dir` (sshd, etcd, runtime services, agents, the

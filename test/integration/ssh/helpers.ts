@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 
 export { caught } from '../../helpers/caught.js';
 
-interface Proc {
+export interface Proc {
   pid: number;
   ppid: number;
   comm: string;
