@@ -12,14 +12,14 @@ import { decodeLine, LineSplitter } from './framing.js';
 import {
   describeIssues,
   encodeMessage,
-  MAX_LINE_BYTES,
-  PROTOCOL_VERSION,
-  requestSchema,
-  responseSchema,
   type LogLevel,
+  MAX_LINE_BYTES,
   type OutputStream,
+  PROTOCOL_VERSION,
   type RequestInput,
   type Response,
+  requestSchema,
+  responseSchema,
 } from './protocol.js';
 
 /** Who answered `hello`. */
@@ -109,19 +109,33 @@ export class AgentClient {
   }
 
   private call(
-    body: { type: 'hello' } | { type: 'shutdown' } | { type: 'run'; action: string; params: Record<string, unknown> } | { type: 'attach'; execution: string },
+    body:
+      | { type: 'hello' }
+      | { type: 'shutdown' }
+      | { type: 'run'; action: string; params: Record<string, unknown> }
+      | { type: 'attach'; execution: string },
     options: CallOptions,
   ): Promise<unknown> {
     const id = `r${this.nextId++}`;
-    const request: RequestInput = { v: PROTOCOL_VERSION, id, operationId: options.operationId ?? '', phaseId: options.phaseId ?? '', ...body };
+    const request: RequestInput = {
+      v: PROTOCOL_VERSION,
+      id,
+      operationId: options.operationId ?? '',
+      phaseId: options.phaseId ?? '',
+      ...body,
+    };
     const checked = requestSchema.safeParse(request);
     if (!checked.success) {
       const details = describeIssues(checked.error);
-      return Promise.reject(this.error('ERR_AGENT_BAD_REQUEST', `invalid ${body.type} request: ${details.join('; ')}`, ExitCode.invalidInput, { details }));
+      return Promise.reject(
+        this.error('ERR_AGENT_BAD_REQUEST', `invalid ${body.type} request: ${details.join('; ')}`, ExitCode.invalidInput, { details }),
+      );
     }
     const line = encodeMessage(request);
     if (Buffer.byteLength(line) > this.maxLineBytes) {
-      return Promise.reject(this.error('ERR_AGENT_BAD_REQUEST', `${body.type} request is larger than ${this.maxLineBytes} bytes`, ExitCode.invalidInput));
+      return Promise.reject(
+        this.error('ERR_AGENT_BAD_REQUEST', `${body.type} request is larger than ${this.maxLineBytes} bytes`, ExitCode.invalidInput),
+      );
     }
     if (this.lost !== undefined || this.stream.destroyed || !this.stream.writable) {
       return Promise.reject(this.disconnected(this.lost ?? 'the connection is closed'));
@@ -135,14 +149,27 @@ export class AgentClient {
         if (!call) return;
         this.pending.delete(id);
         const following = call.execution ? `; execution ${call.execution} goes on on the node` : '';
-        reject(this.error('ERR_AGENT_ABORTED', `stopped waiting for ${body.type} request${following}`, ExitCode.interrupted, call.execution ? { execution: call.execution } : {}));
+        reject(
+          this.error(
+            'ERR_AGENT_ABORTED',
+            `stopped waiting for ${body.type} request${following}`,
+            ExitCode.interrupted,
+            call.execution ? { execution: call.execution } : {},
+          ),
+        );
       };
       const done = (): void => options.signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, {
         type: body.type,
         options,
-        resolve: (value) => (done(), resolve(value)),
-        reject: (err) => (done(), reject(err)),
+        resolve: (value) => {
+          done();
+          resolve(value);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
       });
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.stream.write(line);
@@ -182,7 +209,12 @@ export class AgentClient {
       case 'result':
         call.execution ??= message.execution;
         if (message.ok) this.settle(message.id, call, undefined, message.data);
-        else this.settle(message.id, call, fromWireError(message.error ?? { code: 'ERR_AGENT_ACTION_FAILED', message: 'action failed' }, this.extra(call)));
+        else
+          this.settle(
+            message.id,
+            call,
+            fromWireError(message.error ?? { code: 'ERR_AGENT_ACTION_FAILED', message: 'action failed' }, this.extra(call)),
+          );
         return;
       case 'hello':
         if (call.type !== 'hello') return this.mismatch(message.id, call, message.type);
@@ -211,7 +243,11 @@ export class AgentClient {
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) {
-      call.reject(code === 'ERR_AGENT_DISCONNECTED' ? this.disconnected(reason, call.execution) : this.error(code, reason, ExitCode.internal, this.extra(call)));
+      call.reject(
+        code === 'ERR_AGENT_DISCONNECTED'
+          ? this.disconnected(reason, call.execution)
+          : this.error(code, reason, ExitCode.internal, this.extra(call)),
+      );
     }
     if (code !== 'ERR_AGENT_DISCONNECTED') this.stream.destroy();
   }
@@ -223,17 +259,27 @@ export class AgentClient {
         hint: 'reconnect and retry; a request sent but not yet accepted may or may not have started',
       });
     }
-    return this.error('ERR_AGENT_DISCONNECTED', `lost the connection to the agent${where} while execution ${execution} was running: ${reason}`, ExitCode.unreachable, {
-      execution,
-      hint: `the execution goes on on the node; reconnect and attach to ${execution} for its result`,
-    });
+    return this.error(
+      'ERR_AGENT_DISCONNECTED',
+      `lost the connection to the agent${where} while execution ${execution} was running: ${reason}`,
+      ExitCode.unreachable,
+      {
+        execution,
+        hint: `the execution goes on on the node; reconnect and attach to ${execution} for its result`,
+      },
+    );
   }
 
   private extra(call: PendingCall): { execution?: string; node?: string } {
     return { ...(call.execution ? { execution: call.execution } : {}), ...(this.node ? { node: this.node } : {}) };
   }
 
-  private error(code: string, message: string, exitCode: ExitCodeValue, extra: { execution?: string; hint?: string; details?: string[] } = {}): AgentError {
+  private error(
+    code: string,
+    message: string,
+    exitCode: ExitCodeValue,
+    extra: { execution?: string; hint?: string; details?: string[] } = {},
+  ): AgentError {
     return new AgentError(code, message, exitCode, { ...extra, ...(this.node ? { node: this.node } : {}) });
   }
 }

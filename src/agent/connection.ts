@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { findAction, ACTIONS } from './actions/index.js';
+import { ACTIONS, findAction } from './actions/index.js';
 import type { Action } from './actions/types.js';
 import { toWireError } from './errors.js';
 import type { ExecutionListener, ExecutionStore, LiveExecution } from './executions.js';
@@ -14,9 +14,9 @@ import {
   describeIssues,
   encodeMessage,
   PROTOCOL_VERSION,
-  requestSchema,
   type Request,
   type ResponseBody,
+  requestSchema,
   type WireError,
 } from './protocol.js';
 
@@ -71,7 +71,10 @@ export class AgentConnection {
     }
     const request = decoded.value;
     if (this.inFlight.has(request.id)) {
-      this.refuse(request.id, { code: 'ERR_AGENT_BAD_MESSAGE', message: `request id "${request.id}" is already in flight on this connection` });
+      this.refuse(request.id, {
+        code: 'ERR_AGENT_BAD_MESSAGE',
+        message: `request id "${request.id}" is already in flight on this connection`,
+      });
       return;
     }
     switch (request.type) {
@@ -104,7 +107,11 @@ export class AgentConnection {
     const params = action.params.safeParse(request.params);
     if (!params.success) {
       const details = describeIssues(params.error);
-      this.refuse(request.id, { code: 'ERR_AGENT_BAD_PARAMS', message: `invalid params for action "${action.name}": ${details.join('; ')}`, details });
+      this.refuse(request.id, {
+        code: 'ERR_AGENT_BAD_PARAMS',
+        message: `invalid params for action "${action.name}": ${details.join('; ')}`,
+        details,
+      });
       return;
     }
     this.inFlight.set(request.id, () => undefined);
@@ -169,7 +176,10 @@ export class AgentConnection {
     if (this.closed || this.socket.destroyed) return;
     let line = encodeMessage({ v: PROTOCOL_VERSION, ...body });
     if (Buffer.byteLength(line) > this.host.maxLineBytes && body.type === 'result') {
-      const error = { code: 'ERR_AGENT_RESULT_TOO_LARGE', message: `result of execution ${body.execution} exceeds ${this.host.maxLineBytes} bytes` };
+      const error = {
+        code: 'ERR_AGENT_RESULT_TOO_LARGE',
+        message: `result of execution ${body.execution} exceeds ${this.host.maxLineBytes} bytes`,
+      };
       line = encodeMessage({ v: PROTOCOL_VERSION, type: 'result', id: body.id, execution: body.execution, ok: false, error });
     }
     this.socket.write(line);

@@ -3,7 +3,7 @@
  * hint}`; the client rebuilds an AgentError from it with the exit code its code implies, and
  * keeps the execution id so that a caller can re-attach after ERR_AGENT_DISCONNECTED.
  */
-import { ExitCode, HoistError, type ErrorDetails, type ExitCodeValue } from '../errors.js';
+import { type ErrorDetails, ExitCode, type ExitCodeValue, HoistError } from '../errors.js';
 import type { WireError } from './protocol.js';
 
 /** Extra fields of an agent error. */

@@ -55,7 +55,10 @@ export type ExecutionResult = z.infer<typeof executionResultSchema>;
 /** Paths of one execution's record. */
 export class ExecutionPaths {
   readonly dir: string;
-  constructor(root: string, readonly id: string) {
+  constructor(
+    root: string,
+    readonly id: string,
+  ) {
     this.dir = path.join(root, id);
   }
   get request(): string {

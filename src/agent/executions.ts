@@ -10,17 +10,17 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import {
+  type AgentIdentity,
+  type ExecutionEvent,
+  type ExecutionEventBody,
   ExecutionPaths,
+  type ExecutionRequest,
+  type ExecutionResult,
   readEvents,
   readRequest,
   readResult,
   writeRequest,
   writeResult,
-  type AgentIdentity,
-  type ExecutionEvent,
-  type ExecutionEventBody,
-  type ExecutionRequest,
-  type ExecutionResult,
 } from './execution-records.js';
 import type { WireError } from './protocol.js';
 
@@ -67,14 +67,14 @@ export class LiveExecution {
       return;
     }
     const event = { seq: ++this.seq, ...body } as ExecutionEvent;
-    const line = JSON.stringify(event) + '\n';
-    this.writes = this.writes.then(
-      () => this.file.write(line).then(() => undefined),
-    ).catch((err: unknown) => {
-      // Losing the record of some output must not fail the action; say so once.
-      if (!this.writeFailed) this.log.error({ err, execution: this.id }, 'cannot record execution output');
-      this.writeFailed = true;
-    });
+    const line = `${JSON.stringify(event)}\n`;
+    this.writes = this.writes
+      .then(() => this.file.write(line).then(() => undefined))
+      .catch((err: unknown) => {
+        // Losing the record of some output must not fail the action; say so once.
+        if (!this.writeFailed) this.log.error({ err, execution: this.id }, 'cannot record execution output');
+        this.writeFailed = true;
+      });
     for (const listener of this.listeners) listener.event(event);
   }
 

@@ -30,7 +30,14 @@ const MIN_NODE_MAJOR = 20;
 
 function paths(node: NodeSettings) {
   const dir = path.posix.join(node.nodeStateDir, 'agent');
-  return { dir, bundle: path.posix.join(dir, 'hoist-agent.mjs'), node: path.posix.join(dir, 'node'), pid: path.posix.join(dir, 'agent.pid'), out: path.posix.join(dir, 'agent.out'), socket: path.posix.join(node.nodeStateDir, 'agent.sock') };
+  return {
+    dir,
+    bundle: path.posix.join(dir, 'hoist-agent.mjs'),
+    node: path.posix.join(dir, 'node'),
+    pid: path.posix.join(dir, 'agent.pid'),
+    out: path.posix.join(dir, 'agent.out'),
+    socket: path.posix.join(node.nodeStateDir, 'agent.sock'),
+  };
 }
 
 /** What one probe command learns about a node before a deploy or a shutdown. */
@@ -70,11 +77,20 @@ function stopScript(pid: number | undefined): string {
 }
 
 function stopFailed(node: NodeSettings, pid: number | undefined): HoistError {
-  return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, 1, { node: node.name, hint: `stop it by hand on ${node.name}` });
+  return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, 1, {
+    node: node.name,
+    hint: `stop it by hand on ${node.name}`,
+  });
 }
 
 /** Uploads and (re)starts the agent on one node; resolves once it answers `hello`. */
-export async function deployAgent(t: Transport, node: NodeSettings, artifact: AgentArtifact, identity: NodeIdentity, signal?: AbortSignal): Promise<AgentInfo> {
+export async function deployAgent(
+  t: Transport,
+  node: NodeSettings,
+  artifact: AgentArtifact,
+  identity: NodeIdentity,
+  signal?: AbortSignal,
+): Promise<AgentInfo> {
   const p = paths(node);
   const facts = await probe(t, node, signal);
   const nodeBin = await nodeRuntime(t, facts, p.node, signal);
@@ -82,12 +98,27 @@ export async function deployAgent(t: Transport, node: NodeSettings, artifact: Ag
   await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
   const idFile = q(path.posix.join(node.nodeStateDir, 'node.json'));
   const writeIdentity = `cat > ${idFile}.tmp && mv -f ${idFile}.tmp ${idFile}`;
-  const stdin = JSON.stringify(identity, null, 2) + '\n';
+  const stdin = `${JSON.stringify(identity, null, 2)}\n`;
   const command = `${q(nodeBin)} ${q(p.bundle)} --state-dir ${q(node.nodeStateDir)}`;
   if (facts.systemd) {
-    const unit = ['[Unit]', 'Description=hoist agent', '[Service]', 'Type=simple', `ExecStart=${command}`, 'Restart=on-failure', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+    const unit = [
+      '[Unit]',
+      'Description=hoist agent',
+      '[Service]',
+      'Type=simple',
+      `ExecStart=${command}`,
+      'Restart=on-failure',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n');
     await t.upload(Buffer.from(unit), `/etc/systemd/system/${UNIT}`, { mode: 0o644, sudo: true, signal });
-    await t.exec(`${writeIdentity} && systemctl daemon-reload && systemctl enable ${UNIT} && systemctl restart ${UNIT}`, { sudo: true, check: true, signal, stdin });
+    await t.exec(`${writeIdentity} && systemctl daemon-reload && systemctl enable ${UNIT} && systemctl restart ${UNIT}`, {
+      sudo: true,
+      check: true,
+      signal,
+      stdin,
+    });
   } else {
     // Every fd redirected and the process in its own session: the SSH channel closes at once and
     // the agent outlives it. The old agent goes first: a new one refuses a socket that answers.
@@ -116,7 +147,9 @@ export async function agentHello(t: Transport, node: NodeSettings): Promise<Agen
 export async function shutdownAgent(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<void> {
   const p = paths(node);
   const facts = await probe(t, node, signal);
-  const unit = facts.systemd ? `systemctl disable --now ${UNIT} >/dev/null 2>&1; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; ` : '';
+  const unit = facts.systemd
+    ? `systemctl disable --now ${UNIT} >/dev/null 2>&1; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; `
+    : '';
   const r = await t.exec(`${unit}${stopScript(facts.pid)} && rm -f ${q(p.bundle)} ${q(p.node)} ${q(p.out)}`, { sudo: true, signal });
   if (r.exitCode !== 0) throw stopFailed(node, facts.pid);
 }
@@ -142,12 +175,20 @@ async function waitForAgent(t: Transport, node: NodeSettings, version: string, s
   for (;;) {
     const info = await agentHello(t, node);
     if (info) {
-      if (info.version !== version) throw new HoistError('ERR_AGENT_VERSION', `the agent on ${node.name} answers as version ${info.version}, expected ${version}`, 1, { node: node.name, hint: 'another agent may hold the socket; run "hoist agent shutdown" and deploy again' });
+      if (info.version !== version)
+        throw new HoistError('ERR_AGENT_VERSION', `the agent on ${node.name} answers as version ${info.version}, expected ${version}`, 1, {
+          node: node.name,
+          hint: 'another agent may hold the socket; run "hoist agent shutdown" and deploy again',
+        });
       return info;
     }
     if (Date.now() > deadline || signal?.aborted) {
       const log = await t.exec(`tail -n 5 ${q(paths(node).out)} 2>/dev/null`, { sudo: true });
-      throw new UnreachableError('ERR_AGENT_START', `the agent on ${node.name} (${node.address}) did not start`, { node: node.name, details: log.stdout.trim().split('\n').filter(Boolean), hint: `see ${paths(node).out} on ${node.name}` });
+      throw new UnreachableError('ERR_AGENT_START', `the agent on ${node.name} (${node.address}) did not start`, {
+        node: node.name,
+        details: log.stdout.trim().split('\n').filter(Boolean),
+        hint: `see ${paths(node).out} on ${node.name}`,
+      });
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -137,7 +137,7 @@ export type ResponseBody = OmitEach<Response, 'v'>;
 
 /** One line of the wire: JSON and a newline. */
 export function encodeMessage(message: object): string {
-  return JSON.stringify(message) + '\n';
+  return `${JSON.stringify(message)}\n`;
 }
 
 /** One line per zod issue, with its dot path. */

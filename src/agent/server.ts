@@ -17,7 +17,7 @@ import type { Action, ActionContext } from './actions/types.js';
 import { AgentConnection, type ConnectionHost } from './connection.js';
 import { AgentError, toWireError } from './errors.js';
 import type { AgentIdentity } from './execution-records.js';
-import { ExecutionStore, type ExecutionOutcome, type LiveExecution } from './executions.js';
+import { type ExecutionOutcome, ExecutionStore, type LiveExecution } from './executions.js';
 import { MAX_LINE_BYTES } from './protocol.js';
 
 // sun_path holds 108 bytes on Linux, the terminating NUL included.
@@ -67,10 +67,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (abort.signal.aborted) throw new AgentError('ERR_AGENT_STOPPING', 'agent is shutting down', ExitCode.phaseFailed);
     const { operationId, phaseId } = request;
     const execution = await store.create({ action: action.name, params: request.params, operationId, phaseId }).catch((err: unknown) => {
-      throw new AgentError('ERR_AGENT_RECORD', `cannot record a new execution under ${store.root}: ${(err as Error).message}`, ExitCode.phaseFailed, {
-        hint: `check free space and permissions of ${stateDir} on the node`,
-        cause: err,
-      });
+      throw new AgentError(
+        'ERR_AGENT_RECORD',
+        `cannot record a new execution under ${store.root}: ${(err as Error).message}`,
+        ExitCode.phaseFailed,
+        {
+          hint: `check free space and permissions of ${stateDir} on the node`,
+          cause: err,
+        },
+      );
     });
     const bindings = { execution: execution.id, action: action.name, op: operationId || undefined, phase: phaseId || undefined };
     log.info(bindings, 'execution started');
@@ -154,9 +159,14 @@ async function runAction(action: Action, ctx: ActionContext, params: unknown): P
  */
 async function clearSocketPath(socketPath: string): Promise<void> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
-    throw new AgentError('ERR_AGENT_SOCKET_PATH', `socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes`, ExitCode.invalidInput, {
-      hint: 'use a shorter --state-dir',
-    });
+    throw new AgentError(
+      'ERR_AGENT_SOCKET_PATH',
+      `socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes`,
+      ExitCode.invalidInput,
+      {
+        hint: 'use a shorter --state-dir',
+      },
+    );
   }
   let stat;
   try {

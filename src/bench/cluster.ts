@@ -10,22 +10,22 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import pino from 'pino';
-import { deployAgent, shutdownAgent, type NodeIdentity } from '../agent/lifecycle.js';
+import { deployAgent, type NodeIdentity, shutdownAgent } from '../agent/lifecycle.js';
 import { agentArtifact } from '../cli/commands/agent.js';
 import { ClusterAgents } from '../cluster/agents.js';
-import { nodesOf, sshNodesOf, sshSettingsOf, type NodeSettings } from '../cluster/inventory.js';
+import { type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf } from '../cluster/inventory.js';
 import { loadInventory } from '../config/load.js';
 import { Engine } from '../fsm/engine.js';
 import { ExecutorRegistry } from '../fsm/executor.js';
 import { silentProgress } from '../fsm/progress.js';
 import type { Phase, Plan } from '../plan/types.js';
-import { sandboxDown, sandboxUp, type SandboxRecord } from '../sandbox/index.js';
+import { type SandboxRecord, sandboxDown, sandboxUp } from '../sandbox/index.js';
 import { commandLine, isAlive, signalProcess, waitForExit } from '../sandbox/processes.js';
 import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
 import type { OperationRecord } from '../store/store.js';
 import { hoistVersion } from '../version.js';
-import { median, timed, type Row } from './measure.js';
+import { median, type Row, timed } from './measure.js';
 
 const SMALL = { masters: 3, workers: 0, firstAddress: '127.0.4.2' };
 const LARGE = { masters: 3, workers: 17, firstAddress: '127.0.4.100' };
@@ -59,10 +59,24 @@ export async function clusterRows(): Promise<Row[]> {
     const rows: Row[] = [
       { what: 'agent deploy, 3 nodes (connect, upload, start)', measured: deploy3, unit: 'ms', target: 5_000 },
       { what: 'agent redeploy, 3 nodes (the running agents stopped first)', measured: redeploy3, unit: 'ms', target: 5_000 },
-      { what: 'new OpenSSH connection + `true` (ssh -i …), median of 5', measured: await median(5, () => plainSsh(small.record)), unit: 'ms' },
+      {
+        what: 'new OpenSSH connection + `true` (ssh -i …), median of 5',
+        measured: await median(5, () => plainSsh(small.record)),
+        unit: 'ms',
+      },
       { what: 'command `true` on a warm pooled connection (exec channel), median of 20', measured: await warmExec(small), unit: 'ms' },
-      { what: `no-op action (${NOOP_ACTION}), warm pooled connection, median of 200`, measured: await warmAction(small), unit: 'ms', target: 5 },
-      { what: 'no-op remote phase through the engine (2 fsyncs), median of 100', measured: await enginePhase(small, path.join(root, 'store')), unit: 'ms', target: 5 },
+      {
+        what: `no-op action (${NOOP_ACTION}), warm pooled connection, median of 200`,
+        measured: await warmAction(small),
+        unit: 'ms',
+        target: 5,
+      },
+      {
+        what: 'no-op remote phase through the engine (2 fsyncs), median of 100',
+        measured: await enginePhase(small, path.join(root, 'store')),
+        unit: 'ms',
+        target: 5,
+      },
     ];
     await stop(small, started);
     const large = await up(LARGE, 'bench-20');
@@ -93,7 +107,22 @@ async function deployTime(cluster: BenchCluster): Promise<number> {
 /** One `ssh … true` with OpenSSH: a new connection, key exchange and authentication every time. */
 async function plainSsh(record: SandboxRecord): Promise<number> {
   const node = record.nodes[0]!;
-  const args = ['-F', '/dev/null', '-i', record.identityFile, '-o', `UserKnownHostsFile=${record.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `root@${node.address}`, 'true'];
+  const args = [
+    '-F',
+    '/dev/null',
+    '-i',
+    record.identityFile,
+    '-o',
+    `UserKnownHostsFile=${record.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    `root@${node.address}`,
+    'true',
+  ];
   return (await timed(() => execa('ssh', args, { stdin: 'ignore' })))[1];
 }
 
@@ -114,17 +143,60 @@ async function warmAction(cluster: BenchCluster): Promise<number> {
 async function enginePhase(cluster: BenchCluster, storeDir: string): Promise<number> {
   const runs = 100;
   const now = new Date().toISOString();
-  const phases: Phase[] = Array.from({ length: runs + 10 }, (_, i) => ({ id: `/noop-${i}`, executor: 'noop', description: 'no-op remote phase', node: 'node-1', requires: [] }));
-  const plan: Plan = { operationId: 'op-noop', operationType: 'upgrade', cluster: 'bench', createdAt: now, from: '1.0.0', to: '2.0.0', leader: 'node-1', servers: cluster.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })), phases };
-  const op: OperationRecord = { id: plan.operationId, type: 'upgrade', cluster: 'bench', state: 'in_progress', from: '1.0.0', to: '2.0.0', image: 'bench', mode: 'manual', created: now, updated: now, createdBy: { host: hostname(), pid: process.pid, user: 'bench' } };
+  const phases: Phase[] = Array.from({ length: runs + 10 }, (_, i) => ({
+    id: `/noop-${i}`,
+    executor: 'noop',
+    description: 'no-op remote phase',
+    node: 'node-1',
+    requires: [],
+  }));
+  const plan: Plan = {
+    operationId: 'op-noop',
+    operationType: 'upgrade',
+    cluster: 'bench',
+    createdAt: now,
+    from: '1.0.0',
+    to: '2.0.0',
+    leader: 'node-1',
+    servers: cluster.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })),
+    phases,
+  };
+  const op: OperationRecord = {
+    id: plan.operationId,
+    type: 'upgrade',
+    cluster: 'bench',
+    state: 'in_progress',
+    from: '1.0.0',
+    to: '2.0.0',
+    image: 'bench',
+    mode: 'manual',
+    created: now,
+    updated: now,
+    createdBy: { host: hostname(), pid: process.pid, user: 'bench' },
+  };
   const store = new JsonStore(storeDir);
   try {
     await store.createOperation(op, plan);
     const registry = new ExecutorRegistry().register('noop', () => ({
-      execute: async (ctx) => void (await cluster.agents.run(ctx.phase.node!, NOOP_ACTION, {}, { operationId: ctx.operation.id, phaseId: ctx.phase.id, signal: ctx.signal })),
+      execute: async (ctx) =>
+        void (await cluster.agents.run(
+          ctx.phase.node!,
+          NOOP_ACTION,
+          {},
+          { operationId: ctx.operation.id, phaseId: ctx.phase.id, signal: ctx.signal },
+        )),
       rollback: async () => undefined,
     }));
-    const engine = new Engine({ store, plan, operation: op, changes: [], registry, logger: pino({ level: 'silent' }), progress: silentProgress, owner: { host: hostname(), pid: process.pid } });
+    const engine = new Engine({
+      store,
+      plan,
+      operation: op,
+      changes: [],
+      registry,
+      logger: pino({ level: 'silent' }),
+      progress: silentProgress,
+      owner: { host: hostname(), pid: process.pid },
+    });
     // The first phases warm the changelog file and the connection.
     for (let i = 0; i < 10; i++) await engine.execute(`/noop-${runs + i}`);
     return await median(runs, async (i) => (await timed(() => engine.execute(`/noop-${i}`)))[1]);

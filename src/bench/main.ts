@@ -7,21 +7,28 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderPlanTable } from '../cli/render/plan-table.js';
-import { buildUpgradePlan } from '../plan/build/upgrade-plan.js';
-import type { ImageFacts, NodeFacts } from '../plan/build/input.js';
+import { newOperationRecord } from '../fsm/operations.js';
+import type { ImageFacts, NodeFacts } from '../plan/builder/input.js';
+import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
 import { leaves } from '../plan/query.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { JsonStore } from '../store/json-store.js';
 import type { OperationRecord } from '../store/store.js';
 import { clusterRows } from './cluster.js';
-import { median, renderRows, timed, type Row } from './measure.js';
-import { newOperationRecord } from '../fsm/operations.js';
+import { median, type Row, renderRows, timed } from './measure.js';
 
-const apps = (v: string) => ['rbac-app', 'dns-app', 'logging-app', 'monitoring-app', 'tiller-app', 'site', 'kubernetes'].map((a) => `${a}:${v}`);
-const V1: ImageFacts = { name: 'bench', version: '1.0.0', runtime: 'runtime:7.0.35-11706', etcdVersion: '3.4.23', systemApps: apps('7.0.12'), appDependencies: [] };
+const apps = (v: string) =>
+  ['rbac-app', 'dns-app', 'logging-app', 'monitoring-app', 'tiller-app', 'site', 'kubernetes'].map((a) => `${a}:${v}`);
+const V1: ImageFacts = {
+  name: 'bench',
+  version: '1.0.0',
+  runtime: 'runtime:7.0.35-11706',
+  etcdVersion: '3.4.23',
+  systemApps: apps('7.0.12'),
+  appDependencies: [],
+};
 const V2: ImageFacts = { ...V1, version: '2.0.0', runtime: 'runtime:7.0.56-11709', systemApps: apps('7.0.30') };
-
 
 function nodes(count: number): NodeFacts[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -39,7 +46,15 @@ async function planRows(store: JsonStore, count: number, target: number): Promis
   let display = 0;
   const build = await median(3, async (i) => {
     const [plan, ms] = await timed(async () => {
-      const p = buildUpgradePlan({ operationId: `op-${count}-${i}`, createdAt: new Date().toISOString(), cluster: `c${count}-${i}`, nodes: nodes(count), installed: V1, target: V2, maxUnavailableWorkers: '10%' });
+      const p = buildUpgradePlan({
+        operationId: `op-${count}-${i}`,
+        createdAt: new Date().toISOString(),
+        cluster: `c${count}-${i}`,
+        nodes: nodes(count),
+        installed: V1,
+        target: V2,
+        maxUnavailableWorkers: '10%',
+      });
       await store.createOperation(opFor(p), p);
       return p;
     });
@@ -54,12 +69,25 @@ async function planRows(store: JsonStore, count: number, target: number): Promis
 }
 
 async function appendRow(store: JsonStore): Promise<Row> {
-  const plan = buildUpgradePlan({ operationId: 'op-append', createdAt: new Date().toISOString(), cluster: 'append', nodes: nodes(3), installed: V1, target: V2 });
+  const plan = buildUpgradePlan({
+    operationId: 'op-append',
+    createdAt: new Date().toISOString(),
+    cluster: 'append',
+    nodes: nodes(3),
+    installed: V1,
+    target: V2,
+  });
   await store.createOperation(opFor(plan), plan);
   const ids = leaves(plan.phases).map((p) => p.id);
   const samples: number[] = [];
   for (let i = 0; i < 10_000; i++) {
-    const [, ms] = await timed(() => store.appendChange('append', 'op-append', { phase: ids[i % ids.length]!, state: i % 2 ? 'completed' : 'in_progress', at: new Date().toISOString() }));
+    const [, ms] = await timed(() =>
+      store.appendChange('append', 'op-append', {
+        phase: ids[i % ids.length]!,
+        state: i % 2 ? 'completed' : 'in_progress',
+        at: new Date().toISOString(),
+      }),
+    );
     samples.push(ms);
   }
   samples.sort((a, b) => a - b);
@@ -67,14 +95,35 @@ async function appendRow(store: JsonStore): Promise<Row> {
 }
 
 async function resolveRow(store: JsonStore, dir: string): Promise<Row> {
-  const plan = buildUpgradePlan({ operationId: 'op-resolve', createdAt: new Date().toISOString(), cluster: 'resolve', nodes: nodes(1_000), installed: V1, target: V2 });
+  const plan = buildUpgradePlan({
+    operationId: 'op-resolve',
+    createdAt: new Date().toISOString(),
+    cluster: 'resolve',
+    nodes: nodes(1_000),
+    installed: V1,
+    target: V2,
+  });
   await store.createOperation(opFor(plan), plan);
   const ids = leaves(plan.phases).map((p) => p.id);
   // Written as one file: what is measured is reading and resolving, not 100,000 fsyncs.
-  const changes: PlanChange[] = Array.from({ length: 100_000 }, (_, i) => ({ seq: i + 1, phase: ids[i % ids.length]!, state: 'completed', at: new Date(1_700_000_000_000 + i).toISOString() }));
-  writeFileSync(join(dirname(store.logPath('resolve', 'op-resolve')), 'changelog.ndjson'), changes.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const changes: PlanChange[] = Array.from({ length: 100_000 }, (_, i) => ({
+    seq: i + 1,
+    phase: ids[i % ids.length]!,
+    state: 'completed',
+    at: new Date(1_700_000_000_000 + i).toISOString(),
+  }));
+  writeFileSync(
+    join(dirname(store.logPath('resolve', 'op-resolve')), 'changelog.ndjson'),
+    `${changes.map((c) => JSON.stringify(c)).join('\n')}\n`,
+  );
   const fresh = new JsonStore(dir);
-  const ms = await median(3, async () => (await timed(async () => resolvePlan(await fresh.getPlan('resolve', 'op-resolve'), await fresh.readChanges('resolve', 'op-resolve'))))[1]);
+  const ms = await median(
+    3,
+    async () =>
+      (
+        await timed(async () => resolvePlan(await fresh.getPlan('resolve', 'op-resolve'), await fresh.readChanges('resolve', 'op-resolve')))
+      )[1],
+  );
   return { what: 'read + resolve a plan with 100,000 changes', measured: ms, unit: 'ms', target: 1000 };
 }
 
@@ -90,7 +139,12 @@ async function run(): Promise<void> {
     ];
     // Real nodes last: a machine without sshd still gets the core figures, and the failure is said.
     let failure: unknown;
-    rows.push(...(await clusterRows().catch((err: unknown) => ((failure = err), []))));
+    rows.push(
+      ...(await clusterRows().catch((err: unknown) => {
+        failure = err;
+        return [];
+      })),
+    );
     process.stdout.write(renderRows(rows));
     if (failure !== undefined) {
       process.stderr.write(`the sandbox benchmarks could not run: ${failure instanceof Error ? failure.message : String(failure)}\n`);

@@ -29,9 +29,9 @@ export function renderRows(rows: Row[]): string {
   const out = [`${'benchmark'.padEnd(width)}  ${'measured'.padStart(10)}  ${'target'.padStart(10)}  result`];
   for (const r of rows) {
     const fmt = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.padStart(10);
-    const target = r.target === undefined ? '-'.padStart(10) : ('≤' + fmt(r.target).trim()).padStart(10);
+    const target = r.target === undefined ? '-'.padStart(10) : `≤${fmt(r.target).trim()}`.padStart(10);
     const result = r.target === undefined ? 'baseline' : r.measured <= r.target ? 'met' : 'NOT MET';
     out.push(`${r.what.padEnd(width)}  ${fmt(r.measured)}  ${target}  ${result}`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

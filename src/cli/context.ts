@@ -2,21 +2,21 @@
  * Per-command context: resolves the global options into a store, a cluster, an operation and a
  * logger, and offers the one way commands take the cluster lock.
  */
-import { hostname, homedir, userInfo } from 'node:os';
+import { homedir, hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ClusterAgents } from '../cluster/agents.js';
-import { isLocalAddress, nodesOf, sshNodesOf, sshSettingsOf, type NodeSettings } from '../cluster/inventory.js';
-import { loadClusterState, loadInventory, type LoadedClusterState, type LoadedInventory } from '../config/load.js';
-import { SshPool } from '../ssh/pool.js';
-import { hoistVersion } from '../version.js';
+import { isLocalAddress, type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf } from '../cluster/inventory.js';
+import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadInventory } from '../config/load.js';
 import { InputError, StateError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import { createLogger } from '../log/logger.js';
 import { resolvePlan } from '../plan/resolve.js';
-import type { PlanChange, Plan, PlanView } from '../plan/types.js';
+import type { Plan, PlanChange, PlanView } from '../plan/types.js';
+import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
-import { ownerAlive, type ClusterLock, type OperationRecord, type Store } from '../store/store.js';
+import { type ClusterLock, type OperationRecord, ownerAlive, type Store } from '../store/store.js';
+import { hoistVersion } from '../version.js';
 import type { CliIO, Globals } from './io.js';
 
 /** What a command works with. */
@@ -30,9 +30,13 @@ export class Context {
   opLog?: string;
   readonly progress: ProgressSink;
 
-  constructor(readonly io: CliIO, readonly globals: Globals, readonly command: string) {
+  constructor(
+    readonly io: CliIO,
+    readonly globals: Globals,
+    readonly command: string,
+  ) {
     this.logger = this.makeLogger();
-    this.progress = { line: (text) => io.stderr.write(text + '\n') };
+    this.progress = { line: (text) => io.stderr.write(`${text}\n`) };
   }
 
   get json(): boolean {
@@ -50,7 +54,7 @@ export class Context {
   /** Writes a JSON result document to stdout. */
   outJson(doc: unknown): void {
     this.wroteResult = true;
-    this.io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    this.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 
   stateDir(): string {
@@ -95,7 +99,11 @@ export class Context {
     if (this.live) return this.live;
     const { config } = await this.inventory();
     const nodes = nodesOf(config);
-    const pool = new SshPool(sshNodesOf(nodes), sshSettingsOf(config, { acceptNewHostKeys: !!this.globals.acceptNewHostKeys, env: this.io.env }), this.logger);
+    const pool = new SshPool(
+      sshNodesOf(nodes),
+      sshSettingsOf(config, { acceptNewHostKeys: !!this.globals.acceptNewHostKeys, env: this.io.env }),
+      this.logger,
+    );
     const agents = new ClusterAgents(nodes, pool, { version: hoistVersion(), isLocal: (n) => isLocalAddress(n.address), log: this.logger });
     this.live = { nodes, pool, agents };
     return this.live;
@@ -134,7 +142,11 @@ export class Context {
   /** Plan and changes of an operation, and the plan view for display. */
   async planOf(op: OperationRecord): Promise<{ plan: Plan; changes: PlanChange[]; view: PlanView }> {
     const store = this.store();
-    const [plan, changes, lock] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id), store.readLock(op.cluster)]);
+    const [plan, changes, lock] = await Promise.all([
+      store.getPlan(op.cluster, op.id),
+      store.readChanges(op.cluster, op.id),
+      store.readLock(op.cluster),
+    ]);
     return { plan, changes, view: resolvePlan(plan, changes, (owner) => ownerAlive(owner, lock)) };
   }
 
@@ -174,9 +186,13 @@ export class Context {
 }
 
 function noActive(cluster: string, op?: OperationRecord): StateError {
-  return new StateError('ERR_NO_ACTIVE_OPERATION', op ? `operation ${op.id} is already ${op.state}` : `no active operation found for cluster "${cluster}"`, {
-    hint: 'start one with "hoist upgrade IMAGE --manual", or see "hoist status"',
-  });
+  return new StateError(
+    'ERR_NO_ACTIVE_OPERATION',
+    op ? `operation ${op.id} is already ${op.state}` : `no active operation found for cluster "${cluster}"`,
+    {
+      hint: 'start one with "hoist upgrade IMAGE --manual", or see "hoist status"',
+    },
+  );
 }
 
 /** Refuses a command that needs an inventory or state file when neither is given. */

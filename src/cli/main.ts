@@ -51,7 +51,7 @@ function report(err: unknown, io: CliIO, record: RunRecord): number {
   const ctx = record.ctx;
   const logFile = ctx?.opLog;
   // stdout holds one JSON document: a command that already wrote its result reports the error on stderr only.
-  if (ctx?.json && !ctx.wroteResult) io.stdout.write(JSON.stringify(errorDocument(err)) + '\n');
+  if (ctx?.json && !ctx.wroteResult) io.stdout.write(`${JSON.stringify(errorDocument(err))}\n`);
   io.stderr.write(renderError(err, { debug: ctx?.globals.debug, logFile }));
   try {
     ctx?.logger.error({ event: 'cli.error', err }, err instanceof Error ? err.message : String(err));

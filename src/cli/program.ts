@@ -6,8 +6,8 @@ import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerRollback } from './commands/rollback.js';
-import type { Action } from './commands/shared.js';
 import { registerSandbox } from './commands/sandbox.js';
+import type { Action } from './commands/shared.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { Context } from './context.js';
@@ -41,7 +41,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   const run: Action = async (cmd, body) => {
     const globals = cmd.optsWithGlobals() as Globals & { color?: boolean };
     if (io.env.NO_COLOR) globals.color = false;
-    const line = ['hoist', ...cmd.parent && cmd.parent.name() !== 'hoist' ? [cmd.parent.name()] : [], cmd.name(), ...cmd.args].join(' ');
+    const line = ['hoist', ...(cmd.parent && cmd.parent.name() !== 'hoist' ? [cmd.parent.name()] : []), cmd.name(), ...cmd.args].join(' ');
     const ctx = new Context(io, globals, line);
     record.ctx = ctx;
     await body(ctx);

@@ -50,7 +50,14 @@ export class ClusterAgents implements NodeAccess {
     const settings = this.node(node);
     if (this.opts.isLocal?.(settings)) return this.runLocally<T>(settings, action, params, opts);
     let execution: string | undefined;
-    const call = { operationId: opts.operationId, phaseId: opts.phaseId, signal: opts.signal, onOutput: opts.onOutput, onLog: opts.onLog, onAccepted: (id: string) => (execution = id) };
+    const call = {
+      operationId: opts.operationId,
+      phaseId: opts.phaseId,
+      signal: opts.signal,
+      onOutput: opts.onOutput,
+      onLog: opts.onLog,
+      onAccepted: (id: string) => (execution = id),
+    };
     try {
       return await (await this.client(settings)).run<T>(action, params, call);
     } catch (err) {
@@ -75,7 +82,10 @@ export class ClusterAgents implements NodeAccess {
   private async reattach<T>(settings: NodeSettings, execution: string, call: RunOptions, first: unknown): Promise<T> {
     let last: unknown = first;
     for (let attempt = 1; attempt <= REATTACH_ATTEMPTS; attempt++) {
-      this.opts.log?.warn({ event: 'agent.reattach', node: settings.name, execution, attempt }, `connection to ${settings.name} dropped; re-attaching to execution ${execution}`);
+      this.opts.log?.warn(
+        { event: 'agent.reattach', node: settings.name, execution, attempt },
+        `connection to ${settings.name} dropped; re-attaching to execution ${execution}`,
+      );
       this.clients.delete(settings.name);
       await this.pool.get(settings.name).close();
       try {
@@ -92,7 +102,11 @@ export class ClusterAgents implements NodeAccess {
 
   private node(name: string): NodeSettings {
     const settings = this.byName.get(name);
-    if (!settings) throw new HoistError('ERR_NODE_UNKNOWN', `node "${name}" is not in the inventory`, 3, { node: name, hint: `known nodes: ${this.nodeNames().join(', ')}` });
+    if (!settings)
+      throw new HoistError('ERR_NODE_UNKNOWN', `node "${name}" is not in the inventory`, 3, {
+        node: name,
+        hint: `known nodes: ${this.nodeNames().join(', ')}`,
+      });
     return settings;
   }
 
@@ -124,7 +138,10 @@ export class ClusterAgents implements NodeAccess {
     const client = new AgentClient(stream, { node: settings.name });
     const info = await client.hello();
     if (info.version !== this.opts.version) {
-      this.opts.log?.warn({ event: 'agent.version', node: settings.name, agent: info.version, orchestrator: this.opts.version }, `agent on ${settings.name} runs version ${info.version}, this hoist is ${this.opts.version}`);
+      this.opts.log?.warn(
+        { event: 'agent.version', node: settings.name, agent: info.version, orchestrator: this.opts.version },
+        `agent on ${settings.name} runs version ${info.version}, this hoist is ${this.opts.version}`,
+      );
     }
     return client;
   }

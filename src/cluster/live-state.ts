@@ -17,10 +17,14 @@ export async function liveClusterFacts(inventory: ClusterConfig, nodes: NodeAcce
   const leader = inventory.spec.nodes.find((n) => n.role === 'master')!.name;
   const text = facts.get(leader)?.installed.manifest;
   if (!text) {
-    throw new InputError('ERR_STATE_UNKNOWN', `node ${leader} has no record of an installed cluster image (installed/app.yaml in its state dir)`, {
-      node: leader,
-      hint: 'install the cluster with its image first, or plan offline with --state FILE',
-    });
+    throw new InputError(
+      'ERR_STATE_UNKNOWN',
+      `node ${leader} has no record of an installed cluster image (installed/app.yaml in its state dir)`,
+      {
+        node: leader,
+        hint: 'install the cluster with its image first, or plan offline with --state FILE',
+      },
+    );
   }
   const installed = manifestFromText(text, `${leader}:installed/app.yaml`);
   const disagree = names.filter((n) => {

@@ -31,7 +31,10 @@ const HINT = 'pass an image archive with app.yaml at its root or under one top-l
 
 /** Entry name without a leading `./` or trailing `/`. */
 function clean(name: string): string {
-  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
 }
 
 /** Reads the archive, buffering only candidate manifests (root or one level down). */

@@ -1,5 +1,5 @@
 /** Conversions from loaded inputs to the plan builder's pure input (`UpgradeInput`). */
-import type { ImageFacts, NodeFacts, UpgradeInput } from '../plan/build/input.js';
+import type { ImageFacts, NodeFacts, UpgradeInput } from '../plan/builder/input.js';
 import type { LoadedClusterState } from './load.js';
 import type { ClusterConfig, ImageManifest } from './schema.js';
 

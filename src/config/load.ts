@@ -6,16 +6,16 @@ import { stat } from 'node:fs/promises';
 import { dirname, extname, join, posix } from 'node:path';
 import { InputError } from '../errors.js';
 import { isArchivePath, readArchiveManifest } from './archive.js';
-import { resolveFrom, referencePath } from './paths.js';
-import { check, invalidInput, prefixProblems, type Problem } from './problems.js';
+import { referencePath, resolveFrom } from './paths.js';
+import { check, invalidInput, type Problem, prefixProblems } from './problems.js';
 import { clusterRules, imageRules, stateRules } from './rules.js';
 import {
-  ClusterSchema,
-  ClusterStateSchema,
-  ImageManifestSchema,
   type ClusterConfig,
+  ClusterSchema,
   type ClusterStateDoc,
+  ClusterStateSchema,
   type ImageManifest,
+  ImageManifestSchema,
 } from './schema.js';
 import { locate, parseYaml, readYaml, type YamlSource } from './yaml-source.js';
 
@@ -171,9 +171,13 @@ export async function resolveImageArg(arg: string, options: ImageArgOptions = {}
     return { manifest: await loadImageManifest(arg), source: { kind: 'manifest', path: arg }, manifestFile: arg };
   }
   if (yaml) {
-    throw new InputError('ERR_INPUT_BARE_MANIFEST', `${arg}: a bare manifest cannot be installed; an image directory or archive is needed`, {
-      hint: 'pass the image directory or its .tar/.tar.gz archive, or plan only with --dry-run or --state',
-    });
+    throw new InputError(
+      'ERR_INPUT_BARE_MANIFEST',
+      `${arg}: a bare manifest cannot be installed; an image directory or archive is needed`,
+      {
+        hint: 'pass the image directory or its .tar/.tar.gz archive, or plan only with --dry-run or --state',
+      },
+    );
   }
   throw new InputError('ERR_INPUT_IMAGE_FORMAT', `${arg}: expected an image directory or a .tar/.tar.gz/.tgz archive`, {
     hint: 'pass a cluster image directory (with app.yaml) or a .tar/.tar.gz archive of one',
@@ -221,9 +225,7 @@ export async function loadClusterState(file: string): Promise<LoadedClusterState
   }
   if (!result.ok || problems.length > 0) throw invalidInput(source.file, locate(source, problems), HINT.state);
   const state = result.value;
-  const inventory =
-    inline ??
-    (await referenced(source, 'cluster', () => loadInventory(referencePath(baseDir, state.cluster as string))));
+  const inventory = inline ?? (await referenced(source, 'cluster', () => loadInventory(referencePath(baseDir, state.cluster as string))));
   const installed = await referenced(source, 'installedImage', () =>
     resolveImageArg(referencePath(baseDir, state.installedImage), { allowBareManifest: true }),
   );

@@ -50,9 +50,7 @@ function isRelativeInside(value: string): boolean {
   return value !== '' && !posix.isAbsolute(value) && normal !== '..' && !normal.startsWith('../');
 }
 
-const nodeName = checkedString('a DNS label (lowercase letters, digits and "-", at most 63 characters)', (v) =>
-  DNS_LABEL.test(v),
-);
+const nodeName = checkedString('a DNS label (lowercase letters, digits and "-", at most 63 characters)', (v) => DNS_LABEL.test(v));
 const resourceName = checkedString('a DNS name (lowercase letters, digits, "-" and ".")', (v) => DNS_NAME.test(v));
 const address = checkedString('an IPv4 address or a hostname', isAddress);
 const portError = expecting('a TCP port (an integer from 1 to 65535)');

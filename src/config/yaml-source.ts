@@ -3,9 +3,9 @@
  * by a cross-field rule can be reported with the line it comes from.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../errors.js';
-import { type Problem, invalidInput } from './problems.js';
+import { invalidInput, type Problem } from './problems.js';
 
 /** One YAML document and its plain value. */
 export interface YamlSource {

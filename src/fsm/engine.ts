@@ -7,12 +7,12 @@
  * operation's changelog; every change is persisted before the working copy moves on.
  */
 import type { Logger } from 'pino';
-import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, UnreachableError, toPhaseError } from '../errors.js';
+import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, toPhaseError, UnreachableError } from '../errors.js';
 import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
 import type { OperationRecord, Store } from '../store/store.js';
 import type { Executor, ExecutorRegistry, PhaseContext } from './executor.js';
 import { PlanState } from './plan-state.js';
-import { humanDuration, startTicker, type ProgressSink } from './progress.js';
+import { humanDuration, type ProgressSink, startTicker } from './progress.js';
 import { runChildren } from './scheduler.js';
 
 /** Everything an engine run needs. */
@@ -191,7 +191,12 @@ export class Engine {
       const error: PhaseError = timeout.aborted
         ? { code: 'ERR_PHASE_TIMEOUT', message: `${name} did not finish within ${humanDuration(this.opts.phaseTimeoutMs ?? HOUR)}` }
         : toPhaseError(err);
-      const message = name === 'preCheck' ? `precheck failed: ${error.message}` : name === 'postCheck' ? `postcheck failed: ${error.message}` : error.message;
+      const message =
+        name === 'preCheck'
+          ? `precheck failed: ${error.message}`
+          : name === 'postCheck'
+            ? `postcheck failed: ${error.message}`
+            : error.message;
       await this.record(phase.id, 'failed', action, { code: error.code, message });
       log.error({ event: 'phase.fail', step: name, err: error }, message);
       const prefix = name === 'rollback' ? 'rollback of ' : '';

@@ -54,16 +54,24 @@ export async function createUpgrade(store: Store, req: NewUpgrade): Promise<Oper
   };
   if (cluster.status !== 'active') {
     const active = cluster.activeOperation;
-    throw new StateError('ERR_CLUSTER_NOT_ACTIVE', `cluster "${plan.cluster}" is currently ${cluster.status}${active ? ` (operation ${active})` : ''}`, {
-      hint: active
-        ? `resume it with "hoist plan resume", undo it with "hoist rollback", or finish it with "hoist plan complete"; see "hoist status"`
-        : 'see "hoist status"',
-    });
+    throw new StateError(
+      'ERR_CLUSTER_NOT_ACTIVE',
+      `cluster "${plan.cluster}" is currently ${cluster.status}${active ? ` (operation ${active})` : ''}`,
+      {
+        hint: active
+          ? `resume it with "hoist plan resume", undo it with "hoist rollback", or finish it with "hoist plan complete"; see "hoist status"`
+          : 'see "hoist status"',
+      },
+    );
   }
   if (cluster.image.version !== plan.from) {
-    throw new StateError('ERR_INSTALLED_VERSION_MISMATCH', `cluster "${plan.cluster}" has ${cluster.image.version} installed according to the store, but the cluster state says ${plan.from}`, {
-      hint: 'check the state file (--state) or the cluster; the store records what hoist last installed',
-    });
+    throw new StateError(
+      'ERR_INSTALLED_VERSION_MISMATCH',
+      `cluster "${plan.cluster}" has ${cluster.image.version} installed according to the store, but the cluster state says ${plan.from}`,
+      {
+        hint: 'check the state file (--state) or the cluster; the store records what hoist last installed',
+      },
+    );
   }
   const last = (await store.listOperations(plan.cluster)).find((op) => op.type === 'upgrade');
   if (last && !req.force) {
@@ -148,7 +156,12 @@ export async function completeUpgrade(
   }
   const finished: OperationRecord = done
     ? { ...op, state: 'completed', updated: now }
-    : { ...op, state: 'failed', updated: now, reason: opts.reason ?? (untouched ? 'completed manually' : 'completed manually with --force while partly applied') };
+    : {
+        ...op,
+        state: 'failed',
+        updated: now,
+        reason: opts.reason ?? (untouched ? 'completed manually' : 'completed manually with --force while partly applied'),
+      };
   await store.updateOperation(finished);
   const current = await store.getCluster(op.cluster);
   const cluster: ClusterRecord = {

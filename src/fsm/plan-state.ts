@@ -3,8 +3,9 @@
  * with every change the engine appends, so that a run over a large plan never re-resolves it.
  * Only leaves hold state; groups derive theirs on demand (spec §4.2).
  */
-import { deriveState } from '../plan/resolve.js';
+
 import { ancestorIds, indexPhases, leaves } from '../plan/query.js';
+import { deriveState } from '../plan/resolve.js';
 import type { Phase, PhaseState, Plan, PlanChange } from '../plan/types.js';
 
 /** State of one leaf plus whether its execute side effects may still be in place. */
@@ -22,7 +23,10 @@ export class PlanState {
   readonly index: Map<string, Phase>;
   private readonly leafStates = new Map<string, LeafState>();
 
-  constructor(readonly plan: Plan, changes: readonly PlanChange[]) {
+  constructor(
+    readonly plan: Plan,
+    changes: readonly PlanChange[],
+  ) {
     this.index = indexPhases(plan.phases);
     for (const leaf of leaves(plan.phases)) this.leafStates.set(leaf.id, { state: 'unstarted', applied: false });
     const ordered = [...changes].sort((a, b) => a.seq - b.seq);

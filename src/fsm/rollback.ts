@@ -15,7 +15,10 @@ export async function rollbackPhase(engine: Engine, id: string, flags: { force?:
   const phase = engine.require(id);
   const state = engine.state.stateOf(id);
   if (state === 'unstarted') {
-    throw new StateError('ERR_PHASE_NOT_STARTED', `phase "${id}" hasn't been executed yet`, { phase: id, hint: 'there is nothing to roll back' });
+    throw new StateError('ERR_PHASE_NOT_STARTED', `phase "${id}" hasn't been executed yet`, {
+      phase: id,
+      hint: 'there is nothing to roll back',
+    });
   }
   if (state === 'rolled_back') {
     throw new StateError('ERR_PHASE_ROLLED_BACK', `phase "${id}" has already been rolled back`, { phase: id });

@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { listTree, writeTree } from './deterministic-tar.js';
 import { packageMissing } from './errors.js';
 import { replaceDir, siblingTemp } from './fs-util.js';
-import { packageFolder, readPackageSources, requiredPackages, type PackageSource } from './package-source.js';
+import { type PackageSource, packageFolder, readPackageSources, requiredPackages } from './package-source.js';
 import { comparePackages, locatorOf, type PackageEntry, type PackageIndex } from './schema.js';
 
 /** Where a built image's index and blobs live, relative to the image root. */

@@ -110,7 +110,11 @@ export interface WrittenArchive {
  * Packs `root` into `outFile` (gzip when `gzip`), written to a temp file and renamed into
  * place, and returns the digest of the bytes written.
  */
-export async function writeTree(root: string, outFile: string, options: { gzip: boolean; skip?: (rel: string) => boolean }): Promise<WrittenArchive> {
+export async function writeTree(
+  root: string,
+  outFile: string,
+  options: { gzip: boolean; skip?: (rel: string) => boolean },
+): Promise<WrittenArchive> {
   const entries = await listTree(root, options.skip);
   const hash = createHash('sha256');
   let size = 0;

@@ -1,6 +1,6 @@
 /** `hoist image inspect IMAGE`: what an image carries, one row per package, blobs verified. */
 import type { ImageManifest } from '../config/schema.js';
-import { openImage, type OpenImageOptions } from './open.js';
+import { type OpenImageOptions, openImage } from './open.js';
 import type { PackageEntry } from './schema.js';
 
 /** One package row. */
@@ -27,7 +27,13 @@ export const SHORT_SHA = 12;
 
 /** The row of an index entry. */
 export function inspectRow(entry: PackageEntry): InspectRow {
-  return { name: entry.name, version: entry.version, size: entry.size, sha256: entry.sha256.slice(0, SHORT_SHA), labels: { ...entry.labels } };
+  return {
+    name: entry.name,
+    version: entry.version,
+    size: entry.size,
+    sha256: entry.sha256.slice(0, SHORT_SHA),
+    labels: { ...entry.labels },
+  };
 }
 
 function describe(source: string, manifest: ImageManifest, entries: readonly PackageEntry[]): ImageInspection {
@@ -76,5 +82,5 @@ export function formatInspection(inspection: ImageInspection): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   const title = `Image ${inspection.name}:${inspection.version} (runtime ${inspection.runtime}) from ${inspection.source}`;
-  return [title, '', line(head), line(head.map((_, i) => '-'.repeat(widths[i] ?? 0))), ...rows.map(line)].join('\n') + '\n';
+  return `${[title, '', line(head), line(head.map((_, i) => '-'.repeat(widths[i] ?? 0))), ...rows.map(line)].join('\n')}\n`;
 }

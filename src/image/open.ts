@@ -16,7 +16,7 @@ import { checksumMismatch, packageMissing } from './errors.js';
 import { hashBuffer, hashFile } from './fs-util.js';
 import { requiredPackages } from './package-source.js';
 import { safeExtract } from './safe-extract.js';
-import { locatorOf, PackageIndexSchema, type PackageEntry, type PackageIndex, type PackageRef } from './schema.js';
+import { locatorOf, type PackageEntry, type PackageIndex, PackageIndexSchema, type PackageRef } from './schema.js';
 
 /** An opened image. Call {@link Image.close} when done with it. */
 export interface Image {
@@ -84,14 +84,16 @@ async function checkPackages(label: string, dir: string, manifest: ImageManifest
   const indexed = new Set(index.packages.map(locatorOf));
   const details: string[] = [];
   for (const required of requiredPackages(manifest)) {
-    if (!indexed.has(locatorOf(required))) details.push(`${locatorOf(required)} (named by ${required.field}) is not in ${IMAGE_LAYOUT.index}`);
+    if (!indexed.has(locatorOf(required)))
+      details.push(`${locatorOf(required)} (named by ${required.field}) is not in ${IMAGE_LAYOUT.index}`);
   }
   for (const entry of index.packages) {
     if (!(await isFile(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)))) {
       details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
     }
   }
-  if (details.length > 0) throw packageMissing(label, `image is missing ${details.length} package${details.length === 1 ? '' : 's'}`, details);
+  if (details.length > 0)
+    throw packageMissing(label, `image is missing ${details.length} package${details.length === 1 ? '' : 's'}`, details);
 }
 
 /** Turns the argument into a built image directory, using `work` for archives and sources. */

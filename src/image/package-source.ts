@@ -5,11 +5,11 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../errors.js';
 import { check, invalidInput, type Problem } from '../config/problems.js';
 import type { ImageManifest } from '../config/schema.js';
 import { locate, readYaml } from '../config/yaml-source.js';
-import { locatorOf, parseLocator, PackageManifestSchema, type PackageManifest, type PackageRef } from './schema.js';
+import { InputError } from '../errors.js';
+import { locatorOf, type PackageManifest, PackageManifestSchema, type PackageRef, parseLocator } from './schema.js';
 
 const HINT = 'fix the listed package.yaml fields (or folder names) and build the image again';
 
@@ -35,8 +35,8 @@ export function requiredPackages(manifest: ImageManifest): RequiredPackage[] {
     if (ref) out.push({ ...ref, field });
   };
   add(manifest.spec.runtime.package, 'spec.runtime.package');
-  manifest.spec.systemApps.forEach((l, i) => add(l, `spec.systemApps.${i}`));
-  manifest.spec.appDependencies.forEach((l, i) => add(l, `spec.appDependencies.${i}`));
+  for (const [i, l] of manifest.spec.systemApps.entries()) add(l, `spec.systemApps.${i}`);
+  for (const [i, l] of manifest.spec.appDependencies.entries()) add(l, `spec.appDependencies.${i}`);
   add(`${manifest.metadata.name}:${manifest.metadata.version}`, 'metadata (the app itself)');
   return out;
 }
@@ -88,10 +88,14 @@ export async function readPackageSources(srcDir: string): Promise<PackageSource[
     }
   }
   if (details.length > 0) {
-    throw new InputError('ERR_IMAGE_PACKAGE_INVALID', `${root}: ${details.length} problem${details.length === 1 ? '' : 's'} in package folders`, {
-      hint: HINT,
-      details,
-    });
+    throw new InputError(
+      'ERR_IMAGE_PACKAGE_INVALID',
+      `${root}: ${details.length} problem${details.length === 1 ? '' : 's'} in package folders`,
+      {
+        hint: HINT,
+        details,
+      },
+    );
   }
   return sources;
 }

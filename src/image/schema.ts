@@ -40,7 +40,10 @@ const labels = z.record(z.string(), z.string({ error: expecting('a string label 
 /** One hook the node agent may run (`exec.hook`): a shell string or an argv list. */
 export const PackageHookSchema = z.strictObject({
   run: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: expecting('a command string or a list of arguments') }),
-  timeoutSeconds: z.number({ error: expecting('a positive number of seconds') }).positive().optional(),
+  timeoutSeconds: z
+    .number({ error: expecting('a positive number of seconds') })
+    .positive()
+    .optional(),
 });
 
 /** `package.yaml` at the top of every package. */

@@ -13,7 +13,10 @@ function namespaceArgs(opts: ResourcesOptions): string[] {
 }
 
 function outputLines(stdout: string): string[] {
-  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Creates or updates every object in `yaml`; returns kubectl's lines (`configmap/x created`, `… configured`). */
@@ -27,9 +30,14 @@ export async function applyResources(runner: KubectlRunner, yaml: string, opts: 
 
 /** Deletes every object in `yaml`; objects already gone are fine. */
 export async function deleteResources(runner: KubectlRunner, yaml: string, opts: ResourcesOptions = {}): Promise<string[]> {
-  const result = await kubectl(runner, 'delete resources', ['delete', '-f', '-', '--ignore-not-found', '--wait=false', ...namespaceArgs(opts)], {
-    stdin: yaml,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const result = await kubectl(
+    runner,
+    'delete resources',
+    ['delete', '-f', '-', '--ignore-not-found', '--wait=false', ...namespaceArgs(opts)],
+    {
+      stdin: yaml,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
   return outputLines(result.stdout);
 }

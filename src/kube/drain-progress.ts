@@ -47,7 +47,8 @@ export function describeBlocked(node: string, blocked: BlockedEviction, budget: 
   const pod = `${blocked.namespace}/${blocked.pod}`;
   const retry = blocked.retryAfterSeconds !== undefined ? `; retrying in ${blocked.retryAfterSeconds}s` : '';
   if (!blocked.byBudget) return `drain of node "${node}": cannot evict pod ${pod} yet (attempt ${attempt}): ${blocked.reason}${retry}`;
-  if (!budget) return `drain of node "${node}": pod ${pod} is protected by a PodDisruptionBudget that allows no disruption now (attempt ${attempt})${retry}`;
+  if (!budget)
+    return `drain of node "${node}": pod ${pod} is protected by a PodDisruptionBudget that allows no disruption now (attempt ${attempt})${retry}`;
   const limits = [
     budget.minAvailable !== undefined ? `minAvailable ${budget.minAvailable}` : '',
     budget.maxUnavailable !== undefined ? `maxUnavailable ${budget.maxUnavailable}` : '',

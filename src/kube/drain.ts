@@ -4,11 +4,12 @@
  * PodDisruptionBudget refuses; hoist reports each refusal with the pod and the budget, which
  * Gravity's drain never named (it just hung until its timeout).
  */
+
+import { type BlockedEviction, type BudgetInfo, describeBlocked, parseBlockedEviction } from './drain-progress.js';
 import { KubeError } from './errors.js';
 import { kubectlFailure, kubectlJson, lastErrorLine } from './kubectl.js';
-import { describeBlocked, parseBlockedEviction, type BlockedEviction, type BudgetInfo } from './drain-progress.js';
-import { lineSplitter, type KubeCallOptions, type KubectlRunner } from './runner.js';
-import { selectorMatches, type LabelSelector } from './selector.js';
+import { type KubeCallOptions, type KubectlRunner, lineSplitter } from './runner.js';
+import { type LabelSelector, selectorMatches } from './selector.js';
 
 /** Options of drain. */
 export interface DrainOptions extends KubeCallOptions {
@@ -22,14 +23,33 @@ export interface DrainOptions extends KubeCallOptions {
 export const DRAIN_TIMEOUT_MS = 60 * 60 * 1000;
 
 interface PdbList {
-  items: { metadata: { name: string; namespace: string }; spec?: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string }; status?: { currentHealthy?: number; disruptionsAllowed?: number } }[];
+  items: {
+    metadata: { name: string; namespace: string };
+    spec?: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
+    status?: { currentHealthy?: number; disruptionsAllowed?: number };
+  }[];
 }
 
 /** Finds the budget selecting the pod; undefined when none (or the lookup failed). */
-export async function findBudgetForPod(runner: KubectlRunner, namespace: string, pod: string, opts: KubeCallOptions = {}): Promise<BudgetInfo | undefined> {
+export async function findBudgetForPod(
+  runner: KubectlRunner,
+  namespace: string,
+  pod: string,
+  opts: KubeCallOptions = {},
+): Promise<BudgetInfo | undefined> {
   try {
-    const object = await kubectlJson<{ metadata: { labels?: Record<string, string> } }>(runner, `get pod ${namespace}/${pod}`, ['get', 'pod', pod, '-n', namespace], opts);
-    const pdbs = await kubectlJson<PdbList>(runner, `list PodDisruptionBudgets in ${namespace}`, ['get', 'poddisruptionbudgets', '-n', namespace], opts);
+    const object = await kubectlJson<{ metadata: { labels?: Record<string, string> } }>(
+      runner,
+      `get pod ${namespace}/${pod}`,
+      ['get', 'pod', pod, '-n', namespace],
+      opts,
+    );
+    const pdbs = await kubectlJson<PdbList>(
+      runner,
+      `list PodDisruptionBudgets in ${namespace}`,
+      ['get', 'poddisruptionbudgets', '-n', namespace],
+      opts,
+    );
     const pdb = pdbs.items.find((p) => selectorMatches(p.spec?.selector, object.metadata.labels));
     if (!pdb) return undefined;
     return {
@@ -49,7 +69,14 @@ export async function findBudgetForPod(runner: KubectlRunner, namespace: string,
 /** Cordons `node` and evicts its pods; resolves when the node is drained. */
 export async function drain(runner: KubectlRunner, node: string, opts: DrainOptions = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? DRAIN_TIMEOUT_MS;
-  const args = ['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--force', `--timeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}s`];
+  const args = [
+    'drain',
+    node,
+    '--ignore-daemonsets',
+    '--delete-emptydir-data',
+    '--force',
+    `--timeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}s`,
+  ];
   const attempts = new Map<string, number>();
   const blockedNow = new Map<string, { blocked: BlockedEviction; budget?: BudgetInfo }>();
   const budgets = new Map<string, Promise<BudgetInfo | undefined>>();
@@ -70,7 +97,8 @@ export async function drain(runner: KubectlRunner, node: string, opts: DrainOpti
     const key = `${blocked.namespace}/${blocked.pod}`;
     const attempt = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, attempt);
-    if (blocked.byBudget && !budgets.has(key)) budgets.set(key, findBudgetForPod(runner, blocked.namespace, blocked.pod, { ...(opts.signal ? { signal: opts.signal } : {}) }));
+    if (blocked.byBudget && !budgets.has(key))
+      budgets.set(key, findBudgetForPod(runner, blocked.namespace, blocked.pod, { ...(opts.signal ? { signal: opts.signal } : {}) }));
     const budget = budgets.get(key) ?? Promise.resolve(undefined);
     reporting = reporting.then(async () => {
       const info = await budget;
@@ -92,14 +120,20 @@ export async function drain(runner: KubectlRunner, node: string, opts: DrainOpti
   await reporting;
   if (result.exitCode === 0 && !result.timedOut) return;
 
-  const still = [...blockedNow.entries()].map(([pod, b]) => (b.budget ? `${pod} (PodDisruptionBudget ${b.budget.namespace}/${b.budget.name})` : pod));
+  const still = [...blockedNow.entries()].map(([pod, b]) =>
+    b.budget ? `${pod} (PodDisruptionBudget ${b.budget.namespace}/${b.budget.name})` : pod,
+  );
   if (result.timedOut || /global timeout reached|timed out waiting/.test(result.stderr)) {
-    throw new KubeError('ERR_KUBE_DRAIN_TIMEOUT', `drain of node "${node}" did not finish within ${Math.round(timeoutMs / 1000)}s${still.length ? `; still blocked: ${still.join(', ')}` : ''}`, {
-      node,
-      hint: still.length
-        ? 'a PodDisruptionBudget allows no disruption: scale the workload up or relax the budget, then re-run the phase'
-        : 'check which pods are left on the node (kubectl get pods -A --field-selector spec.nodeName=NODE), then re-run the phase',
-    });
+    throw new KubeError(
+      'ERR_KUBE_DRAIN_TIMEOUT',
+      `drain of node "${node}" did not finish within ${Math.round(timeoutMs / 1000)}s${still.length ? `; still blocked: ${still.join(', ')}` : ''}`,
+      {
+        node,
+        hint: still.length
+          ? 'a PodDisruptionBudget allows no disruption: scale the workload up or relax the budget, then re-run the phase'
+          : 'check which pods are left on the node (kubectl get pods -A --field-selector spec.nodeName=NODE), then re-run the phase',
+      },
+    );
   }
   const failure = kubectlFailure(`drain node "${node}"`, args, result);
   if (failure.code === 'ERR_KUBE_API_UNREACHABLE') throw failure;

@@ -27,7 +27,11 @@ export const ENDPOINTS_TIMEOUT_MS = 5 * 60 * 1000;
 
 /** What Gravity waits for after a master (`worker: false`) or a worker came back. */
 export function defaultEndpointTargets(role: 'master' | 'worker'): EndpointsTarget[] {
-  return [{ selector: 'app=gravity-site' }, { selector: 'k8s-app=kube-dns' }, ...(role === 'worker' ? [{ selector: 'k8s-app=kube-dns-worker' }] : [])];
+  return [
+    { selector: 'app=gravity-site' },
+    { selector: 'k8s-app=kube-dns' },
+    ...(role === 'worker' ? [{ selector: 'k8s-app=kube-dns-worker' }] : []),
+  ];
 }
 
 /** Accepts `app=x` (selector) or `[namespace/]name` strings as well as target objects. */
@@ -48,12 +52,21 @@ interface EndpointsObject {
 
 async function isReady(runner: KubectlRunner, t: EndpointsTarget, opts: KubeCallOptions): Promise<boolean> {
   const select = t.name ? ['--field-selector', `metadata.name=${t.name}`] : ['-l', t.selector ?? ''];
-  const list = await kubectlJson<{ items: EndpointsObject[] }>(runner, `list endpoints ${describe(t)}`, ['get', 'endpoints', '-n', t.namespace!, ...select], opts);
+  const list = await kubectlJson<{ items: EndpointsObject[] }>(
+    runner,
+    `list endpoints ${describe(t)}`,
+    ['get', 'endpoints', '-n', t.namespace!, ...select],
+    opts,
+  );
   return list.items.some((e) => (e.subsets ?? []).some((s) => (s.addresses ?? []).length > 0));
 }
 
 /** Resolves once every target has at least one ready address; throws ERR_KUBE_ENDPOINTS_TIMEOUT otherwise. */
-export async function waitEndpoints(runner: KubectlRunner, services: (string | EndpointsTarget)[], opts: WaitEndpointsOptions = {}): Promise<void> {
+export async function waitEndpoints(
+  runner: KubectlRunner,
+  services: (string | EndpointsTarget)[],
+  opts: WaitEndpointsOptions = {},
+): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? ENDPOINTS_TIMEOUT_MS;
   const intervalMs = opts.intervalMs ?? 2000;
   const call: KubeCallOptions = opts.signal ? { signal: opts.signal } : {};
@@ -64,9 +77,13 @@ export async function waitEndpoints(runner: KubectlRunner, services: (string | E
     pending = pending.filter((_, i) => !states[i]);
     if (!pending.length) return;
     if (Date.now() >= deadline) {
-      throw new KubeError('ERR_KUBE_ENDPOINTS_TIMEOUT', `endpoints not ready after ${Math.round(timeoutMs / 1000)}s: ${pending.map(describe).join(', ')}`, {
-        hint: 'check the pods behind these services (kubectl get pods -A -o wide), then re-run the phase',
-      });
+      throw new KubeError(
+        'ERR_KUBE_ENDPOINTS_TIMEOUT',
+        `endpoints not ready after ${Math.round(timeoutMs / 1000)}s: ${pending.map(describe).join(', ')}`,
+        {
+          hint: 'check the pods behind these services (kubectl get pods -A -o wide), then re-run the phase',
+        },
+      );
     }
     opts.onProgress?.(`waiting for endpoints: ${pending.map(describe).join(', ')}`);
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, call.signal ? { signal: call.signal } : {});

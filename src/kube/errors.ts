@@ -1,5 +1,5 @@
 /** Errors of the Kubernetes operations (codes ERR_KUBE_* and ERR_HOOK_JOB_*). */
-import { InputError, PhaseFailedError, type ErrorDetails } from '../errors.js';
+import { type ErrorDetails, InputError, PhaseFailedError } from '../errors.js';
 
 /** A Kubernetes operation failed on the cluster (the phase fails; the plan stays resumable). */
 export class KubeError extends PhaseFailedError {
@@ -13,7 +13,13 @@ export class HookJobError extends PhaseFailedError {
   readonly job: string;
   readonly logTail: string[];
 
-  constructor(code: 'ERR_HOOK_JOB_FAILED' | 'ERR_HOOK_JOB_TIMEOUT', message: string, job: string, logTail: string[], extra: ErrorDetails = {}) {
+  constructor(
+    code: 'ERR_HOOK_JOB_FAILED' | 'ERR_HOOK_JOB_TIMEOUT',
+    message: string,
+    job: string,
+    logTail: string[],
+    extra: ErrorDetails = {},
+  ) {
     super(code, message, { ...extra, details: [...(extra.details ?? []), ...logTail.map((l) => `log: ${l}`)] });
     this.job = job;
     this.logTail = logTail;

@@ -4,7 +4,10 @@ import type { KubectlResult, KubectlRunner, KubectlRunOptions } from './runner.j
 
 /** The last non-empty line of kubectl's stderr (its error message). */
 export function lastErrorLine(result: Pick<KubectlResult, 'stderr' | 'stdout'>): string {
-  const lines = `${result.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = `${result.stderr}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? (result.stdout.trim().split('\n').pop() || 'no output');
 }
 

@@ -29,7 +29,10 @@ export interface LocalKubectlRunner extends KubectlRunner {
 export function localKubectlRunner(options: LocalKubectlRunnerOptions = {}): LocalKubectlRunner {
   const binary = options.kubectl ?? 'kubectl';
   let ownCache: string | undefined;
-  const cacheDir = (): string => options.cacheDir ?? (ownCache ??= mkdtempSync(path.join(tmpdir(), 'hoist-kubectl-')));
+  const cacheDir = (): string => {
+    ownCache ??= options.cacheDir ?? mkdtempSync(path.join(tmpdir(), 'hoist-kubectl-'));
+    return ownCache;
+  };
 
   return {
     async run(args: string[], opts: KubectlRunOptions = {}): Promise<KubectlResult> {
@@ -46,7 +49,9 @@ export function localKubectlRunner(options: LocalKubectlRunnerOptions = {}): Loc
       const result = await child;
       if (result.isCanceled) throw new InterruptedError(`kubectl ${args[0] ?? ''} was interrupted`);
       if ((result as { code?: string }).code === 'ENOENT') {
-        throw new KubeError('ERR_KUBE_KUBECTL_NOT_FOUND', `kubectl not found: ${binary}`, { hint: 'install kubectl (or point hoist at it) and re-run' });
+        throw new KubeError('ERR_KUBE_KUBECTL_NOT_FOUND', `kubectl not found: ${binary}`, {
+          hint: 'install kubectl (or point hoist at it) and re-run',
+        });
       }
       return {
         exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),

@@ -33,7 +33,12 @@ export async function untaintNode(runner: KubectlRunner, node: string, opts: Kub
 }
 
 /** Sets labels on a node (`null` removes a label), overwriting existing values. */
-export async function labelNode(runner: KubectlRunner, node: string, labels: Record<string, string | null>, opts: KubeCallOptions = {}): Promise<void> {
+export async function labelNode(
+  runner: KubectlRunner,
+  node: string,
+  labels: Record<string, string | null>,
+  opts: KubeCallOptions = {},
+): Promise<void> {
   const terms = Object.entries(labels).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`));
   if (!terms.length) return;
   await kubectl(runner, `label node "${node}"`, ['label', 'nodes', node, ...terms, '--overwrite'], opts);

@@ -36,13 +36,24 @@ export function kubeletPermissionObjects(): object[] {
 
 /** Creates or updates the kubelet permissions (idempotent). */
 export async function grantKubeletPermissions(runner: KubectlRunner, opts: KubeCallOptions = {}): Promise<void> {
-  await applyResources(runner, kubeletPermissionObjects().map((o) => YAML.stringify(o)).join('---\n'), opts);
+  await applyResources(
+    runner,
+    kubeletPermissionObjects()
+      .map((o) => YAML.stringify(o))
+      .join('---\n'),
+    opts,
+  );
 }
 
 /** Deletes the kubelet permissions (rollback); absent objects are fine. */
 export async function revokeKubeletPermissions(runner: KubectlRunner, opts: KubeCallOptions = {}): Promise<void> {
   for (const kind of ['clusterrolebinding', 'clusterrole']) {
-    await kubectl(runner, `delete ${kind} ${KUBELET_PERMISSIONS}`, ['delete', kind, KUBELET_PERMISSIONS, '--ignore-not-found', '--wait=false'], opts);
+    await kubectl(
+      runner,
+      `delete ${kind} ${KUBELET_PERMISSIONS}`,
+      ['delete', kind, KUBELET_PERMISSIONS, '--ignore-not-found', '--wait=false'],
+      opts,
+    );
   }
 }
 
@@ -94,7 +105,12 @@ export function coreDnsObjects(): { kind: string; name: string; object: object }
     {
       kind: 'configmap',
       name: 'kube-system/coredns',
-      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: COREFILE } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'coredns', namespace: 'kube-system' },
+        data: { Corefile: COREFILE },
+      },
     },
   ];
 }

@@ -35,7 +35,7 @@ export function humanStream(out: NodeJS.WritableStream): Writable {
           const label = pino.levels.labels[rec.level] ?? 'log';
           out.write(`${label}: ${rec.node ? `${rec.node}: ` : ''}${rec.msg ?? ''}\n`);
         } catch {
-          out.write(line + '\n');
+          out.write(`${line}\n`);
         }
       }
       done();

@@ -7,9 +7,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ExitCode, HoistError } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { applyResources, runHookJob } from '../kube/index.js';
-import { HoistError, ExitCode } from '../errors.js';
 import type { PhaseDeps } from './deps.js';
 import { agentKubectl } from './kube-runner.js';
 
@@ -17,7 +17,10 @@ import { agentKubectl } from './kube-runner.js';
 async function packageFiles(deps: PhaseDeps, locator: string, files: string[]): Promise<Record<string, string | undefined>> {
   const image = await deps.image();
   const entry = image.findPackage(locator);
-  if (!entry) throw new HoistError('ERR_IMAGE_PACKAGE_MISSING', `the image ${image.source} has no package ${locator}`, ExitCode.invalidInput, { hint: 'rebuild the image with that package' });
+  if (!entry)
+    throw new HoistError('ERR_IMAGE_PACKAGE_MISSING', `the image ${image.source} has no package ${locator}`, ExitCode.invalidInput, {
+      hint: 'rebuild the image with that package',
+    });
   const dir = await mkdtemp(path.join(tmpdir(), 'hoist-app-'));
   try {
     await image.extractPackage(entry, dir);
@@ -67,7 +70,8 @@ export function updateAppExecutor(deps: PhaseDeps): Executor {
       if (files['jobs/update.yaml']) await hookJob(deps, ctx, files['jobs/update.yaml']);
       const image = await deps.image();
       const post = image.manifest.spec.hooks.postUpdate;
-      if (ctx.phase.data?.app === image.manifest.metadata.name && post) await hookJob(deps, ctx, await readFile(path.join(image.dir, post), 'utf8'));
+      if (ctx.phase.data?.app === image.manifest.metadata.name && post)
+        await hookJob(deps, ctx, await readFile(path.join(image.dir, post), 'utf8'));
     },
     async rollback(ctx) {
       const files = await packageFiles(deps, locator(ctx), ['jobs/rollback.yaml']);

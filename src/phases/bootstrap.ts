@@ -5,7 +5,7 @@
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { LABEL } from '../image/schema.js';
-import { addressOf, factsOf, nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { addressOf, factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { buildConfigPackage, pushBlob, pushImagePackage } from './packages.js';
 
 /** Executor of `bootstrap`. */
@@ -30,7 +30,11 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
         masters: ctx.plan.servers.filter((s) => s.role === 'master').map((s) => ({ name: s.name, address: s.address })),
       });
       if (!has(config.entry.name, config.entry.version)) {
-        await pushBlob(deps, ctx, node, config.entry, config.blob, { [LABEL.purpose]: 'runtime-config', 'advertise-ip': addressOf(ctx, node), ...mark });
+        await pushBlob(deps, ctx, node, config.entry, config.blob, {
+          [LABEL.purpose]: 'runtime-config',
+          'advertise-ip': addressOf(ctx, node),
+          ...mark,
+        });
       }
     },
     async rollback(ctx) {
@@ -41,7 +45,12 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
 }
 
 /** Removes packages this operation brought to `node` that are not installed. */
-export async function removeOperationPackages(deps: PhaseDeps, ctx: PhaseContext, node: string, operationId = ctx.operation.id): Promise<string[]> {
+export async function removeOperationPackages(
+  deps: PhaseDeps,
+  ctx: PhaseContext,
+  node: string,
+  operationId = ctx.operation.id,
+): Promise<string[]> {
   const facts = await factsOf(deps, ctx, node);
   const removed: string[] = [];
   for (const p of facts.packages) {

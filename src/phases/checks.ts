@@ -4,10 +4,10 @@
  * Every failure is collected so the operator sees all of them at once.
  */
 import type { CheckTimeResult, DiskWriteResult, FactsResult } from '../agent/actions/index.js';
-import { HoistError, ExitCode } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { humanSize } from '../image/inspect.js';
-import { runOptions, type PhaseDeps } from './deps.js';
+import { type PhaseDeps, runOptions } from './deps.js';
 
 /** Gravity's defaults, used where the image states no requirement. */
 export const DEFAULT_REQUIREMENTS = { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 0 };
@@ -31,10 +31,15 @@ export function checksExecutor(deps: PhaseDeps): Executor {
       const failures = reports.flatMap((r) => r.failures.map((f) => `${r.node}: ${f}`));
       failures.push(...driftFailures(reports, req.maxTimeDriftMs));
       if (failures.length > 0) {
-        throw new HoistError('ERR_CHECKS_FAILED', `The following checks failed:\n${failures.map((f) => `  * ${f}`).join('\n')}`, ExitCode.phaseFailed, {
-          details: failures,
-          hint: 'fix the nodes, then re-run "hoist plan execute --phase /checks"',
-        });
+        throw new HoistError(
+          'ERR_CHECKS_FAILED',
+          `The following checks failed:\n${failures.map((f) => `  * ${f}`).join('\n')}`,
+          ExitCode.phaseFailed,
+          {
+            details: failures,
+            hint: 'fix the nodes, then re-run "hoist plan execute --phase /checks"',
+          },
+        );
       }
       ctx.logger.info({ event: 'checks.passed', nodes }, `Servers ${nodes.join(', ')} passed the preflight checks`);
     },
@@ -58,7 +63,8 @@ async function checkNode(deps: PhaseDeps, ctx: PhaseContext, node: string, req: 
   };
   await attempt('agent', async () => {
     const facts = await deps.nodes.run<FactsResult>(node, 'facts', {}, opts);
-    if (facts.agentVersion !== deps.version) report.failures.push(`agent version ${facts.agentVersion} differs from hoist ${deps.version} (redeploy with "hoist agent deploy")`);
+    if (facts.agentVersion !== deps.version)
+      report.failures.push(`agent version ${facts.agentVersion} differs from hoist ${deps.version} (redeploy with "hoist agent deploy")`);
     if (facts.stateDirFreeBytes < req.minFreeStateDirBytes) {
       report.failures.push(`state dir has ${humanSize(facts.stateDirFreeBytes)} free, ${humanSize(req.minFreeStateDirBytes)} required`);
     }
@@ -68,8 +74,15 @@ async function checkNode(deps: PhaseDeps, ctx: PhaseContext, node: string, req: 
   });
   await attempt('disk write', async () => {
     const disk = await deps.nodes.run<DiskWriteResult>(node, 'check.disk-write', {}, opts);
-    if (disk.bestMBps < req.minDiskWriteMBps) report.failures.push(`disk write speed ${Math.round(disk.bestMBps)} MB/s of the state dir is below the required ${req.minDiskWriteMBps} MB/s`);
-    else ctx.logger.info({ event: 'checks.disk', node, MBps: disk.bestMBps }, `${node} passed the disk I/O check: ${Math.round(disk.bestMBps)} MB/s`);
+    if (disk.bestMBps < req.minDiskWriteMBps)
+      report.failures.push(
+        `disk write speed ${Math.round(disk.bestMBps)} MB/s of the state dir is below the required ${req.minDiskWriteMBps} MB/s`,
+      );
+    else
+      ctx.logger.info(
+        { event: 'checks.disk', node, MBps: disk.bestMBps },
+        `${node} passed the disk I/O check: ${Math.round(disk.bestMBps)} MB/s`,
+      );
   });
   await attempt('clock', async () => {
     const sent = Date.now();

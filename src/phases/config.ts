@@ -3,7 +3,7 @@
  * it installed; the previous one stays in the store, so rollback marks it installed again.
  */
 import type { Executor } from '../fsm/executor.js';
-import { factsOf, nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { configPackageName } from './packages.js';
 
 /** Executor of `config`. */
@@ -11,7 +11,12 @@ export function configExecutor(deps: PhaseDeps): Executor {
   return {
     async execute(ctx) {
       const node = nodeOf(ctx);
-      await deps.nodes.run(node, 'package.label', { name: configPackageName(node), version: ctx.operation.to, labels: { installed: 'installed' } }, runOptions(ctx));
+      await deps.nodes.run(
+        node,
+        'package.label',
+        { name: configPackageName(node), version: ctx.operation.to, labels: { installed: 'installed' } },
+        runOptions(ctx),
+      );
     },
     async rollback(ctx) {
       const node = nodeOf(ctx);

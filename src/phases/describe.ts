@@ -12,7 +12,13 @@ export function describePlan(plan: Plan, operation: OperationRecord): Map<string
     throw new HoistError('ERR_DRY_RUN', 'a dry run reaches no node', 70);
   };
   const registry = phaseRegistry({
-    nodes: { run: refuse, hello: refuse, where: (n) => `on ${n}`, nodeNames: () => plan.servers.map((s) => s.name), close: async () => undefined },
+    nodes: {
+      run: refuse,
+      hello: refuse,
+      where: (n) => `on ${n}`,
+      nodeNames: () => plan.servers.map((s) => s.name),
+      close: async () => undefined,
+    },
     version: '',
     image: refuse,
   });

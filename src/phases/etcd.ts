@@ -31,14 +31,21 @@ export const etcdBackupExecutor = (deps: PhaseDeps): Executor => executor(deps, 
 export const etcdShutdownExecutor = (deps: PhaseDeps): Executor => executor(deps, hook('etcd-disable'), hook('etcd-enable'), 'stop etcd');
 /** `etcd-upgrade`: switch to the new version and an empty data dir; rollback switches back. */
 export const etcdUpgradeExecutor = (deps: PhaseDeps): Executor =>
-  executor(deps, hook('etcd-upgrade', (ctx) => [String(ctx.phase.data?.to)]), hook('etcd-rollback'), 'upgrade etcd');
+  executor(
+    deps,
+    hook('etcd-upgrade', (ctx) => [String(ctx.phase.data?.to)]),
+    hook('etcd-rollback'),
+    'upgrade etcd',
+  );
 /** `etcd-restore`: load the lead's backup into its new data dir. */
 export const etcdRestoreExecutor = (deps: PhaseDeps): Executor => executor(deps, hook('etcd-restore'), nothing, 'restore etcd data');
 /** `etcd-restart`: start the member (others join the lead); rollback stops it. */
 export const etcdRestartExecutor = (deps: PhaseDeps): Executor =>
   executor(
     deps,
-    hook('etcd-enable', (ctx) => (ctx.phase.data?.leader === true || ctx.phase.node === ctx.plan.leader ? [] : [addressOf(ctx, ctx.plan.leader)])),
+    hook('etcd-enable', (ctx) =>
+      ctx.phase.data?.leader === true || ctx.phase.node === ctx.plan.leader ? [] : [addressOf(ctx, ctx.plan.leader)],
+    ),
     hook('etcd-disable'),
     'start etcd',
   );

@@ -4,7 +4,7 @@
  */
 import { stringify } from 'yaml';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { nodeOf, type PhaseDeps, runOptions } from './deps.js';
 
 async function manifestText(deps: PhaseDeps): Promise<string> {
   return stringify((await deps.image()).manifest);

@@ -4,7 +4,7 @@
  */
 import type { Executor } from '../fsm/executor.js';
 import { LABEL } from '../image/schema.js';
-import { factsOf, nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 
 /** Executor of `init`. Rollback forgets the operation on the node. */
 export function initExecutor(deps: PhaseDeps): Executor {
@@ -12,14 +12,22 @@ export function initExecutor(deps: PhaseDeps): Executor {
     async execute(ctx) {
       const node = nodeOf(ctx);
       const { operation: op } = ctx;
-      await deps.nodes.run(node, 'operation.init', { operation: { id: op.id, cluster: op.cluster, from: op.from, to: op.to, node, leader: ctx.phase.data?.leader === true } }, runOptions(ctx));
+      await deps.nodes.run(
+        node,
+        'operation.init',
+        { operation: { id: op.id, cluster: op.cluster, from: op.from, to: op.to, node, leader: ctx.phase.data?.leader === true } },
+        runOptions(ctx),
+      );
       const facts = await factsOf(deps, ctx, node);
       for (const p of facts.packages) {
         const labels = (p as { labels?: Record<string, string> }).labels ?? {};
         const owner = labels[LABEL.operationId];
         if (!owner || owner === op.id || labels[LABEL.installed]) continue;
         await deps.nodes.run(node, 'package.remove', { name: p.name, version: p.version }, runOptions(ctx));
-        ctx.logger.info({ event: 'init.cleanup', package: `${p.name}:${p.version}`, operation: owner }, `removed ${p.name}:${p.version} left by operation ${owner}`);
+        ctx.logger.info(
+          { event: 'init.cleanup', package: `${p.name}:${p.version}`, operation: owner },
+          `removed ${p.name}:${p.version} left by operation ${owner}`,
+        );
       }
     },
     async rollback(ctx) {

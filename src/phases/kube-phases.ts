@@ -4,9 +4,21 @@
  * Rollbacks: permissions → delete, drain → uncordon, taint → untaint, labels → previous version.
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { cordon, defaultEndpointTargets, drain, ensureCoreDns, grantKubeletPermissions, labelNode, revokeKubeletPermissions, taintNode, uncordon, untaintNode, waitEndpoints } from '../kube/index.js';
+import {
+  cordon,
+  defaultEndpointTargets,
+  drain,
+  ensureCoreDns,
+  grantKubeletPermissions,
+  labelNode,
+  revokeKubeletPermissions,
+  taintNode,
+  uncordon,
+  untaintNode,
+  waitEndpoints,
+} from '../kube/index.js';
 import type { KubectlRunner } from '../kube/runner.js';
-import { serverOf, type PhaseDeps } from './deps.js';
+import { type PhaseDeps, serverOf } from './deps.js';
 import { agentKubectl } from './kube-runner.js';
 
 type Step = (kube: KubectlRunner, ctx: PhaseContext, deps: PhaseDeps) => Promise<void>;
@@ -29,24 +41,53 @@ const about = (ctx: Pick<PhaseContext, 'phase'>): string => ctx.phase.server ?? 
 export function kubeExecutors(deps: PhaseDeps): Record<string, () => Executor> {
   return {
     'kubelet-permissions': () =>
-      kubeExecutor(deps, (k, ctx) => grantKubeletPermissions(k, { signal: ctx.signal }), (k, ctx) => revokeKubeletPermissions(k, { signal: ctx.signal }), () => 'let kubelet patch nodes/status during the upgrade'),
+      kubeExecutor(
+        deps,
+        (k, ctx) => grantKubeletPermissions(k, { signal: ctx.signal }),
+        (k, ctx) => revokeKubeletPermissions(k, { signal: ctx.signal }),
+        () => 'let kubelet patch nodes/status during the upgrade',
+      ),
     drain: () =>
       kubeExecutor(
         deps,
-        (k, ctx, d) => drain(k, serverOf(ctx), { signal: ctx.signal, timeoutMs: d.drainTimeoutMs ?? 3_600_000, onProgress: (line) => progress(ctx, line) }),
+        (k, ctx, d) =>
+          drain(k, serverOf(ctx), {
+            signal: ctx.signal,
+            timeoutMs: d.drainTimeoutMs ?? 3_600_000,
+            onProgress: (line) => progress(ctx, line),
+          }),
         (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
         (ctx) => `cordon and drain ${about(ctx)}`,
       ),
-    taint: () => kubeExecutor(deps, (k, ctx) => taintNode(k, serverOf(ctx), { signal: ctx.signal }), (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }), (ctx) => `taint ${about(ctx)} hoist/runlevel=system:NoExecute`),
-    uncordon: () => kubeExecutor(deps, (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }), (k, ctx) => cordon(k, serverOf(ctx), { signal: ctx.signal }), (ctx) => `uncordon ${about(ctx)}`),
+    taint: () =>
+      kubeExecutor(
+        deps,
+        (k, ctx) => taintNode(k, serverOf(ctx), { signal: ctx.signal }),
+        (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
+        (ctx) => `taint ${about(ctx)} hoist/runlevel=system:NoExecute`,
+      ),
+    uncordon: () =>
+      kubeExecutor(
+        deps,
+        (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
+        (k, ctx) => cordon(k, serverOf(ctx), { signal: ctx.signal }),
+        (ctx) => `uncordon ${about(ctx)}`,
+      ),
     endpoints: () =>
       kubeExecutor(
         deps,
-        (k, ctx) => waitEndpoints(k, defaultEndpointTargets(ctx.phase.data?.role === 'worker' ? 'worker' : 'master'), { signal: ctx.signal }),
+        (k, ctx) =>
+          waitEndpoints(k, defaultEndpointTargets(ctx.phase.data?.role === 'worker' ? 'worker' : 'master'), { signal: ctx.signal }),
         nothing,
         (ctx) => `wait for DNS and cluster endpoints after ${about(ctx)}`,
       ),
-    untaint: () => kubeExecutor(deps, (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }), nothing, (ctx) => `remove the taint from ${about(ctx)}`),
+    untaint: () =>
+      kubeExecutor(
+        deps,
+        (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
+        nothing,
+        (ctx) => `remove the taint from ${about(ctx)}`,
+      ),
     coredns: () =>
       kubeExecutor(
         deps,

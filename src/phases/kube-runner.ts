@@ -2,7 +2,7 @@
 import type { KubeRunResult } from '../agent/actions/kube-run.js';
 import type { PhaseContext } from '../fsm/executor.js';
 import type { KubectlResult, KubectlRunner, KubectlRunOptions } from '../kube/runner.js';
-import { nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { nodeOf, type PhaseDeps, runOptions } from './deps.js';
 
 /** kubectl on the node that runs the phase (the lead master for every Kubernetes phase). */
 export function agentKubectl(deps: PhaseDeps, ctx: PhaseContext): KubectlRunner {
@@ -13,7 +13,11 @@ export function agentKubectl(deps: PhaseDeps, ctx: PhaseContext): KubectlRunner 
       return deps.nodes.run<KubeRunResult>(
         node,
         'kube.run',
-        { args, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), ...(opts.timeoutMs ? { timeoutSeconds: Math.ceil(opts.timeoutMs / 1000) } : {}) },
+        {
+          args,
+          ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+          ...(opts.timeoutMs ? { timeoutSeconds: Math.ceil(opts.timeoutMs / 1000) } : {}),
+        },
         {
           ...base,
           signal: opts.signal ?? ctx.signal,

@@ -6,17 +6,24 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { HoistError, ExitCode } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import type { PhaseContext } from '../fsm/executor.js';
 import { writeTree } from '../image/deterministic-tar.js';
-import { parseLocator, type PackageEntry } from '../image/schema.js';
-import { runOptions, type PhaseDeps } from './deps.js';
+import { type PackageEntry, parseLocator } from '../image/schema.js';
+import { type PhaseDeps, runOptions } from './deps.js';
 
 /** Bytes per `package.put` call; base64 keeps each request well under the agent's line cap. */
 const CHUNK = 512 * 1024;
 
 /** Sends `blob` to `node` as package `entry`, with `labels`. */
-export async function pushBlob(deps: PhaseDeps, ctx: PhaseContext, node: string, entry: Omit<PackageEntry, 'labels'>, blob: Buffer, labels: Record<string, string>): Promise<void> {
+export async function pushBlob(
+  deps: PhaseDeps,
+  ctx: PhaseContext,
+  node: string,
+  entry: Omit<PackageEntry, 'labels'>,
+  blob: Buffer,
+  labels: Record<string, string>,
+): Promise<void> {
   ctx.report(`pushing ${entry.name}:${entry.version} to ${node}`);
   for (let offset = 0; ; offset += CHUNK) {
     const data = blob.subarray(offset, offset + CHUNK);
@@ -24,7 +31,16 @@ export async function pushBlob(deps: PhaseDeps, ctx: PhaseContext, node: string,
     const r = await deps.nodes.run<{ installed: boolean }>(
       node,
       'package.put',
-      { name: entry.name, version: entry.version, sha256: entry.sha256, size: entry.size, labels, offset, data: data.toString('base64'), final },
+      {
+        name: entry.name,
+        version: entry.version,
+        sha256: entry.sha256,
+        size: entry.size,
+        labels,
+        offset,
+        data: data.toString('base64'),
+        final,
+      },
       runOptions(ctx),
     );
     if (final || r.installed) return;
@@ -32,12 +48,20 @@ export async function pushBlob(deps: PhaseDeps, ctx: PhaseContext, node: string,
 }
 
 /** Pushes package `locator` of the target image to `node`. */
-export async function pushImagePackage(deps: PhaseDeps, ctx: PhaseContext, node: string, locator: string, labels: Record<string, string>): Promise<void> {
+export async function pushImagePackage(
+  deps: PhaseDeps,
+  ctx: PhaseContext,
+  node: string,
+  locator: string,
+  labels: Record<string, string>,
+): Promise<void> {
   const image = await deps.image();
   const ref = parseLocator(locator);
   const entry = ref ? image.findPackage(ref) : undefined;
   if (!entry) {
-    throw new HoistError('ERR_IMAGE_PACKAGE_MISSING', `the image ${image.source} has no package ${locator}`, ExitCode.invalidInput, { hint: 'rebuild the image with that package folder' });
+    throw new HoistError('ERR_IMAGE_PACKAGE_MISSING', `the image ${image.source} has no package ${locator}`, ExitCode.invalidInput, {
+      hint: 'rebuild the image with that package folder',
+    });
   }
   await pushBlob(deps, ctx, node, entry, await image.readBlob(entry), labels);
 }
@@ -65,8 +89,16 @@ export async function buildConfigPackage(config: NodeConfig): Promise<{ entry: O
   try {
     const root = path.join(dir, 'pkg');
     await mkdir(root);
-    await writeFile(path.join(root, 'package.yaml'), stringify({ apiVersion: 'hoist/v1', kind: 'Package', metadata: { name, version: config.version }, labels: { purpose: 'runtime-config' } }));
-    await writeFile(path.join(root, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    await writeFile(
+      path.join(root, 'package.yaml'),
+      stringify({
+        apiVersion: 'hoist/v1',
+        kind: 'Package',
+        metadata: { name, version: config.version },
+        labels: { purpose: 'runtime-config' },
+      }),
+    );
+    await writeFile(path.join(root, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const out = path.join(dir, 'config.tar.gz');
     const written = await writeTree(root, out, { gzip: true });
     return { entry: { name, version: config.version, sha256: written.sha256, size: written.size }, blob: await readFile(out) };

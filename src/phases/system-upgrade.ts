@@ -5,7 +5,7 @@
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { parseLocator } from '../image/schema.js';
-import { nodeOf, runOptions, type PhaseDeps } from './deps.js';
+import { nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { currentRuntime, runHook } from './runtime-hooks.js';
 
 function versions(ctx: Pick<PhaseContext, 'phase'>): { from: string; to: string } {
@@ -18,7 +18,12 @@ async function switchRuntime(deps: PhaseDeps, ctx: PhaseContext, node: string, o
   await runHook(deps, ctx, node, on, 'start');
   await runHook(deps, ctx, node, on, 'health');
   const ref = parseLocator(on)!;
-  await deps.nodes.run(node, 'package.label', { name: ref.name, version: ref.version, labels: { installed: 'installed' } }, runOptions(ctx));
+  await deps.nodes.run(
+    node,
+    'package.label',
+    { name: ref.name, version: ref.version, labels: { installed: 'installed' } },
+    runOptions(ctx),
+  );
 }
 
 /** Executor of `system-upgrade`. */

@@ -20,7 +20,7 @@ export function findPhase<T extends Node>(phases: readonly T[], id: string): T |
       found = p;
       return false;
     }
-    return id.startsWith(p.id + '/');
+    return id.startsWith(`${p.id}/`);
   });
   return found;
 }
@@ -36,7 +36,7 @@ export function leaves<T extends Node>(phases: readonly T[]): T[] {
 
 /** True when `id` is `ancestor` or lies below it. */
 export function isWithin(id: string, ancestor: string): boolean {
-  return id === ancestor || id.startsWith(ancestor + '/');
+  return id === ancestor || id.startsWith(`${ancestor}/`);
 }
 
 /** Ids of a phase's ancestors, nearest first (`/a/b/c` → `/a/b`, `/a`). */

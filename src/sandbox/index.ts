@@ -9,13 +9,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { InputError, StateError } from '../errors.js';
 import { formatKnownHostLine } from '../ssh/known-hosts.js';
-import { readSandboxRecord, renderClusterYaml, writeSandboxRecord, type SandboxNodeRecord, type SandboxRecord } from './manifest.js';
+import { readSandboxRecord, renderClusterYaml, type SandboxNodeRecord, type SandboxRecord, writeSandboxRecord } from './manifest.js';
 import { layoutNodes, type SandboxNodeLayout } from './nodes.js';
 import { isSandboxSshd } from './processes.js';
 import { stopSandboxServices } from './services.js';
 import { assertAddressFree, ensureSshd, generateKey, renderSshdConfig, startSshd, stopSshd, validateSshdConfig } from './sshd.js';
 
-export type { SandboxRecord, SandboxNodeRecord } from './manifest.js';
+export type { SandboxNodeRecord, SandboxRecord } from './manifest.js';
 
 /** Options of sandboxUp. */
 export interface SandboxUpOptions {
@@ -54,7 +54,12 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
   const dir = path.resolve(options.dir);
   const name = options.name ?? 'upgrade-demo';
   const log = options.log;
-  const layout = layoutNodes({ dir, masters: options.masters ?? 3, workers: options.workers ?? 0, firstAddress: options.firstAddress ?? '127.0.0.2' });
+  const layout = layoutNodes({
+    dir,
+    masters: options.masters ?? 3,
+    workers: options.workers ?? 0,
+    firstAddress: options.firstAddress ?? '127.0.0.2',
+  });
   await prepareDir(dir, log);
   for (const node of layout) await assertAddressFree(node);
   const sshdBinary = await ensureSshd(log);
@@ -77,7 +82,10 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
       layout.map(async (node) => {
         const pid = await startSshd(sshdBinary, node);
         started.push(nodeRecord(node, pid));
-        log?.info({ event: 'sandbox.node.up', node: node.name, address: node.address, pid }, `${node.name}: sshd listening on ${node.address}:${node.port} (pid ${pid})`);
+        log?.info(
+          { event: 'sandbox.node.up', node: node.name, address: node.address, pid },
+          `${node.name}: sshd listening on ${node.address}:${node.port} (pid ${pid})`,
+        );
       }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -4,12 +4,12 @@
  * kubeconfig for it in every master's state dir (`kube/kubeconfig`), where `kube.run` looks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { HoistError } from '../errors.js';
-import { writeSandboxRecord, type SandboxRecord } from './manifest.js';
+import { type SandboxRecord, writeSandboxRecord } from './manifest.js';
 
 /** How long a budget blocks evictions before it frees itself, so demos show the wait and go on. */
 const PDB_RELEASE_MS = 4_000;
@@ -20,7 +20,9 @@ function entry(): string {
   if (existsSync(file)) return file;
   const built = fileURLToPath(new URL('../../dist/sandbox/kube/main.js', import.meta.url));
   if (existsSync(built)) return built;
-  throw new HoistError('ERR_SANDBOX_KUBE_MISSING', `the Kubernetes API emulator is not built (${file})`, 1, { hint: 'build hoist first: npm run build' });
+  throw new HoistError('ERR_SANDBOX_KUBE_MISSING', `the Kubernetes API emulator is not built (${file})`, 1, {
+    hint: 'build hoist first: npm run build',
+  });
 }
 
 /** Starts the emulator for the sandbox and records its pid and port in sandbox.json. */
@@ -33,10 +35,28 @@ export async function startSandboxKube(record: SandboxRecord, log?: Logger): Pro
   await fs.writeFile(seed, JSON.stringify({ nodes: record.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })) }));
   await fs.rm(portFile, { force: true });
   const out = openSync(path.join(dir, 'emulator.log'), 'a');
-  const child = spawn(process.execPath, [entry(), '--port', '0', '--seed', seed, '--state-file', path.join(dir, 'state.json'), '--port-file', portFile, '--kubeconfig', kubeconfig, '--pdb-release-ms', String(PDB_RELEASE_MS)], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      entry(),
+      '--port',
+      '0',
+      '--seed',
+      seed,
+      '--state-file',
+      path.join(dir, 'state.json'),
+      '--port-file',
+      portFile,
+      '--kubeconfig',
+      kubeconfig,
+      '--pdb-release-ms',
+      String(PDB_RELEASE_MS),
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+    },
+  );
   child.unref();
   const deadline = Date.now() + 10_000;
   let port: number | undefined;
@@ -45,7 +65,10 @@ export async function startSandboxKube(record: SandboxRecord, log?: Logger): Pro
     if (text.trim()) port = Number(text.trim());
     else await new Promise((r) => setTimeout(r, 50));
   }
-  if (port === undefined) throw new HoistError('ERR_SANDBOX_KUBE_START', 'the Kubernetes API emulator did not start', 1, { hint: `see ${path.join(dir, 'emulator.log')}` });
+  if (port === undefined)
+    throw new HoistError('ERR_SANDBOX_KUBE_START', 'the Kubernetes API emulator did not start', 1, {
+      hint: `see ${path.join(dir, 'emulator.log')}`,
+    });
   for (const node of record.nodes.filter((n) => n.role === 'master')) {
     await fs.mkdir(path.join(node.nodeStateDir, 'kube'), { recursive: true });
     await fs.copyFile(kubeconfig, path.join(node.nodeStateDir, 'kube', 'kubeconfig'));

@@ -37,9 +37,13 @@ export function layoutNodes(input: LayoutInput): SandboxNodeLayout[] {
   const total = input.masters + input.workers;
   const first = parseLoopback(input.firstAddress);
   if (first[3]! + total - 1 > 254) {
-    throw new InputError('ERR_SANDBOX_ADDRESS', `${total} nodes starting at ${input.firstAddress} run past ${first.slice(0, 3).join('.')}.254`, {
-      hint: 'choose a lower first address or fewer nodes',
-    });
+    throw new InputError(
+      'ERR_SANDBOX_ADDRESS',
+      `${total} nodes starting at ${input.firstAddress} run past ${first.slice(0, 3).join('.')}.254`,
+      {
+        hint: 'choose a lower first address or fewer nodes',
+      },
+    );
   }
   const nodes: SandboxNodeLayout[] = [];
   for (let i = 0; i < total; i++) {

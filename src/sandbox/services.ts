@@ -67,5 +67,8 @@ async function stopKube(record: SandboxRecord, log?: Logger): Promise<void> {
 
 /** Stops every node's runtime and agent, and the Kubernetes API emulator. */
 export async function stopSandboxServices(record: SandboxRecord, log?: Logger): Promise<void> {
-  await Promise.all([stopKube(record, log), ...record.nodes.map(async (n) => Promise.all([stopAgent(n.nodeStateDir, log), stopRuntime(n.nodeStateDir, log)]))]);
+  await Promise.all([
+    stopKube(record, log),
+    ...record.nodes.map(async (n) => Promise.all([stopAgent(n.nodeStateDir, log), stopRuntime(n.nodeStateDir, log)])),
+  ]);
 }

@@ -23,10 +23,18 @@ export async function ensureSshd(log?: Logger): Promise<string> {
   const r = await execa('apt-get', ['install', '-y', 'openssh-server'], { reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   const installed = await findSshd();
   if (r.failed || !installed) {
-    throw new HoistError('ERR_SANDBOX_SSHD_MISSING', `sshd is not installed and apt-get install openssh-server failed: ${r.shortMessage}`, ExitCode.unexpected, {
-      details: String(r.stderr ?? '').split('\n').filter(Boolean).slice(-5),
-      hint: 'install OpenSSH server by hand (apt-get install openssh-server), then re-run',
-    });
+    throw new HoistError(
+      'ERR_SANDBOX_SSHD_MISSING',
+      `sshd is not installed and apt-get install openssh-server failed: ${r.shortMessage}`,
+      ExitCode.unexpected,
+      {
+        details: String(r.stderr ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .slice(-5),
+        hint: 'install OpenSSH server by hand (apt-get install openssh-server), then re-run',
+      },
+    );
   }
   return prepareRuntime(installed);
 }
@@ -39,7 +47,13 @@ async function prepareRuntime(sshd: string): Promise<string> {
 
 async function findSshd(): Promise<string | undefined> {
   for (const candidate of SSHD_CANDIDATES) {
-    if (await fs.access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await fs.access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -78,10 +92,14 @@ export async function assertAddressFree(node: SandboxNodeLayout): Promise<void> 
     const server = net.createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(
-        new InputError('ERR_SANDBOX_ADDRESS_IN_USE', `${node.address}:${node.port} for sandbox node ${node.name} is already in use (${err.code ?? err.message})`, {
-          node: node.name,
-          hint: 'run hoist sandbox down for the sandbox that uses it, or choose another first address',
-        }),
+        new InputError(
+          'ERR_SANDBOX_ADDRESS_IN_USE',
+          `${node.address}:${node.port} for sandbox node ${node.name} is already in use (${err.code ?? err.message})`,
+          {
+            node: node.name,
+            hint: 'run hoist sandbox down for the sandbox that uses it, or choose another first address',
+          },
+        ),
       );
     });
     server.listen({ host: node.address, port: node.port, exclusive: true }, () => server.close(() => resolve()));
@@ -119,11 +137,16 @@ export async function startSshd(sshd: string, node: SandboxNodeLayout, timeoutMs
   }
   if (pid !== undefined && exited === undefined) await terminate([pid], 1_000);
   const logTail = (await fs.readFile(node.sshd.logFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).slice(-5);
-  throw new HoistError('ERR_SANDBOX_SSHD_START', `sshd of ${node.name} did not start on ${node.address}:${node.port} (${exited ?? 'not listening in time'})`, ExitCode.unexpected, {
-    node: node.name,
-    details: logTail,
-    hint: `see ${node.sshd.logFile}`,
-  });
+  throw new HoistError(
+    'ERR_SANDBOX_SSHD_START',
+    `sshd of ${node.name} did not start on ${node.address}:${node.port} (${exited ?? 'not listening in time'})`,
+    ExitCode.unexpected,
+    {
+      node: node.name,
+      details: logTail,
+      hint: `see ${node.sshd.logFile}`,
+    },
+  );
 }
 
 function accepts(address: string, port: number): Promise<boolean> {

@@ -6,8 +6,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
 import type { Client, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import ssh2 from 'ssh2';
 import { HoistError, InputError, UnreachableError } from '../errors.js';
 import { KnownHostsFile } from './known-hosts-file.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeNode, type SshSettings } from './settings.js';
@@ -64,9 +64,13 @@ export async function loadCredentials(identityFile: string | undefined, agentSoc
     const key = await fs.readFile(file).catch(() => undefined);
     if (key) return { privateKey: key };
   }
-  throw new UnreachableError('ERR_SSH_NO_CREDENTIALS', 'no SSH credentials: no identity file configured, no ssh-agent running and no key in ~/.ssh', {
-    hint: 'set spec.ssh.identityFile in cluster.yaml or start ssh-agent and add a key (ssh-add)',
-  });
+  throw new UnreachableError(
+    'ERR_SSH_NO_CREDENTIALS',
+    'no SSH credentials: no identity file configured, no ssh-agent running and no key in ~/.ssh',
+    {
+      hint: 'set spec.ssh.identityFile in cluster.yaml or start ssh-agent and add a key (ssh-add)',
+    },
+  );
 }
 
 /**
@@ -137,7 +141,12 @@ export async function endClient(client: Client): Promise<void> {
 }
 
 /** Maps an ssh2 connect failure to an UnreachableError naming node and address. */
-export function connectError(target: ConnectTarget, err: Error & { level?: string; code?: string }, timeoutMs: number, viaBastion = false): HoistError {
+export function connectError(
+  target: ConnectTarget,
+  err: Error & { level?: string; code?: string },
+  timeoutMs: number,
+  viaBastion = false,
+): HoistError {
   if (HoistError.isHoistError(err)) return err;
   const who = describeNode(target);
   const extra = { node: target.name, cause: err };
@@ -167,11 +176,15 @@ export function forwardThrough(bastion: Client, bastionName: string, target: Con
       bastion.forwardOut('127.0.0.1', 0, target.address, target.port, (err, stream) => {
         if (err) {
           reject(
-            new UnreachableError('ERR_SSH_UNREACHABLE', `cannot connect to ${describeNode(target)} through bastion ${bastionName}: ${err.message}`, {
-              node: target.name,
-              cause: err,
-              hint: `check that the bastion can reach ${target.address} port ${target.port} and allows TCP forwarding`,
-            }),
+            new UnreachableError(
+              'ERR_SSH_UNREACHABLE',
+              `cannot connect to ${describeNode(target)} through bastion ${bastionName}: ${err.message}`,
+              {
+                node: target.name,
+                cause: err,
+                hint: `check that the bastion can reach ${target.address} port ${target.port} and allows TCP forwarding`,
+              },
+            ),
           );
         } else resolve(stream);
       });

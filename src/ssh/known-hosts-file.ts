@@ -12,9 +12,9 @@ import {
   checkHostKey,
   describeKey,
   formatKnownHostLine,
+  type KnownHostEntry,
   parseKnownHosts,
   preferredHostKeyAlgorithms,
-  type KnownHostEntry,
 } from './known-hosts.js';
 
 /** The node a host key belongs to, for the check and its messages. */
@@ -67,21 +67,21 @@ export class KnownHostsFile {
     const who = `${subject.name} (${subject.address}${subject.port === 22 ? '' : `:${subject.port}`})`;
     if (result.status === 'known') return;
     if (result.status === 'revoked') {
-      throw new UnreachableError('ERR_SSH_HOST_KEY_REVOKED', `host key of ${who} is revoked in ${this.file} (line ${result.entry.line}): ${describeKey(key)}`, {
-        node: subject.name,
-        hint: 'the node presents a key marked @revoked; find out why before trusting this node',
-      });
+      throw new UnreachableError(
+        'ERR_SSH_HOST_KEY_REVOKED',
+        `host key of ${who} is revoked in ${this.file} (line ${result.entry.line}): ${describeKey(key)}`,
+        {
+          node: subject.name,
+          hint: 'the node presents a key marked @revoked; find out why before trusting this node',
+        },
+      );
     }
     if (result.status === 'changed') {
       const old = result.known.map((e) => `${describeKey(e.key)} (line ${e.line})`).join(', ');
-      throw new UnreachableError(
-        'ERR_SSH_HOST_KEY_CHANGED',
-        `host key of ${who} has changed: known ${old}, offered ${describeKey(key)}`,
-        {
-          node: subject.name,
-          hint: `if the node was reinstalled, remove the old entry from ${this.file}, verify the new fingerprint, then re-run with --accept-new-host-keys`,
-        },
-      );
+      throw new UnreachableError('ERR_SSH_HOST_KEY_CHANGED', `host key of ${who} has changed: known ${old}, offered ${describeKey(key)}`, {
+        node: subject.name,
+        hint: `if the node was reinstalled, remove the old entry from ${this.file}, verify the new fingerprint, then re-run with --accept-new-host-keys`,
+      });
     }
     if (!acceptNew) {
       throw new UnreachableError('ERR_SSH_HOST_KEY_UNKNOWN', `host key of ${who} is not known: ${describeKey(key)}`, {

@@ -13,7 +13,17 @@ import { ExitCode, HoistError, InterruptedError } from '../errors.js';
 import { abortError } from './ssh-exec.js';
 import { socketError } from './ssh-socket.js';
 import { localSha256 } from './ssh-upload.js';
-import { RemoteCommandError, remoteTimeoutError, shellQuote, withSudo, type ExecOptions, type ExecResult, type Transport, type UnixSocketOptions, type UploadOptions } from './transport.js';
+import {
+  type ExecOptions,
+  type ExecResult,
+  RemoteCommandError,
+  remoteTimeoutError,
+  shellQuote,
+  type Transport,
+  type UnixSocketOptions,
+  type UploadOptions,
+  withSudo,
+} from './transport.js';
 
 /** Transport for the host hoist runs on. */
 export class LocalTransport implements Transport {
@@ -55,7 +65,10 @@ export class LocalTransport implements Transport {
     if (stopped === 'abort') throw abortError(this.node, cmd, opts.signal!);
     if (r.failed && r.exitCode === undefined && !r.signal) {
       // The shell itself did not start (ENOENT, EACCES): not a command result.
-      throw new HoistError('ERR_LOCAL_SPAWN', `cannot run a command on ${this.node}: ${r.shortMessage}`, ExitCode.unexpected, { node: this.node, cause: r.cause });
+      throw new HoistError('ERR_LOCAL_SPAWN', `cannot run a command on ${this.node}: ${r.shortMessage}`, ExitCode.unexpected, {
+        node: this.node,
+        cause: r.cause,
+      });
     }
     const result: ExecResult = {
       exitCode: r.exitCode ?? -1,
@@ -78,7 +91,10 @@ export class LocalTransport implements Transport {
         const [from, tmp, to] = [staged, `${dest}.hoist-upload`, dest].map(shellQuote);
         const dir = shellQuote(path.dirname(dest));
         const mode = (opts.mode & 0o7777).toString(8);
-        await this.exec(`mkdir -p -- ${dir} && cp -- ${from} ${tmp} && chmod ${mode} -- ${tmp} && mv -f -- ${tmp} ${to}`, { sudo: true, check: true });
+        await this.exec(`mkdir -p -- ${dir} && cp -- ${from} ${tmp} && chmod ${mode} -- ${tmp} && mv -f -- ${tmp} ${to}`, {
+          sudo: true,
+          check: true,
+        });
       } finally {
         await fs.rm(staged, { force: true });
       }
@@ -90,10 +106,15 @@ export class LocalTransport implements Transport {
       await this.writeStaged(src, staged, opts.mode);
       const [expected, actual] = await Promise.all([localSha256(src), localSha256(staged)]);
       if (expected !== actual) {
-        throw new HoistError('ERR_SSH_UPLOAD_CHECKSUM', `copy of ${dest} on ${this.node} is corrupt: sha256 ${actual}, expected ${expected}`, ExitCode.unexpected, {
-          node: this.node,
-          hint: 'check free space and the filesystem, then retry',
-        });
+        throw new HoistError(
+          'ERR_SSH_UPLOAD_CHECKSUM',
+          `copy of ${dest} on ${this.node} is corrupt: sha256 ${actual}, expected ${expected}`,
+          ExitCode.unexpected,
+          {
+            node: this.node,
+            hint: 'check free space and the filesystem, then retry',
+          },
+        );
       }
       await fs.rename(staged, dest);
     } finally {
@@ -107,10 +128,15 @@ export class LocalTransport implements Transport {
       else await fs.copyFile(src, staged);
       await fs.chmod(staged, mode);
     } catch (err) {
-      throw new HoistError('ERR_SSH_UPLOAD_WRITE', `cannot write ${staged} on ${this.node}: ${(err as Error).message}`, ExitCode.unexpected, {
-        node: this.node,
-        cause: err,
-      });
+      throw new HoistError(
+        'ERR_SSH_UPLOAD_WRITE',
+        `cannot write ${staged} on ${this.node}: ${(err as Error).message}`,
+        ExitCode.unexpected,
+        {
+          node: this.node,
+          cause: err,
+        },
+      );
     }
   }
 

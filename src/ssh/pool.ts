@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
 import { InputError } from '../errors.js';
-import { connectClient, endClient, forwardThrough, type ConnectTarget } from './connect.js';
+import { type ConnectTarget, connectClient, endClient, forwardThrough } from './connect.js';
 import type { SshNode, SshSettings } from './settings.js';
 import { SshTransport } from './ssh-transport.js';
 
@@ -94,7 +94,9 @@ export class SshPool {
       },
       this.settings,
     );
-    client.on('error', (err: Error) => this.log?.warn({ event: 'ssh.error', node: BASTION_NAME, err: err.message }, `bastion connection failed: ${err.message}`));
+    client.on('error', (err: Error) =>
+      this.log?.warn({ event: 'ssh.error', node: BASTION_NAME, err: err.message }, `bastion connection failed: ${err.message}`),
+    );
     const current = this.bastion;
     client.on('close', () => {
       if (this.bastion === current) this.bastion = undefined;

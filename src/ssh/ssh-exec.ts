@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { InterruptedError, UnreachableError } from '../errors.js';
-import { abbreviate, remoteTimeoutError, shellQuote, type ExecOptions, type ExecResult } from './transport.js';
+import { abbreviate, type ExecOptions, type ExecResult, remoteTimeoutError, shellQuote } from './transport.js';
 
 /** The error for a command cut short by its AbortSignal. */
 export function abortError(node: string, cmd: string, signal: AbortSignal): InterruptedError {
@@ -22,7 +22,9 @@ export function disconnectedError(node: string, what: string, cause?: unknown): 
 export function openExecChannel(client: Client, node: string, cmd: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(cmd, (err, channel) => (err ? reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err)) : resolve(channel)));
+      client.exec(cmd, (err, channel) =>
+        err ? reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err)) : resolve(channel),
+      );
     } catch (err) {
       // ssh2 throws synchronously when the socket is already gone.
       reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err));
@@ -38,6 +40,7 @@ export function openExecChannel(client: Client, node: string, cmd: string): Prom
  * shell's `$$`), then execs the command; a timeout or abort kills that group over a second
  * channel. The marker is removed from stderr before anyone sees it.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the record separator frames the marker so no command output can fake it.
 const PGID_MARKER = /\x1ehoist-pgid:(\d+)\x1e\n/;
 
 /** The line sent to sshd: the process-group marker, then `cmd` (wrapped by `wrap` for sudo). */
@@ -46,7 +49,13 @@ export function execLine(cmd: string, wrap: (c: string) => string): string {
 }
 
 /** Runs `cmd` and collects its output; `wrap` adds sudo when asked for. */
-export async function execOnClient(client: Client, node: string, cmd: string, opts: ExecOptions, wrap: (c: string) => string): Promise<ExecResult> {
+export async function execOnClient(
+  client: Client,
+  node: string,
+  cmd: string,
+  opts: ExecOptions,
+  wrap: (c: string) => string,
+): Promise<ExecResult> {
   const { signal } = opts;
   if (signal?.aborted) throw abortError(node, cmd, signal);
   const channel = await openExecChannel(client, node, execLine(cmd, wrap));

@@ -6,13 +6,21 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
-import { connectClient, endClient, type ConnectTarget } from './connect.js';
+import { HoistError } from '../errors.js';
+import { type ConnectTarget, connectClient, endClient } from './connect.js';
+import { describeNode, type SshNode, type SshSettings } from './settings.js';
 import { execOnClient } from './ssh-exec.js';
 import { openRelay, openStreamLocal, relayCommand, socketError } from './ssh-socket.js';
 import { uploadOverSftp } from './ssh-upload.js';
-import { describeNode, type SshNode, type SshSettings } from './settings.js';
-import { RemoteCommandError, withSudo, type ExecOptions, type ExecResult, type Transport, type UnixSocketOptions, type UploadOptions } from './transport.js';
-import { HoistError } from '../errors.js';
+import {
+  type ExecOptions,
+  type ExecResult,
+  RemoteCommandError,
+  type Transport,
+  type UnixSocketOptions,
+  type UploadOptions,
+  withSudo,
+} from './transport.js';
 
 /** Opens the byte stream a node connection runs over (used for bastions). */
 export type Dialer = (target: ConnectTarget) => Promise<Duplex>;
@@ -66,10 +74,16 @@ export class SshTransport implements Transport {
     const sock = this.options.dial ? await this.options.dial(this.target) : undefined;
     const client = await connectClient(this.target, this.settings, sock);
     this.connectCount++;
-    this.options.log?.debug({ event: 'ssh.connect', node: this.node, address: this.target.address }, `connected to ${describeNode(this.target)}`);
+    this.options.log?.debug(
+      { event: 'ssh.connect', node: this.node, address: this.target.address },
+      `connected to ${describeNode(this.target)}`,
+    );
     const current = this.pending;
     client.on('error', (err: Error) => {
-      this.options.log?.warn({ event: 'ssh.error', node: this.node, err: err.message }, `SSH connection to ${this.node} failed: ${err.message}`);
+      this.options.log?.warn(
+        { event: 'ssh.error', node: this.node, err: err.message },
+        `SSH connection to ${this.node} failed: ${err.message}`,
+      );
     });
     client.on('close', () => {
       if (this.pending === current) this.pending = undefined;
@@ -87,7 +101,12 @@ export class SshTransport implements Transport {
 
   /** SFTP upload with mode and sha256 check (see ssh-upload.ts). */
   async upload(src: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
-    await uploadOverSftp({ node: this.node, user: this.user, client: () => this.client(), exec: (c, o) => this.exec(c, o) }, src, dest, opts);
+    await uploadOverSftp(
+      { node: this.node, user: this.user, client: () => this.client(), exec: (c, o) => this.exec(c, o) },
+      src,
+      dest,
+      opts,
+    );
   }
 
   /** Streamlocal forwarding, falling back to an exec relay (see ssh-socket.ts). */

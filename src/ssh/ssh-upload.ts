@@ -7,12 +7,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { ExitCode, HoistError, InterruptedError } from '../errors.js';
 import { disconnectedError } from './ssh-exec.js';
-import { shellQuote, type ExecOptions, type ExecResult, type UploadOptions } from './transport.js';
+import { type ExecOptions, type ExecResult, shellQuote, type UploadOptions } from './transport.js';
 
 /** What the upload needs from its transport. */
 export interface UploadHost {
@@ -33,13 +33,23 @@ export async function localSha256(src: string | Buffer): Promise<string> {
 /** Copies `src` to `dest` on the host with `mode`, verified by sha256 (see the module comment). */
 export async function uploadOverSftp(host: UploadHost, src: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
   if (!path.posix.isAbsolute(dest)) {
-    throw new HoistError('ERR_SSH_UPLOAD_PATH', `upload destination on ${host.node} must be an absolute path: ${dest}`, ExitCode.unexpected, { node: host.node });
+    throw new HoistError(
+      'ERR_SSH_UPLOAD_PATH',
+      `upload destination on ${host.node} must be an absolute path: ${dest}`,
+      ExitCode.unexpected,
+      { node: host.node },
+    );
   }
   const expected = await localSha256(src).catch((err: unknown) => {
-    throw new HoistError('ERR_SSH_UPLOAD_SOURCE', `cannot read upload source ${String(src)}: ${(err as Error).message}`, ExitCode.unexpected, {
-      node: host.node,
-      cause: err,
-    });
+    throw new HoistError(
+      'ERR_SSH_UPLOAD_SOURCE',
+      `cannot read upload source ${String(src)}: ${(err as Error).message}`,
+      ExitCode.unexpected,
+      {
+        node: host.node,
+        cause: err,
+      },
+    );
   });
   const asRoot = opts.sudo === true && host.user !== 'root';
   const suffix = `.hoist-upload-${randomBytes(6).toString('hex')}`;
@@ -60,10 +70,15 @@ export async function uploadOverSftp(host: UploadHost, src: string | Buffer, des
     const result = await host.exec(verify, { sudo: opts.sudo, signal: opts.signal });
     if (result.exitCode !== 0) {
       const actual = result.stdout.trim();
-      throw new HoistError('ERR_SSH_UPLOAD_CHECKSUM', `upload of ${dest} to ${host.node} is corrupt: sha256 ${actual || '(none)'} on the node, ${expected} locally`, ExitCode.unexpected, {
-        node: host.node,
-        hint: `check free space and the filesystem on ${host.node}, then retry`,
-      });
+      throw new HoistError(
+        'ERR_SSH_UPLOAD_CHECKSUM',
+        `upload of ${dest} to ${host.node} is corrupt: sha256 ${actual || '(none)'} on the node, ${expected} locally`,
+        ExitCode.unexpected,
+        {
+          node: host.node,
+          hint: `check free space and the filesystem on ${host.node}, then retry`,
+        },
+      );
     }
     placed = !asRoot;
   } finally {

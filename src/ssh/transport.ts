@@ -4,7 +4,7 @@
  * host. Commands are shell strings run by `sh -c` on the host.
  */
 import type { Duplex, Readable } from 'node:stream';
-import { HoistError, ExitCode } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 
 /** Options of one command. */
 export interface ExecOptions {
@@ -100,10 +100,15 @@ export class RemoteCommandError extends HoistError {
 
 /** The error for a command that ran longer than its timeout. */
 export function remoteTimeoutError(node: string, cmd: string, timeoutMs: number): HoistError {
-  return new HoistError('ERR_REMOTE_TIMEOUT', `command timed out on ${node} after ${timeoutMs} ms: ${abbreviate(cmd)}`, ExitCode.unexpected, {
-    node,
-    hint: 'the command was killed; check the node, or raise the timeout if it is just slow',
-  });
+  return new HoistError(
+    'ERR_REMOTE_TIMEOUT',
+    `command timed out on ${node} after ${timeoutMs} ms: ${abbreviate(cmd)}`,
+    ExitCode.unexpected,
+    {
+      node,
+      hint: 'the command was killed; check the node, or raise the timeout if it is just slow',
+    },
+  );
 }
 
 /** A command line short enough for a one-line message. */
@@ -114,5 +119,9 @@ export function abbreviate(cmd: string, max = 120): string {
 
 /** The last `count` non-empty lines of `text`. */
 export function tailLines(text: string, count: number): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '').slice(-count);
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '')
+    .slice(-count);
 }

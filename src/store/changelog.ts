@@ -10,11 +10,11 @@
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { PlanChange } from '../plan/types.js';
 import { StateError } from '../errors.js';
-import type { NewPlanChange } from './store.js';
+import type { PlanChange } from '../plan/types.js';
 import { corruptFile, issueLines } from './files.js';
 import { planChangeSchema } from './schema.js';
+import type { NewPlanChange } from './store.js';
 
 const NL = 0x0a;
 
@@ -134,7 +134,7 @@ export class ChangelogAppender {
       });
     }
     const entry: PlanChange = checked.data;
-    const line = Buffer.from(JSON.stringify(entry) + '\n', 'utf8');
+    const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
     // O_APPEND puts every write at the end; a short write loops. On failure the cached size is
     // left behind, so the next append sees the mismatch and truncates whatever was written.
     let off = 0;

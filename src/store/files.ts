@@ -59,7 +59,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer, opts:
 
 /** JSON of a record file: pretty, with a trailing newline, so people can read and diff it. */
 export function recordJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 /** The error for a store file that cannot be used as it is. */

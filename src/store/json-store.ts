@@ -11,7 +11,7 @@
  * once, there is no API to rewrite it. Changelog rules live in changelog.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, type Dirent } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -19,7 +19,7 @@ import { InputError, StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
 import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
-import { acquireLock, pidAlive, readLockFile, type LockOptions } from './lock.js';
+import { acquireLock, type LockOptions, pidAlive, readLockFile } from './lock.js';
 import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
 import type { ClusterLock, ClusterRecord, LockOwner, LockRecord, NewPlanChange, OperationRecord, Store } from './store.js';
 
@@ -71,9 +71,13 @@ export class JsonStore implements Store {
     checkRecord(operationRecordSchema, op, path.join(finalDir, 'operation.json'));
     checkRecord(planSchema, plan, path.join(finalDir, 'plan.json'));
     if (plan.operationId !== op.id || plan.cluster !== op.cluster) {
-      throw new StateError('ERR_STORE_PLAN_MISMATCH', `plan of operation ${plan.operationId} (cluster "${plan.cluster}") does not belong to operation ${op.id} (cluster "${op.cluster}")`, {
-        hint: 'this is a bug in the caller: build the plan for the operation being created',
-      });
+      throw new StateError(
+        'ERR_STORE_PLAN_MISMATCH',
+        `plan of operation ${plan.operationId} (cluster "${plan.cluster}") does not belong to operation ${op.id} (cluster "${op.cluster}")`,
+        {
+          hint: 'this is a bug in the caller: build the plan for the operation being created',
+        },
+      );
     }
     const opsDir = path.dirname(finalDir);
     await fs.mkdir(opsDir, { recursive: true });

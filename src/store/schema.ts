@@ -93,9 +93,7 @@ export const planSchema = z.looseObject({
   from: z.string(),
   to: z.string(),
   leader: z.string(),
-  servers: z.array(
-    z.looseObject({ name: z.string(), address: z.string(), role: z.enum(['master', 'worker']) }),
-  ),
+  servers: z.array(z.looseObject({ name: z.string(), address: z.string(), role: z.enum(['master', 'worker']) })),
   phases: z.array(phaseSchema),
 });
 

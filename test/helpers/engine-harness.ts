@@ -2,12 +2,17 @@
 import pino from 'pino';
 import { Engine, type EngineOptions } from '../../src/fsm/engine.js';
 import type { ExecutorRegistry } from '../../src/fsm/executor.js';
+import { newOperationRecord } from '../../src/fsm/operations.js';
 import type { Plan } from '../../src/plan/types.js';
 import { MemoryStore } from './memory-store.js';
-import { newOperationRecord } from '../../src/fsm/operations.js';
 
 export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Partial<EngineOptions> = {}, store = new MemoryStore()) {
-  const op = newOperationRecord(plan, { image: 'upgrade-demo', mode: 'manual', createdBy: { host: 'h', pid: 1, user: 'root' }, now: new Date(plan.createdAt) });
+  const op = newOperationRecord(plan, {
+    image: 'upgrade-demo',
+    mode: 'manual',
+    createdBy: { host: 'h', pid: 1, user: 'root' },
+    now: new Date(plan.createdAt),
+  });
   if (!store.operations.has(op.id)) await store.createOperation(op, plan);
   const lines: string[] = [];
   const make = async (more: Partial<EngineOptions> = {}) =>

@@ -16,7 +16,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], opts: { stateDir: string; cwd?: string; interactive?: boolean; input?: string; signal?: AbortSignal }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { stateDir: string; cwd?: string; interactive?: boolean; input?: string; signal?: AbortSignal },
+): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
   const stdin = new PassThrough();

@@ -14,7 +14,9 @@ function files(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*import\s+(?:type\s+)?[^'"]*['"]([^'"]+)['"]/gm), ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
+  return [...text.matchAll(/^\s*import\s+(?:type\s+)?[^'"]*['"]([^'"]+)['"]/gm), ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => m[1]!,
+  );
 }
 
 const all = files(root).map((f) => ({ file: relative(root, f), imports: imports(f) }));
@@ -23,7 +25,11 @@ describe('architecture', () => {
   it('keeps src/plan pure: no node: modules, no store, no fsm, no cli', () => {
     const bad = all
       .filter((f) => f.file.startsWith('plan/'))
-      .flatMap((f) => f.imports.filter((i) => i.startsWith('node:') || /\/(store|fsm|cli|ssh|agent)\//.test(i) || i === 'execa' || i === 'ssh2').map((i) => `${f.file} imports ${i}`));
+      .flatMap((f) =>
+        f.imports
+          .filter((i) => i.startsWith('node:') || /\/(store|fsm|cli|ssh|agent)\//.test(i) || i === 'execa' || i === 'ssh2')
+          .map((i) => `${f.file} imports ${i}`),
+      );
     expect(bad).toEqual([]);
   });
 
@@ -36,9 +42,14 @@ describe('architecture', () => {
 
   it('touches process.argv, process.exitCode and stdout only in src/cli', () => {
     const bad = files(root)
-      .filter((f) => !relative(root, f).startsWith('cli/') && !relative(root, f).startsWith('bench/') && !relative(root, f).startsWith('agent/main'))
+      .filter(
+        (f) =>
+          !relative(root, f).startsWith('cli/') && !relative(root, f).startsWith('bench/') && !relative(root, f).startsWith('agent/main'),
+      )
       // Template literals hold code that runs elsewhere (remote relays), so they are not scanned.
-      .filter((f) => /(?<![\w.])process\.(argv|exitCode|exit\(|stdout)|(?<![\w.])console\./.test(readFileSync(f, 'utf8').replace(/`[^`]*`/g, '``')))
+      .filter((f) =>
+        /(?<![\w.])process\.(argv|exitCode|exit\(|stdout)|(?<![\w.])console\./.test(readFileSync(f, 'utf8').replace(/`[^`]*`/g, '``')),
+      )
       .map((f) => relative(root, f));
     expect(bad).toEqual([]);
   });

@@ -34,7 +34,11 @@ export const checkDiskWriteAction = defineAction({
   description: 'measure disk write throughput',
   params: z.object({
     dir: z.string().min(1).optional(),
-    sizeMiB: z.number().positive().max(10 * 1024).default(100),
+    sizeMiB: z
+      .number()
+      .positive()
+      .max(10 * 1024)
+      .default(100),
     samples: z.number().int().min(1).max(10).default(3),
   }),
   async run(ctx, params): Promise<DiskWriteResult> {
@@ -51,8 +55,17 @@ export const checkDiskWriteAction = defineAction({
         ctx.log('debug', `wrote ${bytes} bytes to ${file} in ${seconds.toFixed(3)} s`);
       }
     } catch (err) {
-      if (ctx.signal.aborted) throw actionError('ERR_AGENT_STOPPING', `disk write check of ${file} stopped because the agent shut down`, 'start the agent again and re-run the check');
-      throw actionError('ERR_CHECK_DISK_WRITE', `cannot write ${file}: ${(err as Error).message}`, `check that ${path.dirname(file)} is writable and has ${params.sizeMiB} MiB free`);
+      if (ctx.signal.aborted)
+        throw actionError(
+          'ERR_AGENT_STOPPING',
+          `disk write check of ${file} stopped because the agent shut down`,
+          'start the agent again and re-run the check',
+        );
+      throw actionError(
+        'ERR_CHECK_DISK_WRITE',
+        `cannot write ${file}: ${(err as Error).message}`,
+        `check that ${path.dirname(file)} is writable and has ${params.sizeMiB} MiB free`,
+      );
     } finally {
       await fs.rm(file, { force: true });
     }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { actionError } from '../errors.js';
 import type { OutputStream } from '../protocol.js';
 import { findHook, packageRefSchema } from './packages.js';
-import { defineAction, type ActionContext } from './types.js';
+import { type ActionContext, defineAction } from './types.js';
 
 /** After SIGTERM, a hook gets this long to exit before SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -37,7 +37,8 @@ export const execHookAction = defineAction({
     const { dir, hook } = await findHook(ctx.stateDir, params.package, params.hook);
     // Arguments reach a shell hook as its positional parameters ("$@") and in HOIST_HOOK_ARGS, never
     // spliced into its text, so they cannot inject commands; an argv hook gets them appended.
-    const [file, ...args] = typeof hook.run === 'string' ? ['/bin/sh', '-c', hook.run, params.hook, ...params.args] : [...hook.run, ...params.args];
+    const [file, ...args] =
+      typeof hook.run === 'string' ? ['/bin/sh', '-c', hook.run, params.hook, ...params.args] : [...hook.run, ...params.args];
     ctx.log('info', `running hook "${params.hook}" of ${label}: ${JSON.stringify(hook.run)}`);
     const child = execa(file as string, args, {
       cwd: dir,
@@ -77,19 +78,35 @@ export const execHookAction = defineAction({
 
     const what = `hook "${params.hook}" of ${label}`;
     if (stopped === 'timeout') {
-      throw actionError('ERR_HOOK_TIMEOUT', `${what} did not finish within ${hook.timeoutSeconds} s and was killed`, `see its output above; raise timeoutSeconds in ${dir}/package.yaml if it needs longer`);
+      throw actionError(
+        'ERR_HOOK_TIMEOUT',
+        `${what} did not finish within ${hook.timeoutSeconds} s and was killed`,
+        `see its output above; raise timeoutSeconds in ${dir}/package.yaml if it needs longer`,
+      );
     }
     if (stopped === 'shutdown') {
-      throw actionError('ERR_AGENT_STOPPING', `${what} was stopped because the agent shut down`, 'start the agent again and re-run the phase');
+      throw actionError(
+        'ERR_AGENT_STOPPING',
+        `${what} was stopped because the agent shut down`,
+        'start the agent again and re-run the phase',
+      );
     }
     if (result.exitCode === 0) return { package: label, hook: params.hook, exitCode: 0 };
     if (result.exitCode !== undefined) {
       throw actionError('ERR_HOOK_FAILED', `${what} exited with code ${result.exitCode}`, 'see the hook output for the cause');
     }
     if (result.signal) {
-      throw actionError('ERR_HOOK_FAILED', `${what} was killed by ${result.signal}`, 'see the hook output and the node system log for who killed it');
+      throw actionError(
+        'ERR_HOOK_FAILED',
+        `${what} was killed by ${result.signal}`,
+        'see the hook output and the node system log for who killed it',
+      );
     }
-    throw actionError('ERR_HOOK_FAILED', `${what} could not be started: ${result.originalMessage || result.shortMessage}`, `check the run command in ${dir}/package.yaml`);
+    throw actionError(
+      'ERR_HOOK_FAILED',
+      `${what} could not be started: ${result.originalMessage || result.shortMessage}`,
+      `check the run command in ${dir}/package.yaml`,
+    );
   },
 });
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { readPackageIndex, type PackageEntry } from './packages.js';
+import { type PackageEntry, readPackageIndex } from './packages.js';
 import { defineAction } from './types.js';
 
 /** Result of `facts`. */

@@ -15,7 +15,22 @@ import type { Action } from './types.js';
 
 /** Every action the agent knows, by name. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map(
-  [factsAction, checkTmpAction, checkDiskWriteAction, checkTimeAction, execHookAction, operationInitAction, operationRemoveAction, operationGcAction, packagePutAction, packageLabelAction, packageRemoveAction, installedCommitAction, installedRevertAction, kubeRunAction].map((a) => [a.name, a as Action]),
+  [
+    factsAction,
+    checkTmpAction,
+    checkDiskWriteAction,
+    checkTimeAction,
+    execHookAction,
+    operationInitAction,
+    operationRemoveAction,
+    operationGcAction,
+    packagePutAction,
+    packageLabelAction,
+    packageRemoveAction,
+    installedCommitAction,
+    installedRevertAction,
+    kubeRunAction,
+  ].map((a) => [a.name, a as Action]),
 );
 
 /** The action registered under `name`, if any. */
@@ -23,11 +38,11 @@ export function findAction(name: string): Action | undefined {
   return ACTIONS.get(name);
 }
 
-export type { ActionContext, Action } from './types.js';
-export type { FactsResult } from './facts.js';
-export type { CheckTmpResult } from './check-tmp.js';
 export type { DiskWriteResult, DiskWriteSample } from './check-disk-write.js';
 export type { CheckTimeResult } from './check-time.js';
+export type { CheckTmpResult } from './check-tmp.js';
 export type { ExecHookResult } from './exec-hook.js';
-export type { OperationInitResult, OperationGcResult } from './operation.js';
+export type { FactsResult } from './facts.js';
+export type { OperationGcResult, OperationInitResult } from './operation.js';
 export type { PackagePutResult } from './package-store.js';
+export type { Action, ActionContext } from './types.js';

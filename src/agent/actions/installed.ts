@@ -27,7 +27,12 @@ async function read(file: string): Promise<string | undefined> {
 export const installedCommitAction = defineAction({
   name: 'installed.commit',
   description: 'record the installed cluster image',
-  params: z.object({ manifest: z.string().min(1).max(256 * 1024) }),
+  params: z.object({
+    manifest: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
+  }),
   async run(ctx, { manifest }): Promise<{ changed: boolean }> {
     const f = files(ctx.stateDir);
     const current = await read(f.current);
@@ -43,12 +48,22 @@ export const installedCommitAction = defineAction({
 export const installedRevertAction = defineAction({
   name: 'installed.revert',
   description: 'restore the previously installed cluster image record',
-  params: z.object({ manifest: z.string().min(1).max(256 * 1024) }),
+  params: z.object({
+    manifest: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
+  }),
   async run(ctx, { manifest }): Promise<{ changed: boolean }> {
     const f = files(ctx.stateDir);
     if ((await read(f.current)) !== manifest) return { changed: false };
     const previous = await read(f.previous);
-    if (previous === undefined) throw actionError('ERR_INSTALLED_NO_PREVIOUS', `no previous installed image record in ${f.previous}`, 'restore the record by hand from the image that was installed before');
+    if (previous === undefined)
+      throw actionError(
+        'ERR_INSTALLED_NO_PREVIOUS',
+        `no previous installed image record in ${f.previous}`,
+        'restore the record by hand from the image that was installed before',
+      );
     await writeFileAtomic(f.current, previous);
     return { changed: true };
   },

@@ -21,9 +21,19 @@ export const kubeRunAction = defineAction({
   name: 'kube.run',
   description: 'run kubectl against the cluster API',
   params: z.object({
-    args: z.array(z.string().max(16 * 1024)).min(1).max(64),
-    stdin: z.string().max(512 * 1024).optional(),
-    timeoutSeconds: z.number().positive().max(24 * 3600).optional(),
+    args: z
+      .array(z.string().max(16 * 1024))
+      .min(1)
+      .max(64),
+    stdin: z
+      .string()
+      .max(512 * 1024)
+      .optional(),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .optional(),
   }),
   async run(ctx, p): Promise<KubeRunResult> {
     const dir = path.join(ctx.stateDir, 'kube');

@@ -8,8 +8,18 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import {
+  addPackage,
+  emptyIndex,
+  findPackage,
+  markInstalled,
+  nodeStorePaths,
+  parseNodeIndex,
+  removePackage,
+  serializeIndex,
+  setLabels,
+} from '../../image/node-index.js';
 import { safeExtract } from '../../image/safe-extract.js';
-import { emptyIndex, addPackage, findPackage, markInstalled, nodeStorePaths, parseNodeIndex, removePackage, serializeIndex, setLabels } from '../../image/node-index.js';
 import type { PackageIndex } from '../../image/schema.js';
 import { isErrno, writeFileAtomic } from '../../store/files.js';
 import { actionError } from '../errors.js';
@@ -41,7 +51,9 @@ async function updateIndex<T>(stateDir: string, fn: (index: PackageIndex) => Pro
 }
 
 async function sha256Of(file: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 }
 
 /** Result of `package.put`. */
@@ -75,16 +87,27 @@ export const packagePutAction = defineAction({
     if (!have) {
       const part = path.join(store.root, 'incoming', `${p.sha256}.part`);
       await fs.mkdir(path.dirname(part), { recursive: true });
-      const size = await fs.stat(part).then((s) => s.size, () => 0);
+      const size = await fs.stat(part).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (p.offset !== 0 && p.offset !== size) {
-        throw actionError('ERR_PACKAGE_OFFSET', `chunk of ${p.name}:${p.version} at offset ${p.offset}, but ${size} bytes were received`, 'restart the upload from offset 0');
+        throw actionError(
+          'ERR_PACKAGE_OFFSET',
+          `chunk of ${p.name}:${p.version} at offset ${p.offset}, but ${size} bytes were received`,
+          'restart the upload from offset 0',
+        );
       }
       await fs.writeFile(part, Buffer.from(p.data, 'base64'), { flag: p.offset === 0 ? 'w' : 'a' });
       if (!p.final) return { received: (await fs.stat(part)).size, installed: false };
       const actual = await sha256Of(part);
       if (actual !== p.sha256) {
         await fs.rm(part, { force: true });
-        throw actionError('ERR_PACKAGE_CHECKSUM', `package ${p.name}:${p.version} arrived with sha256 ${actual}, expected ${p.sha256}`, 'push it again; if it fails again the image is damaged');
+        throw actionError(
+          'ERR_PACKAGE_CHECKSUM',
+          `package ${p.name}:${p.version} arrived with sha256 ${actual}, expected ${p.sha256}`,
+          'push it again; if it fails again the image is damaged',
+        );
       }
       await fs.mkdir(store.blobs, { recursive: true });
       await fs.rename(part, blob);
@@ -94,7 +117,14 @@ export const packagePutAction = defineAction({
     const dest = store.unpacked({ name: p.name, version: p.version });
     await fs.rm(dest, { recursive: true, force: true });
     await safeExtract(blob, dest, { label: `${p.name}:${p.version}` });
-    await updateIndex(ctx.stateDir, (index) => [addPackage(index, { name: p.name, version: p.version, sha256: p.sha256, size: p.size, labels: { ...(findPackage(index, p)?.labels ?? {}) } }, p.labels), undefined]);
+    await updateIndex(ctx.stateDir, (index) => [
+      addPackage(
+        index,
+        { name: p.name, version: p.version, sha256: p.sha256, size: p.size, labels: { ...(findPackage(index, p)?.labels ?? {}) } },
+        p.labels,
+      ),
+      undefined,
+    ]);
     ctx.log('info', `package ${p.name}:${p.version} stored and unpacked`);
     return { received: p.size, installed: true };
   },
@@ -107,7 +137,12 @@ export const packageLabelAction = defineAction({
   params: z.object({ ...ref, labels: z.record(z.string(), z.string().nullable()) }),
   async run(ctx, p): Promise<{ labels: Record<string, string> }> {
     return updateIndex(ctx.stateDir, (index) => {
-      if (!findPackage(index, p)) throw actionError('ERR_PACKAGE_NOT_FOUND', `package ${p.name}:${p.version} is not in the node store`, 'push it first (the bootstrap phase does)');
+      if (!findPackage(index, p))
+        throw actionError(
+          'ERR_PACKAGE_NOT_FOUND',
+          `package ${p.name}:${p.version} is not in the node store`,
+          'push it first (the bootstrap phase does)',
+        );
       const { installed, ...rest } = p.labels;
       let next = setLabels(index, p, rest);
       if (installed === 'installed') next = markInstalled(next, p);

@@ -71,11 +71,19 @@ export async function readPackageIndex(stateDir: string): Promise<PackageEntry[]
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw actionError('ERR_AGENT_PACKAGE_INDEX', `${file} is not valid JSON (${(err as Error).message})`, 'reinstall the packages or repair the file');
+    throw actionError(
+      'ERR_AGENT_PACKAGE_INDEX',
+      `${file} is not valid JSON (${(err as Error).message})`,
+      'reinstall the packages or repair the file',
+    );
   }
   const parsed = indexSchema.safeParse(value);
   if (!parsed.success) {
-    throw actionError('ERR_AGENT_PACKAGE_INDEX', `${file} is invalid: ${describeIssues(parsed.error).join('; ')}`, 'reinstall the packages or repair the file');
+    throw actionError(
+      'ERR_AGENT_PACKAGE_INDEX',
+      `${file} is invalid: ${describeIssues(parsed.error).join('; ')}`,
+      'reinstall the packages or repair the file',
+    );
   }
   return parsed.data.packages;
 }
@@ -90,7 +98,11 @@ export async function findHook(stateDir: string, ref: PackageRef, hook: string):
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
-      throw actionError('ERR_HOOK_NOT_FOUND', `package ${label} is not unpacked on this node (no ${file})`, 'install the package on the node first');
+      throw actionError(
+        'ERR_HOOK_NOT_FOUND',
+        `package ${label} is not unpacked on this node (no ${file})`,
+        'install the package on the node first',
+      );
     }
     throw err;
   }
@@ -100,7 +112,11 @@ export async function findHook(stateDir: string, ref: PackageRef, hook: string):
     if (!parsed.success) throw new Error(describeIssues(parsed.error).join('; '));
     manifest = parsed.data;
   } catch (err) {
-    throw actionError('ERR_HOOK_MANIFEST', `${file} is invalid: ${(err as Error).message}`, 'fix the package manifest and rebuild the package');
+    throw actionError(
+      'ERR_HOOK_MANIFEST',
+      `${file} is invalid: ${(err as Error).message}`,
+      'fix the package manifest and rebuild the package',
+    );
   }
   const found = Object.hasOwn(manifest.hooks, hook) ? manifest.hooks[hook] : undefined;
   if (!found) {

@@ -19,7 +19,12 @@ export interface LocalRunOptions {
 }
 
 /** Runs action `name` with `params` on the node whose state dir is `stateDir`. */
-export async function runActionLocally<T = unknown>(stateDir: string, name: string, params: Record<string, unknown>, opts: LocalRunOptions): Promise<T> {
+export async function runActionLocally<T = unknown>(
+  stateDir: string,
+  name: string,
+  params: Record<string, unknown>,
+  opts: LocalRunOptions,
+): Promise<T> {
   const action = findAction(name);
   if (!action) throw new HoistError('ERR_AGENT_UNKNOWN_ACTION', `unknown node action "${name}"`, 70);
   const parsed = action.params.safeParse(params);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { agentHello, deployAgent, shutdownAgent, type AgentArtifact, type NodeIdentity } from '../../agent/lifecycle.js';
+import { type AgentArtifact, agentHello, deployAgent, type NodeIdentity, shutdownAgent } from '../../agent/lifecycle.js';
 import { startAgent } from '../../agent/server.js';
 import type { NodeSettings } from '../../cluster/inventory.js';
 import { HoistError, UnreachableError } from '../../errors.js';
@@ -40,7 +40,9 @@ export function registerAgent(program: Command, run: Action): void {
 export function agentArtifact(): AgentArtifact {
   const file = fileURLToPath(new URL('../../agent/hoist-agent.mjs', import.meta.url));
   if (!existsSync(file)) {
-    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, 1, { hint: 'build hoist first: npm run build' });
+    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, 1, {
+      hint: 'build hoist first: npm run build',
+    });
   }
   return { path: file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), version: hoistVersion() };
 }
@@ -79,10 +81,15 @@ async function status(ctx: Context): Promise<void> {
     }),
   );
   if (ctx.json) ctx.outJson({ agents: rows });
-  else ctx.out(columns([['Hostname', 'Address', 'Status', 'Version'], ...rows.map((r) => [r.name, r.address, r.status, r.version])]) + '\n');
+  else
+    ctx.out(`${columns([['Hostname', 'Address', 'Status', 'Version'], ...rows.map((r) => [r.name, r.address, r.status, r.version])])}\n`);
   const offline = rows.filter((r) => r.status === 'Offline');
   if (offline.length > 0) {
-    throw new UnreachableError('ERR_AGENT_OFFLINE', `some agents are offline: ${offline.map((r) => `${r.name} (${r.address})`).join(', ')}`, { hint: 'deploy them with "hoist agent deploy"' });
+    throw new UnreachableError(
+      'ERR_AGENT_OFFLINE',
+      `some agents are offline: ${offline.map((r) => `${r.name} (${r.address})`).join(', ')}`,
+      { hint: 'deploy them with "hoist agent deploy"' },
+    );
   }
 }
 
@@ -117,7 +124,10 @@ function throwFirst(results: PromiseSettledResult<unknown>[]): void {
 
 async function runHere(ctx: Context, stateDir: string): Promise<void> {
   const dir = path.resolve(ctx.io.cwd, stateDir);
-  const log = pino({ level: ctx.globals.debug ? 'debug' : 'info' }, pino.destination({ dest: path.join(dir, 'agent', 'agent.log'), mkdir: true, sync: true }));
+  const log = pino(
+    { level: ctx.globals.debug ? 'debug' : 'info' },
+    pino.destination({ dest: path.join(dir, 'agent', 'agent.log'), mkdir: true, sync: true }),
+  );
   const agent = await startAgent({ stateDir: dir, version: hoistVersion(), log });
   ctx.progress.line(`hoist agent ${hoistVersion()} serving ${agent.socketPath}`);
   const stop = (): void => void agent.stop();

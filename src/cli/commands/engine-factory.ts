@@ -1,9 +1,9 @@
 /** Builds the engine for a command: the store, the executors, where phases run, and progress. */
 import { hostname } from 'node:os';
-import { Engine } from '../../fsm/engine.js';
-import { ExecutorRegistry, type Executor } from '../../fsm/executor.js';
 import { InputError, StateError } from '../../errors.js';
-import { openImage, type Image } from '../../image/open.js';
+import { Engine } from '../../fsm/engine.js';
+import { type Executor, ExecutorRegistry } from '../../fsm/executor.js';
+import { type Image, openImage } from '../../image/open.js';
 import { phaseRegistry } from '../../phases/index.js';
 import { leaves } from '../../plan/query.js';
 import type { Plan, PlanChange } from '../../plan/types.js';
@@ -28,7 +28,11 @@ function lazyImage(ctx: Context, op: OperationRecord): () => Promise<Image> {
   return () => {
     if (!opened) {
       if (!op.source) {
-        return Promise.reject(new InputError('ERR_IMAGE_UNKNOWN', `operation ${op.id} does not record where its image is`, { hint: 'create the operation again with "hoist upgrade IMAGE"' }));
+        return Promise.reject(
+          new InputError('ERR_IMAGE_UNKNOWN', `operation ${op.id} does not record where its image is`, {
+            hint: 'create the operation again with "hoist upgrade IMAGE"',
+          }),
+        );
       }
       opened = openImage(op.source);
       ctx.onClose(async () => (await opened!.catch(() => undefined))?.close());
@@ -47,7 +51,12 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
   } else {
     const { agents } = await ctx.connect();
     const drainTimeout = ctx.globals.drainTimeout;
-    registry = phaseRegistry({ nodes: agents, version: hoistVersion(), image: lazyImage(ctx, op), ...(drainTimeout ? { drainTimeoutMs: parseDuration('--drain-timeout', drainTimeout) } : {}) });
+    registry = phaseRegistry({
+      nodes: agents,
+      version: hoistVersion(),
+      image: lazyImage(ctx, op),
+      ...(drainTimeout ? { drainTimeoutMs: parseDuration('--drain-timeout', drainTimeout) } : {}),
+    });
     placement = (node) => agents.where(node);
   }
   return new Engine({

@@ -25,7 +25,9 @@ export function registerImage(program: Command, run: Action): void {
 async function build(ctx: Context, src: string, out: string): Promise<void> {
   const built = await buildImage(path.resolve(ctx.io.cwd, src), path.resolve(ctx.io.cwd, out));
   if (ctx.json) return ctx.outJson(built);
-  ctx.out(`Built ${built.manifest.metadata.name}:${built.manifest.metadata.version} with ${built.index.packages.length} packages into ${built.path}\n`);
+  ctx.out(
+    `Built ${built.manifest.metadata.name}:${built.manifest.metadata.version} with ${built.index.packages.length} packages into ${built.path}\n`,
+  );
 }
 
 async function inspect(ctx: Context, img: string): Promise<void> {

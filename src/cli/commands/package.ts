@@ -24,7 +24,9 @@ async function list(ctx: Context, only?: string): Promise<void> {
     ctx.out(`\n[${node}]\n${'-'.repeat(node.length + 2)}\n\n`);
     for (const p of f.packages) {
       const e = p as { name: string; version: string; size?: number; labels?: Record<string, string> };
-      const labels = Object.entries(e.labels ?? {}).map(([k, v]) => `${k}:${v}`).join(',');
+      const labels = Object.entries(e.labels ?? {})
+        .map(([k, v]) => `${k}:${v}`)
+        .join(',');
       ctx.out(`* ${e.name}:${e.version} ${humanSize(e.size ?? 0)}${labels ? ` ${labels}` : ''}\n`);
     }
   }

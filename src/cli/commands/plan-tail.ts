@@ -9,7 +9,13 @@ import type { PlanChange } from '../../plan/types.js';
 import type { OperationRecord } from '../../store/store.js';
 import type { Context } from '../context.js';
 
-const NAMES: Record<string, string> = { unstarted: 'unstarted', in_progress: 'in progress', completed: 'completed', failed: 'failed', rolled_back: 'rolled back' };
+const NAMES: Record<string, string> = {
+  unstarted: 'unstarted',
+  in_progress: 'in progress',
+  completed: 'completed',
+  failed: 'failed',
+  rolled_back: 'rolled back',
+};
 
 /** Follows `op` until it settles; polls every `pollMs`. */
 export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000): Promise<void> {
@@ -22,27 +28,38 @@ export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000
   for (;;) {
     const changes = await store.readChanges(op.cluster, op.id);
     for (const c of changes.filter((c) => c.seq > printed)) {
-      ctx.out(`${new Date(c.at).toUTCString()}\t[${String(index.get(c.phase) ?? 0).padStart(width)}/${ids.length}] Phase ${c.phase} is ${NAMES[c.state] ?? c.state}\n`);
+      ctx.out(
+        `${new Date(c.at).toUTCString()}\t[${String(index.get(c.phase) ?? 0).padStart(width)}/${ids.length}] Phase ${c.phase} is ${NAMES[c.state] ?? c.state}\n`,
+      );
       printed = c.seq;
     }
     const latest = latestChanges(changes);
     const states = ids.map((id) => latest.get(id)?.state ?? 'unstarted');
     if (states.every((s) => s === 'completed')) return ctx.out('Operation plan is completed\n');
-    if (states.every((s) => s === 'unstarted' || s === 'rolled_back') && states.includes('rolled_back')) return ctx.out('Operation plan is rolled back\n');
+    if (states.every((s) => s === 'unstarted' || s === 'rolled_back') && states.includes('rolled_back'))
+      return ctx.out('Operation plan is rolled back\n');
     const failed = ids.map((id) => latest.get(id)).find((c): c is PlanChange => c?.state === 'failed');
     if (failed) {
-      throw new PhaseFailedError(failed.error?.code ?? 'ERR_PHASE_FAILED', `phase "${failed.phase}" failed: ${failed.error?.message ?? 'no error recorded'}`, {
-        phase: failed.phase,
-        hint: 'see "hoist plan"; continue with "hoist plan resume" once the cause is fixed',
-      });
+      throw new PhaseFailedError(
+        failed.error?.code ?? 'ERR_PHASE_FAILED',
+        `phase "${failed.phase}" failed: ${failed.error?.message ?? 'no error recorded'}`,
+        {
+          phase: failed.phase,
+          hint: 'see "hoist plan"; continue with "hoist plan resume" once the cause is fixed',
+        },
+      );
     }
     if ((await store.getOperation(op.cluster, op.id)).state !== 'in_progress' || ctx.io.signal.aborted) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, pollMs);
-      ctx.io.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      ctx.io.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

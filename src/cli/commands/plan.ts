@@ -1,12 +1,12 @@
 /** `hoist plan [display]`, `plan execute|rollback|resume|complete`. */
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { Engine } from '../../fsm/engine.js';
 import { completeUpgrade } from '../../fsm/operations.js';
 import { PlanState } from '../../fsm/plan-state.js';
 import { rollbackPhase } from '../../fsm/rollback.js';
-import { UsageError } from '../../errors.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
-import type { Engine } from '../../fsm/engine.js';
 import { makeEngine } from './engine-factory.js';
 import { tailPlan } from './plan-tail.js';
 import type { Action } from './shared.js';
@@ -20,7 +20,10 @@ export function registerPlan(program: Command, run: Action): void {
     .option('-f, --tail', 'follow the plan: one line per phase change until it completes, rolls back or fails');
   const display = (cmd: Command) => run(cmd, (ctx) => showPlan(ctx, !!(cmd.optsWithGlobals() as { tail?: boolean }).tail));
   plan.action((_o: unknown, cmd: Command) => display(cmd));
-  plan.command('display', { hidden: true }).description('show the plan (same as "hoist plan")').action((_o: unknown, cmd: Command) => display(cmd));
+  plan
+    .command('display', { hidden: true })
+    .description('show the plan (same as "hoist plan")')
+    .action((_o: unknown, cmd: Command) => display(cmd));
 
   plan
     .command('execute')
@@ -42,7 +45,9 @@ export function registerPlan(program: Command, run: Action): void {
     .command('resume')
     .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
     .option('--force', 'also re-run in-progress phases whose executor may still be alive')
-    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.resume({ force: !!o.force }), '/')));
+    .action((o: { force?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.resume({ force: !!o.force }), '/')),
+    );
   plan
     .command('complete')
     .description('finish the operation: completed if every phase completed, failed if nothing is applied')
@@ -52,7 +57,9 @@ export function registerPlan(program: Command, run: Action): void {
 
 function checkId(id: string): string {
   if (!id.startsWith('/')) {
-    throw new UsageError('ERR_USAGE_PHASE_ID', `phase id "${id}" must be an absolute path starting with "/"`, { hint: `did you mean /${id}?` });
+    throw new UsageError('ERR_USAGE_PHASE_ID', `phase id "${id}" must be an absolute path starting with "/"`, {
+      hint: `did you mean /${id}?`,
+    });
   }
   return id.length > 1 ? id.replace(/\/+$/, '') : id;
 }
@@ -82,8 +89,22 @@ async function complete(ctx: Context, force: boolean): Promise<void> {
     ctx.useOperationLog(ctx.store(), op);
     const { plan, changes } = await ctx.planOf(op);
     const done = await completeUpgrade(ctx.store(), op, new PlanState(plan, changes), { force });
-    if (done.forced) ctx.logger.warn({ event: 'operation.forced' }, `operation ${op.id} closed as failed while partly applied: the cluster is partly upgraded`);
-    if (ctx.json) ctx.outJson({ operation: done.operation.id, state: done.operation.state, cluster: done.cluster.name, status: done.cluster.status, installedVersion: done.cluster.image.version });
-    else ctx.out(`Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
+    if (done.forced)
+      ctx.logger.warn(
+        { event: 'operation.forced' },
+        `operation ${op.id} closed as failed while partly applied: the cluster is partly upgraded`,
+      );
+    if (ctx.json)
+      ctx.outJson({
+        operation: done.operation.id,
+        state: done.operation.state,
+        cluster: done.cluster.name,
+        status: done.cluster.status,
+        installedVersion: done.cluster.image.version,
+      });
+    else
+      ctx.out(
+        `Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
+      );
   });
 }

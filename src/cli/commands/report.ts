@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { create } from 'tar';
 import type { Context } from '../context.js';
-import { parseDuration, type Action } from './shared.js';
+import { type Action, parseDuration } from './shared.js';
 
 /** Registers `report`. */
 export function registerReport(program: Command, run: Action): void {

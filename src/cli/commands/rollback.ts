@@ -28,9 +28,13 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
       ['----', '--', '-----', '-------'],
       [`upgrade ${op.from} → ${op.to}`, op.id, op.state, formatUpdated(op.created)],
     ]);
-    ctx.io.stderr.write(`You are about to roll back the following operation:\n${table}\n\nConsider "hoist rollback --dry-run" first to see which phases would be rolled back.\n`);
+    ctx.io.stderr.write(
+      `You are about to roll back the following operation:\n${table}\n\nConsider "hoist rollback --dry-run" first to see which phases would be rolled back.\n`,
+    );
     if (!ctx.io.interactive) {
-      throw new UsageError('ERR_CONFIRM_REQUIRED', 'refusing to roll back without confirmation: no terminal to ask on', { hint: 'pass --confirm (or --dry-run to only look)' });
+      throw new UsageError('ERR_CONFIRM_REQUIRED', 'refusing to roll back without confirmation: no terminal to ask on', {
+        hint: 'pass --confirm (or --dry-run to only look)',
+      });
     }
     const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stderr });
     const answer = (await rl.question('Proceed? (yes/no): ')).trim().toLowerCase();
@@ -55,7 +59,14 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
     }
     const undone = await rollbackOperation(engine);
     const done = await completeUpgrade(ctx.store(), op, engine.state, { reason: 'rolled back' });
-    if (ctx.json) ctx.outJson({ operation: op.id, state: done.operation.state, rolledBack: undone.map((p) => p.id), installedVersion: done.cluster.image.version });
-    else ctx.out(`Operation ${op.id} rolled back; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
+    if (ctx.json)
+      ctx.outJson({
+        operation: op.id,
+        state: done.operation.state,
+        rolledBack: undone.map((p) => p.id),
+        installedVersion: done.cluster.image.version,
+      });
+    else
+      ctx.out(`Operation ${op.id} rolled back; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
   });
 }

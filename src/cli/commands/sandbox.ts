@@ -7,7 +7,7 @@ import { installSandboxImage } from '../../sandbox/install.js';
 import { startSandboxKube } from '../../sandbox/kube-service.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
-import { parseCount, type Action } from './shared.js';
+import { type Action, parseCount } from './shared.js';
 
 interface UpOptions {
   masters: string;
@@ -80,5 +80,10 @@ async function status(ctx: Context, dir?: string): Promise<void> {
   const s = await sandboxStatus({ dir: dirOf(ctx, dir) });
   if (ctx.json) return ctx.outJson(s);
   if (!s.exists) return ctx.out(`No sandbox in ${s.dir}\n`);
-  ctx.out(columns([['Node', 'Role', 'Address', 'sshd', 'State'], ...s.nodes.map((n) => [n.name, n.role, n.address, String(n.pid), n.running ? 'running' : 'stopped'])]) + '\n');
+  ctx.out(
+    `${columns([
+      ['Node', 'Role', 'Address', 'sshd', 'State'],
+      ...s.nodes.map((n) => [n.name, n.role, n.address, String(n.pid), n.running ? 'running' : 'stopped']),
+    ])}\n`,
+  );
 }

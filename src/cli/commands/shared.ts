@@ -10,7 +10,9 @@ export type Action = (cmd: Command, body: (ctx: Context) => Promise<void>) => Pr
 export function parseCount(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError('ERR_USAGE_BAD_NUMBER', `${flag} must be a positive whole number, got "${value}"`, { hint: `for example ${flag} 2` });
+    throw new UsageError('ERR_USAGE_BAD_NUMBER', `${flag} must be a positive whole number, got "${value}"`, {
+      hint: `for example ${flag} 2`,
+    });
   }
   return n;
 }
@@ -20,7 +22,9 @@ export function parseDuration(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
   if (!m || Number(m[1]) <= 0) {
-    throw new UsageError('ERR_USAGE_BAD_DURATION', `${flag} must be a duration like 90s, 30m or 1h, got "${value}"`, { hint: `for example ${flag} 30m` });
+    throw new UsageError('ERR_USAGE_BAD_DURATION', `${flag} must be a duration like 90s, 30m or 1h, got "${value}"`, {
+      hint: `for example ${flag} 30m`,
+    });
   }
   return Math.round(Number(m[1]) * unit[(m[2] ?? 's') as keyof typeof unit]);
 }

@@ -1,11 +1,11 @@
 /** `hoist status [-o json]`: the cluster, its active operation's progress, or its last operation. */
 import type { Command } from 'commander';
+import { StateError } from '../../errors.js';
 import { tally } from '../../fsm/operations.js';
 import { PlanState } from '../../fsm/plan-state.js';
-import { StateError } from '../../errors.js';
 import type { ClusterRecord } from '../../store/store.js';
 import type { Context } from '../context.js';
-import { renderStatus, statusDocument, type StatusInfo } from '../render/status.js';
+import { renderStatus, type StatusInfo, statusDocument } from '../render/status.js';
 import type { Action } from './shared.js';
 
 /** Registers `status`. */
@@ -29,7 +29,12 @@ async function status(ctx: Context): Promise<void> {
       });
     }
     const s = await state;
-    cluster = { name, status: 'active', image: { name: s.installed.manifest.metadata.name, version: s.installed.manifest.metadata.version }, updated: new Date().toISOString() };
+    cluster = {
+      name,
+      status: 'active',
+      image: { name: s.installed.manifest.metadata.name, version: s.installed.manifest.metadata.version },
+      updated: new Date().toISOString(),
+    };
   }
   const info: StatusInfo = { cluster };
   if (cluster.activeOperation) {

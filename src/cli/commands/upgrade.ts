@@ -5,17 +5,17 @@ import type { Command } from 'commander';
 import { liveClusterFacts } from '../../cluster/live-state.js';
 import { clusterStateToInput, toUpgradeInput } from '../../config/facts.js';
 import { resolveImageArg } from '../../config/load.js';
-import { openImage } from '../../image/open.js';
 import { completeUpgrade, createUpgrade, newOperationRecord } from '../../fsm/operations.js';
-import { describePlan } from '../../phases/describe.js';
-import { buildUpgradePlan } from '../../plan/build/upgrade-plan.js';
-import { resolvePlan } from '../../plan/resolve.js';
+import { openImage } from '../../image/open.js';
 import { Events } from '../../log/events.js';
-import { needStateFile, type Context } from '../context.js';
+import { describePlan } from '../../phases/describe.js';
+import { buildUpgradePlan } from '../../plan/builder/upgrade-plan.js';
+import { resolvePlan } from '../../plan/resolve.js';
+import { type Context, needStateFile } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import { deployAgents, shutdownAgents } from './agent.js';
 import { makeEngine } from './engine-factory.js';
-import { parseCount, type Action } from './shared.js';
+import { type Action, parseCount } from './shared.js';
 
 interface UpgradeOptions {
   manual?: boolean;
@@ -51,7 +51,9 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ctx.onClose(() => opened.close());
     await opened.verify();
   }
-  const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%') ? opts.maxUnavailableWorkers : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
+  const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%')
+    ? opts.maxUnavailableWorkers
+    : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
   const options = {
     operationId: randomUUID(),
     createdAt: new Date().toISOString(),
@@ -91,14 +93,18 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     if (opts.manual) {
       if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: op.state, mode: op.mode });
       else ctx.out(`The operation ${op.id} has been created in manual mode.\n`);
-      ctx.progress.line(`See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`);
+      ctx.progress.line(
+        `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
+      );
       return;
     }
     const engine = await makeEngine(ctx, op, plan, []);
     try {
       await engine.resume();
     } catch (err) {
-      ctx.progress.line(`The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`);
+      ctx.progress.line(
+        `The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`,
+      );
       throw err;
     }
     const done = await completeUpgrade(store, op, engine.state);
@@ -111,5 +117,10 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
 
 /** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines. */
 function stamp(d = new Date()): string {
-  return d.toUTCString().replace(/^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/, (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`);
+  return d
+    .toUTCString()
+    .replace(
+      /^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/,
+      (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`,
+    );
 }

@@ -15,7 +15,7 @@ export function renderError(err: unknown, opts: { debug?: boolean; logFile?: str
   }
   if (opts.logFile) lines.push(`log: ${opts.logFile}`);
   if (opts.debug && err instanceof Error && err.stack) lines.push(err.stack);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** `{error: {code, message, hint, phase, node}}` for --output json. */

@@ -44,7 +44,9 @@ function stateName(p: PhaseView): string {
 /** Lays out rows so each column is as wide as its widest cell plus the gap. */
 export function columns(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
+  }
   return rows
     .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length + GAP))).join(''))
     .join('\n');
@@ -73,7 +75,7 @@ export function renderPlanTable(view: PlanView): string {
     }
   };
   visit(view.phases, 0);
-  return columns(rows) + '\n' + failureNote(view);
+  return `${columns(rows)}\n${failureNote(view)}`;
 }
 
 /** `Phase State Updated` with full ids. */
@@ -89,7 +91,7 @@ export function renderPlanShort(view: PlanView): string {
     }
   };
   visit(view.phases);
-  return columns(rows) + '\n' + failureNote(view);
+  return `${columns(rows)}\n${failureNote(view)}`;
 }
 
 /** Explains the first failed leaf under the table, as Gravity did. */
@@ -126,7 +128,11 @@ interface JsonPhase {
 }
 
 /** `{operation, phases}` for `-o json` / `-o yaml`. */
-export function planDocument(view: PlanView, operation?: OperationRecord, does?: ReadonlyMap<string, string>): { operation: unknown; phases: JsonPhase[] } {
+export function planDocument(
+  view: PlanView,
+  operation?: OperationRecord,
+  does?: ReadonlyMap<string, string>,
+): { operation: unknown; phases: JsonPhase[] } {
   const address = new Map(view.servers.map((s) => [s.name, s.address]));
   const map = (p: PhaseView): JsonPhase => ({
     id: p.id,
@@ -152,7 +158,7 @@ export function planDocument(view: PlanView, operation?: OperationRecord, does?:
 export function renderPlan(view: PlanView, format: string, operation?: OperationRecord, does?: ReadonlyMap<string, string>): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(planDocument(view, operation, does), null, 2) + '\n';
+      return `${JSON.stringify(planDocument(view, operation, does), null, 2)}\n`;
     case 'yaml':
       return stringify(planDocument(view, operation, does));
     case 'short':

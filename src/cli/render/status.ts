@@ -12,7 +12,17 @@ export interface StatusInfo {
 
 /** `-o json`: cluster name, status, installed version, active and last operation. */
 export function statusDocument(info: StatusInfo): Record<string, unknown> {
-  const op = (o: OperationRecord) => ({ id: o.id, type: o.type, state: o.state, from: o.from, to: o.to, mode: o.mode, created: o.created, updated: o.updated, ...(o.reason ? { reason: o.reason } : {}) });
+  const op = (o: OperationRecord) => ({
+    id: o.id,
+    type: o.type,
+    state: o.state,
+    from: o.from,
+    to: o.to,
+    mode: o.mode,
+    created: o.created,
+    updated: o.updated,
+    ...(o.reason ? { reason: o.reason } : {}),
+  });
   return {
     cluster: info.cluster.name,
     status: info.cluster.status,
@@ -59,5 +69,5 @@ export function renderStatus(info: StatusInfo, now = new Date()): string {
       `      ${o.state === 'completed' ? 'Completed' : 'Failed'}:${o.state === 'completed' ? '' : '   '} ${formatUpdated(o.updated)} (${ago(o.updated, now)})${o.reason ? ` — ${o.reason}` : ''}`,
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

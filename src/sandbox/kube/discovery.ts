@@ -2,10 +2,17 @@
  * Discovery documents built from the resource table. Plain (legacy) JSON answers are enough:
  * kubectl asks for aggregated discovery first and falls back to one resource list per group.
  */
-import { apiVersionOf, RESOURCE_VERBS, RESOURCES, SUBRESOURCES, type Json } from './resources.js';
+import { apiVersionOf, type Json, RESOURCE_VERBS, RESOURCES, SUBRESOURCES } from './resources.js';
 
 /** Kubernetes version the emulator claims; the kubectl dispatcher picks its client by it. */
-export const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', platform: 'linux/amd64', goVersion: 'go1.23.0', compiler: 'gc' };
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.4',
+  platform: 'linux/amd64',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+};
 
 function groups(): { name: string; version: string }[] {
   const seen = new Map<string, string>();

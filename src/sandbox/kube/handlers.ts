@@ -2,15 +2,16 @@
  * Resource verbs: list, watch, get, create, replace, patch, delete, plus the pod subresources
  * `eviction` and `log`. Handlers throw ApiFailure; the server writes it as a Status.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { randomBytes } from 'node:crypto';
-import { podFinished, podLog, defaultJob } from './jobs.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultJob, podFinished, podLog } from './jobs.js';
 import { applyPatch, patchKind } from './patch.js';
 import type { BudgetController } from './pdb.js';
 import type { Json, KubeObject, ResourcePath } from './resources.js';
 import { matchesFieldSelector, matchesLabelSelector } from './select.js';
 import { ApiFailure, alreadyExists, listOf, notFound, sendJson, successStatus } from './status.js';
-import { resourceOfKind, type ObjectStore } from './store.js';
+import { type ObjectStore, resourceOfKind } from './store.js';
 import { toTable, wantsTable } from './table.js';
 import { serveWatch, type WatchSet } from './watch.js';
 
@@ -72,7 +73,9 @@ function list(ctx: HandlerContext, r: ResourceRequest): void {
   if (watch === 'true' || watch === '1') return serveWatch(r.req, r.res, ctx.store, r.target, r.query, ctx.watches);
   const items = ctx.store
     .list(r.target.res, r.target.namespace)
-    .filter((o) => matchesFieldSelector(o, r.query.get('fieldSelector')) && matchesLabelSelector(o.metadata.labels, r.query.get('labelSelector')));
+    .filter(
+      (o) => matchesFieldSelector(o, r.query.get('fieldSelector')) && matchesLabelSelector(o.metadata.labels, r.query.get('labelSelector')),
+    );
   const table = wantsTable(r.req.headers.accept) ? toTable(r.target.res, items, ctx.store.resourceVersion) : undefined;
   sendJson(r.res, 200, table ?? listOf(r.target.res, items, ctx.store.resourceVersion));
 }
@@ -88,7 +91,8 @@ function create(ctx: HandlerContext, r: ResourceRequest): void {
   let object = parseBody(r.body) as KubeObject;
   const metadata = { ...(object.metadata ?? {}) } as KubeObject['metadata'];
   if (!metadata.name && metadata.generateName) metadata.name = `${metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
-  if (!metadata.name) throw new ApiFailure(422, 'Invalid', `${res.kind} is invalid: metadata.name: Required value: name or generateName is required`);
+  if (!metadata.name)
+    throw new ApiFailure(422, 'Invalid', `${res.kind} is invalid: metadata.name: Required value: name or generateName is required`);
   if (res.namespaced) {
     if (namespace && metadata.namespace && metadata.namespace !== namespace) {
       throw new ApiFailure(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
@@ -108,16 +112,30 @@ function replace(ctx: HandlerContext, r: ResourceRequest): void {
   const object = parseBody(r.body) as KubeObject;
   const rv = object.metadata?.resourceVersion;
   if (rv && rv !== current.metadata.resourceVersion) {
-    throw new ApiFailure(409, 'Conflict', `Operation cannot be fulfilled on ${r.target.res.plural} "${r.target.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    throw new ApiFailure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${r.target.res.plural} "${r.target.name}": the object has been modified; please apply your changes to the latest version and try again`,
+    );
   }
-  const metadata = { ...object.metadata, name: current.metadata.name, namespace: current.metadata.namespace, generation: (Number(current.metadata.generation) || 1) + 1 };
-  const stored = ctx.store.put(r.target.res, { ...object, metadata, ...(object.status === undefined && current.status ? { status: current.status } : {}) });
+  const metadata = {
+    ...object.metadata,
+    name: current.metadata.name,
+    namespace: current.metadata.namespace,
+    generation: (Number(current.metadata.generation) || 1) + 1,
+  };
+  const stored = ctx.store.put(r.target.res, {
+    ...object,
+    metadata,
+    ...(object.status === undefined && current.status ? { status: current.status } : {}),
+  });
   sendJson(r.res, 200, stored);
 }
 
 function patch(ctx: HandlerContext, r: ResourceRequest): void {
   const kind = patchKind(r.req.headers['content-type']);
-  if (!kind) throw new ApiFailure(415, 'UnsupportedMediaType', `the emulator does not support patches of type ${r.req.headers['content-type']}`);
+  if (!kind)
+    throw new ApiFailure(415, 'UnsupportedMediaType', `the emulator does not support patches of type ${r.req.headers['content-type']}`);
   const current = existing(ctx, r.target);
   const patched = applyPatch(current, parseBody(r.body), kind) as KubeObject;
   const specChanged = JSON.stringify(patched.spec) !== JSON.stringify(current.spec);
@@ -159,7 +177,13 @@ function podLogs(ctx: HandlerContext, r: ResourceRequest): void {
   const pod = existing(ctx, r.target);
   let text = podLog(pod);
   const tail = Number(r.query.get('tailLines') ?? NaN);
-  if (Number.isInteger(tail) && tail >= 0) text = text.split('\n').filter(Boolean).slice(-tail).map((l) => `${l}\n`).join('');
+  if (Number.isInteger(tail) && tail >= 0)
+    text = text
+      .split('\n')
+      .filter(Boolean)
+      .slice(-tail)
+      .map((l) => `${l}\n`)
+      .join('');
   r.res.writeHead(200, { 'Content-Type': 'text/plain' });
   r.res.flushHeaders();
   r.res.write(text);

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Json, KubeObject } from './resources.js';
-import { resourceOfKind, type ObjectStore } from './store.js';
+import { type ObjectStore, resourceOfKind } from './store.js';
 
 const JOBS = resourceOfKind('Job');
 const PODS = resourceOfKind('Pod');
@@ -32,7 +32,12 @@ function isFinished(job: KubeObject): boolean {
 /** Fills what the API server defaults on create: a uid, the selector and the template labels. */
 export function defaultJob(job: KubeObject): KubeObject {
   const uid = job.metadata.uid ?? randomUUID();
-  const labels = { 'controller-uid': uid, 'batch.kubernetes.io/controller-uid': uid, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name };
+  const labels = {
+    'controller-uid': uid,
+    'batch.kubernetes.io/controller-uid': uid,
+    'job-name': job.metadata.name,
+    'batch.kubernetes.io/job-name': job.metadata.name,
+  };
   const template = job.spec?.template ?? {};
   return {
     ...job,
@@ -83,17 +88,22 @@ export class JobController {
 
   private start(job: KubeObject): void {
     const annotations = annotationsOf(job);
-    const existing = this.store.list(PODS, job.metadata.namespace).find((p) => p.metadata.ownerReferences?.some((o) => o.uid === job.metadata.uid));
+    const existing = this.store
+      .list(PODS, job.metadata.namespace)
+      .find((p) => p.metadata.ownerReferences?.some((o) => o.uid === job.metadata.uid));
     const pod = existing ?? this.createPod(job, annotations);
     if (!job.status?.startTime) {
       this.store.put(JOBS, { ...job, status: { ...job.status, startTime: new Date().toISOString(), active: 1 } });
     }
     const duration = Number(annotations[JOB_ANNOTATIONS.durationMs] ?? DEFAULT_DURATION_MS);
     const failed = (annotations[JOB_ANNOTATIONS.outcome] ?? 'Complete').toLowerCase() === 'failed';
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.finish(job, pod, failed);
-    }, Number.isFinite(duration) ? duration : DEFAULT_DURATION_MS);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.finish(job, pod, failed);
+      },
+      Number.isFinite(duration) ? duration : DEFAULT_DURATION_MS,
+    );
     this.timers.add(timer);
   }
 
@@ -112,7 +122,11 @@ export class JobController {
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid!, controller: true }],
       },
       spec: { ...template.spec, ...(node ? { nodeName: node.metadata.name } : {}) },
-      status: { phase: 'Running', startTime: now, ...(node ? { hostIP: node.status?.addresses?.[0]?.address, podIP: node.status?.addresses?.[0]?.address } : {}) },
+      status: {
+        phase: 'Running',
+        startTime: now,
+        ...(node ? { hostIP: node.status?.addresses?.[0]?.address, podIP: node.status?.addresses?.[0]?.address } : {}),
+      },
     });
   }
 
@@ -125,14 +139,28 @@ export class JobController {
         ready: false,
         state: { terminated: { exitCode: failed ? 1 : 0, reason: failed ? 'Error' : 'Completed', finishedAt: now } },
       }));
-      this.store.put(PODS, { ...currentPod, status: { ...currentPod.status, phase: failed ? 'Failed' : 'Succeeded', containerStatuses: containers } });
+      this.store.put(PODS, {
+        ...currentPod,
+        status: { ...currentPod.status, phase: failed ? 'Failed' : 'Succeeded', containerStatuses: containers },
+      });
     }
     const currentJob = this.store.get(JOBS, job.metadata.namespace, job.metadata.name);
     if (!currentJob || currentJob.metadata.uid !== job.metadata.uid) return;
     const condition = failed
-      ? { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now, lastTransitionTime: now }
+      ? {
+          type: 'Failed',
+          status: 'True',
+          reason: 'BackoffLimitExceeded',
+          message: 'Job has reached the specified backoff limit',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+        }
       : { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now };
-    const status: Json = { ...currentJob.status, conditions: [condition], ...(failed ? { failed: 1 } : { succeeded: 1, completionTime: now }) };
+    const status: Json = {
+      ...currentJob.status,
+      conditions: [condition],
+      ...(failed ? { failed: 1 } : { succeeded: 1, completionTime: now }),
+    };
     delete status.active;
     this.store.put(JOBS, { ...currentJob, status });
   }

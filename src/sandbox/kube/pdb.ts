@@ -6,7 +6,7 @@
  */
 import type { Json, KubeObject } from './resources.js';
 import { matchesSelectorObject } from './select.js';
-import { resourceOfKind, type ObjectStore } from './store.js';
+import { type ObjectStore, resourceOfKind } from './store.js';
 
 const PODS = resourceOfKind('Pod');
 const PDBS = resourceOfKind('PodDisruptionBudget');

@@ -50,11 +50,13 @@ export class StatePersister {
   async flush(): Promise<void> {
     this.pending = false;
     const snapshot = JSON.stringify(this.store.snapshot());
-    this.writing = this.writing.then(async () => {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, snapshot);
-      await fs.rename(tmp, this.file);
-    }).catch(this.onError);
+    this.writing = this.writing
+      .then(async () => {
+        const tmp = `${this.file}.${process.pid}.tmp`;
+        await fs.writeFile(tmp, snapshot);
+        await fs.rename(tmp, this.file);
+      })
+      .catch(this.onError);
     await this.writing;
   }
 

@@ -68,7 +68,14 @@ export const RESOURCES: readonly ResourceDef[] = [
 ];
 
 /** Subresources listed in discovery; drain looks up `pods/eviction` before it evicts. */
-export const SUBRESOURCES: readonly { group: string; version: string; name: string; kind: string; subGroup?: string; subVersion?: string }[] = [
+export const SUBRESOURCES: readonly {
+  group: string;
+  version: string;
+  name: string;
+  kind: string;
+  subGroup?: string;
+  subVersion?: string;
+}[] = [
   { group: '', version: 'v1', name: 'pods/eviction', kind: 'Eviction', subGroup: 'policy', subVersion: 'v1' },
   { group: '', version: 'v1', name: 'pods/log', kind: 'Pod' },
 ];

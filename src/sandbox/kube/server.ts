@@ -6,11 +6,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { discovery } from './discovery.js';
-import { handleResource, type HandlerContext } from './handlers.js';
+import { type HandlerContext, handleResource } from './handlers.js';
 import { JobController } from './jobs.js';
 import { BudgetController, type EvictionStats } from './pdb.js';
-import { StatePersister, readStateFile } from './persist.js';
-import { parseResourcePath, type KubeObject, type ResourceDef } from './resources.js';
+import { readStateFile, StatePersister } from './persist.js';
+import { type KubeObject, parseResourcePath, type ResourceDef } from './resources.js';
 import { ApiFailure, sendFailure, sendJson } from './status.js';
 import { ObjectStore, resourceOfKind } from './store.js';
 
@@ -75,12 +75,18 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   const store = new ObjectStore();
   const saved = options.stateFile ? readStateFile(options.stateFile) : undefined;
   const skipped = saved ? store.load(saved.objects, saved.resourceVersion) : store.load(options.seed ?? []);
-  if (skipped.length) options.log?.warn({ event: 'kube.emulator.skipped', skipped }, `kube emulator: skipped objects of unknown kinds: ${skipped.join(', ')}`);
+  if (skipped.length)
+    options.log?.warn(
+      { event: 'kube.emulator.skipped', skipped },
+      `kube emulator: skipped objects of unknown kinds: ${skipped.join(', ')}`,
+    );
 
   const budgets = new BudgetController(store, options.pdbReleaseMs);
   const jobs = new JobController(store);
   const persister = options.stateFile
-    ? new StatePersister(store, options.stateFile, (err) => options.log?.warn({ event: 'kube.emulator.persist', err }, 'kube emulator: could not write its state file'))
+    ? new StatePersister(store, options.stateFile, (err) =>
+        options.log?.warn({ event: 'kube.emulator.persist', err }, 'kube emulator: could not write its state file'),
+      )
     : undefined;
   if (persister) await persister.flush();
   const ctx: HandlerContext = { store, budgets, watches: new Set() };
@@ -128,7 +134,10 @@ async function serve(ctx: HandlerContext, req: IncomingMessage, res: ServerRespo
   const url = new URL(req.url ?? '/', 'http://emulator');
   try {
     const body = await readBody(req);
-    log?.debug({ event: 'kube.emulator.request', method: req.method, url: req.url, contentType: req.headers['content-type'] }, `${req.method} ${req.url}`);
+    log?.debug(
+      { event: 'kube.emulator.request', method: req.method, url: req.url, contentType: req.headers['content-type'] },
+      `${req.method} ${req.url}`,
+    );
     if (['/healthz', '/readyz', '/livez'].includes(url.pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');

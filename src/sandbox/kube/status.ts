@@ -26,7 +26,11 @@ export function notFound(res: ResourceDef, name: string): ApiFailure {
 
 /** 409 for a create of an existing object. */
 export function alreadyExists(res: ResourceDef, name: string): ApiFailure {
-  return new ApiFailure(409, 'AlreadyExists', `${qualifiedName(res)} "${name}" already exists`, { name, group: res.group, kind: res.plural });
+  return new ApiFailure(409, 'AlreadyExists', `${qualifiedName(res)} "${name}" already exists`, {
+    name,
+    group: res.group,
+    kind: res.plural,
+  });
 }
 
 /** Writes a JSON body with the given code. */
@@ -52,7 +56,13 @@ export function sendFailure(res: ServerResponse, failure: ApiFailure): void {
 
 /** A success Status (eviction, delete). */
 export function successStatus(res: ResourceDef, name: string, uid?: string): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: res.group, kind: res.plural, ...(uid ? { uid } : {}) } };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, group: res.group, kind: res.plural, ...(uid ? { uid } : {}) },
+  };
 }
 
 /** Used in list answers: `PodList` under the resource's group version. */

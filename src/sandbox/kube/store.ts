@@ -4,7 +4,7 @@
  * replayed the events it missed. Controllers (budgets, jobs) and watches subscribe to changes.
  */
 import { randomUUID } from 'node:crypto';
-import { apiVersionOf, resourceForKind, RESOURCES, type KubeObject, type ResourceDef } from './resources.js';
+import { apiVersionOf, type KubeObject, RESOURCES, type ResourceDef, resourceForKind } from './resources.js';
 
 /** One change, as a watch sends it. */
 export interface StoreEvent {

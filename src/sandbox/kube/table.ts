@@ -22,15 +22,26 @@ function age(object: KubeObject): string {
 function nodeCells(node: KubeObject): unknown[] {
   const ready = ((node.status?.conditions ?? []) as Json[]).some((c) => c.type === 'Ready' && c.status === 'True');
   const status = [ready ? 'Ready' : 'NotReady', ...(node.spec?.unschedulable ? ['SchedulingDisabled'] : [])].join(',');
-  const roles = Object.keys(node.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)).sort();
+  const roles = Object.keys(node.metadata.labels ?? {})
+    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+    .map((k) => k.slice('node-role.kubernetes.io/'.length))
+    .sort();
   return [node.metadata.name, status, roles.join(',') || '<none>', age(node), node.status?.nodeInfo?.kubeletVersion ?? ''];
 }
 
 function podCells(pod: KubeObject): unknown[] {
   const containers = (pod.spec?.containers ?? []) as Json[];
   const running = pod.status?.phase === 'Running';
-  const reason = pod.status?.phase === 'Succeeded' ? 'Completed' : pod.status?.phase === 'Failed' ? 'Error' : (pod.status?.phase ?? 'Pending');
-  return [pod.metadata.name, `${running ? containers.length : 0}/${containers.length}`, reason, 0, age(pod), pod.spec?.nodeName ?? '<none>'];
+  const reason =
+    pod.status?.phase === 'Succeeded' ? 'Completed' : pod.status?.phase === 'Failed' ? 'Error' : (pod.status?.phase ?? 'Pending');
+  return [
+    pod.metadata.name,
+    `${running ? containers.length : 0}/${containers.length}`,
+    reason,
+    0,
+    age(pod),
+    pod.spec?.nodeName ?? '<none>',
+  ];
 }
 
 const COLUMNS: Record<string, { columns: string[]; cells: (o: KubeObject) => unknown[] }> = {
@@ -46,7 +57,13 @@ export function toTable(res: ResourceDef, objects: KubeObject[], resourceVersion
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: String(resourceVersion) },
-    columnDefinitions: spec.columns.map((name, i) => ({ name, type: name === 'Restarts' ? 'integer' : 'string', format: i === 0 ? 'name' : '', description: '', priority: name === 'Node' ? 1 : 0 })),
+    columnDefinitions: spec.columns.map((name, i) => ({
+      name,
+      type: name === 'Restarts' ? 'integer' : 'string',
+      format: i === 0 ? 'name' : '',
+      description: '',
+      priority: name === 'Node' ? 1 : 0,
+    })),
     rows: objects.map((o) => ({
       cells: spec.cells(o),
       object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },

@@ -14,7 +14,14 @@ import { toTable, wantsTable } from './table.js';
 export type WatchSet = Set<ServerResponse>;
 
 /** Serves one watch request until the client leaves, `timeoutSeconds` passes or the server closes. */
-export function serveWatch(req: IncomingMessage, res: ServerResponse, store: ObjectStore, target: ResourcePath, query: URLSearchParams, open: WatchSet): void {
+export function serveWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: ObjectStore,
+  target: ResourcePath,
+  query: URLSearchParams,
+  open: WatchSet,
+): void {
   const fieldSelector = query.get('fieldSelector');
   const labelSelector = query.get('labelSelector');
   const matches = (ev: Pick<StoreEvent, 'res' | 'object'>): boolean =>

@@ -8,7 +8,12 @@ import { gone, startCluster, type TestCluster } from './helpers.js';
 function statusRows(stdout: string): Map<string, string[]> {
   const lines = stdout.trim().split('\n');
   expect(lines[0]!.split(/\s+/)).toEqual(['Hostname', 'Address', 'Status', 'Version']);
-  return new Map(lines.slice(1).map((l) => l.trim().split(/\s+/)).map(([name, ...rest]) => [name!, rest]));
+  return new Map(
+    lines
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .map(([name, ...rest]) => [name!, rest]),
+  );
 }
 
 describe('cluster › agents deploy, status, shutdown on real sshd nodes', () => {
@@ -28,7 +33,11 @@ describe('cluster › agents deploy, status, shutdown on real sshd nodes', () =>
   it('deploys an agent on every node, one line per node', async () => {
     const r = await c.cli('agent', 'deploy');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').sort()).toEqual(['Deployed agent on node-1 (127.0.3.2)', 'Deployed agent on node-2 (127.0.3.3)', 'Deployed agent on node-3 (127.0.3.4)']);
+    expect(r.stdout.trim().split('\n').sort()).toEqual([
+      'Deployed agent on node-1 (127.0.3.2)',
+      'Deployed agent on node-2 (127.0.3.3)',
+      'Deployed agent on node-3 (127.0.3.4)',
+    ]);
     expect(r.stderr).toContain('Deploying agents on cluster nodes');
     for (const n of c.record.nodes) {
       const pid = await c.agentPid(n.name);
@@ -86,7 +95,11 @@ describe('cluster › agents deploy, status, shutdown on real sshd nodes', () =>
     const pids = await Promise.all(c.record.nodes.map((n) => c.agentPid(n.name)));
     const r = await c.cli('agent', 'shutdown');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').sort()).toEqual(['Shut down agent on node-1 (127.0.3.2)', 'Shut down agent on node-2 (127.0.3.3)', 'Shut down agent on node-3 (127.0.3.4)']);
+    expect(r.stdout.trim().split('\n').sort()).toEqual([
+      'Shut down agent on node-1 (127.0.3.2)',
+      'Shut down agent on node-2 (127.0.3.3)',
+      'Shut down agent on node-3 (127.0.3.4)',
+    ]);
     for (const pid of pids) expect(await gone(pid!)).toBe(true);
 
     const status = await c.cli('agent', 'status');

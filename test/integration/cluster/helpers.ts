@@ -10,12 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import type { SandboxNodeRecord, SandboxRecord } from '../../../src/sandbox/index.js';
 import { commandLine, isAlive, signalProcess, waitForExit } from '../../../src/sandbox/processes.js';
 import { stopSshd } from '../../../src/sandbox/sshd.js';
-import { processes } from '../ssh/helpers.js';
-import { sandboxSshds } from '../ssh/helpers.js';
-import { expect } from 'vitest';
+import { processes, sandboxSshds } from '../ssh/helpers.js';
 
 /** The repository root: where `bin/hoist` and `dist/` are. */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -96,7 +95,10 @@ export class TestCluster {
   /** Starts the node's sshd again the way the sandbox does (foreground, detached), after a test stopped it. */
   async restartSshd(name: string): Promise<number> {
     const node = this.node(name);
-    const child = spawn(this.record.sshdBinary, ['-D', '-f', node.sshd.config, '-E', node.sshd.logFile], { detached: true, stdio: 'ignore' });
+    const child = spawn(this.record.sshdBinary, ['-D', '-f', node.sshd.config, '-E', node.sshd.logFile], {
+      detached: true,
+      stdio: 'ignore',
+    });
     child.unref();
     const pid = child.pid!;
     this.pids.add(pid);
@@ -195,7 +197,10 @@ export async function exists(file: string): Promise<boolean> {
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

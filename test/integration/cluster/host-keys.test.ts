@@ -34,7 +34,13 @@ describe('cluster › host keys of the nodes are checked against known_hosts', (
   });
 
   it('refuses a node missing from known_hosts with exit 5 and its fingerprint', async () => {
-    await fs.writeFile(c.record.knownHostsFile, original.split('\n').filter((l) => !l.startsWith('127.0.6.3 ')).join('\n'));
+    await fs.writeFile(
+      c.record.knownHostsFile,
+      original
+        .split('\n')
+        .filter((l) => !l.startsWith('127.0.6.3 '))
+        .join('\n'),
+    );
     const before = await knownHosts();
 
     const phase = await c.cli('plan', 'execute', '--phase', '/init/node-2');
@@ -74,14 +80,16 @@ describe('cluster › host keys of the nodes are checked against known_hosts', (
     const current = await lines();
     const swapped = current.map((l) => (l.startsWith('127.0.6.4 ') ? `127.0.6.4 ${type} ${blob}` : l));
     expect(swapped).not.toEqual(current);
-    await fs.writeFile(c.record.knownHostsFile, swapped.join('\n') + '\n');
+    await fs.writeFile(c.record.knownHostsFile, `${swapped.join('\n')}\n`);
     const before = await knownHosts();
 
     // node-3's entry is line 2 now: node-2's was removed and appended again above.
     for (const flags of [[], ['--accept-new-host-keys']]) {
       const r = await c.cli(...flags, 'plan', 'rollback', '--phase', '/init/node-3');
       expect(r.code).toBe(5);
-      expect(r.stderr).toMatch(/host key of node-3 \(127\.0\.6\.4\) has changed: known ED25519 key SHA256:\S+ \(line 2\), offered ED25519 key SHA256:/);
+      expect(r.stderr).toMatch(
+        /host key of node-3 \(127\.0\.6\.4\) has changed: known ED25519 key SHA256:\S+ \(line 2\), offered ED25519 key SHA256:/,
+      );
       expect(r.stderr).toContain('remove the old entry');
       expect(await knownHosts()).toBe(before);
     }

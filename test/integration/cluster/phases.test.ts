@@ -96,7 +96,11 @@ describe('cluster › /init, /checks and /gc executed and rolled back on the nod
     const dir = nodeFile(c, node, 'agent', 'executions');
     const found: string[] = [];
     for (const id of await fs.readdir(dir)) {
-      const req = JSON.parse(await fs.readFile(path.join(dir, id, 'request.json'), 'utf8')) as { action: string; operationId: string; phaseId: string };
+      const req = JSON.parse(await fs.readFile(path.join(dir, id, 'request.json'), 'utf8')) as {
+        action: string;
+        operationId: string;
+        phaseId: string;
+      };
       const result = JSON.parse(await fs.readFile(path.join(dir, id, 'result.json'), 'utf8')) as { ok: boolean };
       if (req.operationId === opId && req.phaseId === phase && result.ok) found.push(req.action);
     }

@@ -13,7 +13,13 @@ import { eventually, processes, sandboxSshds } from '../ssh/helpers.js';
 import { exists, nodeFile, startCluster, type TestCluster } from './helpers.js';
 
 /** A package whose hook marks its start, runs for ~3 s, then appends one line. */
-const MANIFEST = ['hooks:', '  slow:', '    run: "echo started > started; sleep 3; echo done >> ran.log"', '    timeoutSeconds: 60', ''].join('\n');
+const MANIFEST = [
+  'hooks:',
+  '  slow:',
+  '    run: "echo started > started; sleep 3; echo done >> ran.log"',
+  '    timeoutSeconds: 60',
+  '',
+].join('\n');
 
 describe('cluster › an action survives its SSH connection being cut', () => {
   let c: TestCluster;
@@ -26,7 +32,12 @@ describe('cluster › an action survives its SSH connection being cut', () => {
     const { config } = await loadInventory(c.clusterFile);
     const nodes = nodesOf(config);
     pool = new SshPool(sshNodesOf(nodes), sshSettingsOf(config));
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString()), done()) });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
     agents = new ClusterAgents(nodes, pool, { version: hoistVersion(), log: pino({ level: 'debug' }, sink) });
   });
 
@@ -71,7 +82,10 @@ describe('cluster › an action survives its SSH connection being cut', () => {
       if (req.action === 'exec.hook' && req.phaseId === '/cut') hooks.push(id);
     }
     expect(hooks).toHaveLength(1);
-    expect(JSON.parse(await fs.readFile(path.join(executions, hooks[0]!, 'result.json'), 'utf8'))).toMatchObject({ ok: true, data: { exitCode: 0 } });
+    expect(JSON.parse(await fs.readFile(path.join(executions, hooks[0]!, 'result.json'), 'utf8'))).toMatchObject({
+      ok: true,
+      data: { exitCode: 0 },
+    });
   });
 
   it('keeps working on the new connection afterwards', async () => {

@@ -37,7 +37,12 @@ describe('cluster › a node that cannot be reached, then one whose agent is not
     expect(table.stdout).toMatch(/^ {2}✓ node-1\s+Initialize node "node-1"\s+Completed\s+127\.0\.7\.2/m);
     expect(table.stdout).toMatch(/^\* checks\s+Run preflight checks\s+Unstarted/m);
     const states = await phaseStates(c);
-    expect(['/init/node-1', '/init/node-2', '/init/node-3', '/checks'].map((id) => states.get(id))).toEqual(['completed', 'failed', 'completed', 'unstarted']);
+    expect(['/init/node-1', '/init/node-2', '/init/node-3', '/checks'].map((id) => states.get(id))).toEqual([
+      'completed',
+      'failed',
+      'completed',
+      'unstarted',
+    ]);
   });
 
   it('goes on once sshd runs again: the plan was resumable', async () => {

@@ -1,6 +1,6 @@
 /** `hoist upgrade IMAGE` in automatic mode on a 3-master sandbox: every phase, then the agents go. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_2, escape, expectExit, leaves, sandboxUp, tainted, type Sandbox } from './helpers.js';
+import { escapeRegex, expectExit, IMAGE_2, leaves, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
 
 describe('kube-side › automatic upgrade', () => {
   let sb: Sandbox;
@@ -37,7 +37,12 @@ describe('kube-side › automatic upgrade', () => {
     const status = await sb.hoist(['status', '-o', 'json']);
     expectExit(status, 0, 'hoist status');
     const doc = JSON.parse(status.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ status: 'active', installedVersion: '2.0.0', activeOperation: null, lastOperation: { state: 'completed', to: '2.0.0', mode: 'automatic' } });
+    expect(doc).toMatchObject({
+      status: 'active',
+      installedVersion: '2.0.0',
+      activeOperation: null,
+      lastOperation: { state: 'completed', to: '2.0.0', mode: 'automatic' },
+    });
   });
 
   it('every node runs the new runtime, schedulable, untainted and labelled 2.0.0; etcd kept its data', async () => {
@@ -54,7 +59,7 @@ describe('kube-side › automatic upgrade', () => {
   it('shut the agents down: agent status exits 5 with every node Offline', async () => {
     const text = await sb.hoist(['agent', 'status']);
     expect(text.exitCode).toBe(5);
-    for (const n of sb.nodes) expect(text.stdout).toMatch(new RegExp(`^${n.name}\\s+${escape(n.address)}\\s+Offline\\s`, 'm'));
+    for (const n of sb.nodes) expect(text.stdout).toMatch(new RegExp(`^${n.name}\\s+${escapeRegex(n.address)}\\s+Offline\\s`, 'm'));
     expect(text.stdout).not.toContain('Deployed');
 
     const run = await sb.hoist(['agent', 'status', '-o', 'json']);

@@ -4,7 +4,7 @@
  * hoist names the pod and the budget while it waits, then the drain finishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, expectExit, leaves, sandboxUp, type Sandbox } from './helpers.js';
+import { expectExit, IMAGE_2, leaves, type Sandbox, sandboxUp } from './helpers.js';
 
 const DRAIN = '/masters/node-3/drain';
 
@@ -21,9 +21,13 @@ describe('kube-side › drain blocked by a budget that is released later', () =>
   });
 
   it('guarded-1 runs on the last node under a budget that allows no disruption', async () => {
-    const pod = JSON.parse((await sb.kubectl(['get', 'pod', 'guarded-1', '-n', 'default', '-o', 'json'])).stdout) as { spec: { nodeName: string } };
+    const pod = JSON.parse((await sb.kubectl(['get', 'pod', 'guarded-1', '-n', 'default', '-o', 'json'])).stdout) as {
+      spec: { nodeName: string };
+    };
     expect(pod.spec.nodeName).toBe('node-3');
-    const pdb = JSON.parse((await sb.kubectl(['get', 'pdb', 'guarded-pdb', '-n', 'default', '-o', 'json'])).stdout) as { status: { disruptionsAllowed: number } };
+    const pdb = JSON.parse((await sb.kubectl(['get', 'pdb', 'guarded-pdb', '-n', 'default', '-o', 'json'])).stdout) as {
+      status: { disruptionsAllowed: number };
+    };
     expect(pdb.status.disruptionsAllowed).toBe(0);
   });
 
@@ -46,10 +50,16 @@ describe('kube-side › drain blocked by a budget that is released later', () =>
     const log = await sb.operationLog(operation);
     const progress = log.filter((l) => l.event === 'drain.progress' && l.phase === DRAIN).map((l) => l.msg ?? '');
     const blocked = progress.filter((m) => m.includes('guarded-1'));
-    expect(blocked.some((m) => m.includes('default/guarded-1') && m.includes('PodDisruptionBudget default/guarded-pdb') && m.includes('drain of node "node-3"')), progress.join('\n')).toBe(true);
+    expect(
+      blocked.some(
+        (m) =>
+          m.includes('default/guarded-1') && m.includes('PodDisruptionBudget default/guarded-pdb') && m.includes('drain of node "node-3"'),
+      ),
+      progress.join('\n'),
+    ).toBe(true);
     // Once released, the pod is evicted, and that is reported after the refusal.
     const refusedAt = progress.findIndex((m) => m.includes('guarded-pdb'));
-    const evictedAt = progress.findIndex((m) => m === 'pod/guarded-1 evicted');
+    const evictedAt = progress.indexOf('pod/guarded-1 evicted');
     expect(evictedAt, progress.join('\n')).toBeGreaterThan(refusedAt);
     // Any "Still executing" line on stderr carries the same news.
     for (const line of run.stderr.split('\n').filter((l) => l.includes('Still executing'))) expect(line).toContain(DRAIN);
@@ -64,14 +74,20 @@ describe('kube-side › drain blocked by a budget that is released later', () =>
     expect(pod.stderr).toMatch(/not ?found/i);
     const node3 = (await sb.kubeNodes()).find((n) => n.metadata.name === 'node-3')!;
     expect(node3.spec.unschedulable).toBe(true);
-    const pods = JSON.parse((await sb.kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as { items: { metadata: { name: string; ownerReferences?: { kind: string }[] }; spec: { nodeName: string } }[] };
+    const pods = JSON.parse((await sb.kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as {
+      items: { metadata: { name: string; ownerReferences?: { kind: string }[] }; spec: { nodeName: string } }[];
+    };
     const left = pods.items.filter((p) => p.spec.nodeName === 'node-3');
     expect(left.map((p) => p.metadata.name)).toEqual(['log-forwarder-node-3']);
   });
 
   it('the rest of the upgrade resumes and completes', { timeout: 300_000 }, async () => {
     expectExit(await sb.hoist(['plan', 'resume']), 0, 'hoist plan resume');
-    expect(leaves((await sb.plan()).phases).filter((p) => p.state !== 'completed').map((p) => p.id)).toEqual([]);
+    expect(
+      leaves((await sb.plan()).phases)
+        .filter((p) => p.state !== 'completed')
+        .map((p) => p.id),
+    ).toEqual([]);
     expectExit(await sb.hoist(['plan', 'complete']), 0, 'hoist plan complete');
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ status: 'active', installedVersion: '2.0.0' });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { processes, type Proc } from '../ssh/helpers.js';
+import { type Proc, processes } from '../ssh/helpers.js';
 
 /** The hoist command a user runs. */
 export const HOIST = fileURLToPath(new URL('../../../bin/hoist', import.meta.url));
@@ -105,11 +105,15 @@ export async function sandboxUp(options: { firstAddress: string; masters?: numbe
     nodes: record.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })),
     hoist: (a, o = {}) => hoistIn(stateDir, ['-c', clusterFile, ...a], o.cwd),
     async kubectl(a) {
-      return asRun(await execa('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(stateDir, 'kubectl-cache'), ...a], { reject: false }));
+      return asRun(
+        await execa('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(stateDir, 'kubectl-cache'), ...a], { reject: false }),
+      );
     },
     async etcdctl(a) {
       const endpoints = masters.map((m) => `http://${m.address}:2379`).join(',');
-      return asRun(await execa('etcdctl', ['--endpoints', endpoints, '--command-timeout=10s', ...a], { env: { ETCDCTL_API: '3' }, reject: false }));
+      return asRun(
+        await execa('etcdctl', ['--endpoints', endpoints, '--command-timeout=10s', ...a], { env: { ETCDCTL_API: '3' }, reject: false }),
+      );
     },
     async health(address) {
       const res = await fetch(`http://${address}:7575/health`);
@@ -128,7 +132,10 @@ export async function sandboxUp(options: { firstAddress: string; masters?: numbe
     async operationLog(id) {
       const file = path.join(stateDir, 'clusters', 'upgrade-demo', 'operations', id, 'log.ndjson');
       const text = await fs.readFile(file, 'utf8');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; msg?: string; phase?: string });
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event?: string; msg?: string; phase?: string });
     },
     async down() {
       const r = await hoistIn(stateDir, ['sandbox', 'down']);
@@ -150,7 +157,6 @@ async function settle<T>(list: () => Promise<T[]>, attempts = 100): Promise<T[]>
   }
   return last;
 }
-
 
 /**
  * Live processes whose command line names `dir` (sshd, etcd, runtime services, agents, the
@@ -188,15 +194,18 @@ export function phaseMap(phases: PlanPhase[], into = new Map<string, PlanPhase>(
 
 /** True when the node carries the runlevel taint. */
 export function tainted(node: KubeNode): boolean {
-  return (node.spec.taints ?? []).some((t) => t.key === RUNLEVEL_TAINT.key && t.value === RUNLEVEL_TAINT.value && t.effect === RUNLEVEL_TAINT.effect);
+  return (node.spec.taints ?? []).some(
+    (t) => t.key === RUNLEVEL_TAINT.key && t.value === RUNLEVEL_TAINT.value && t.effect === RUNLEVEL_TAINT.effect,
+  );
 }
 
 /** Regex-safe text. */
-export function escape(text: string): string {
+export function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Asserts that a hoist run exited as expected, showing its output otherwise. */
 export function expectExit(run: Run, code: number, what: string): void {
-  if (run.exitCode !== code) throw new Error(`${what}: exit ${run.exitCode}, expected ${code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  if (run.exitCode !== code)
+    throw new Error(`${what}: exit ${run.exitCode}, expected ${code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
 }

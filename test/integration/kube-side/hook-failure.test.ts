@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_2, expectExit, leaves, phaseMap, sandboxUp, type Sandbox } from './helpers.js';
+import { expectExit, IMAGE_2, leaves, phaseMap, RUNTIME_2, type Sandbox, sandboxUp } from './helpers.js';
 
 const HOOK = 'packages/logging-app-6.0.8/jobs/update.yaml';
 const PHASE = '/runtime/logging-app';
@@ -58,13 +58,22 @@ describe('kube-side › a failing hook Job, fixed and resumed', () => {
     // Nothing after the failed phase ran.
     const all = leaves(plan.phases);
     const at = all.findIndex((p) => p.id === PHASE);
-    expect(all.slice(at + 1).filter((p) => p.state !== 'unstarted').map((p) => p.id)).toEqual([]);
+    expect(
+      all
+        .slice(at + 1)
+        .filter((p) => p.state !== 'unstarted')
+        .map((p) => p.id),
+    ).toEqual([]);
     expect(all.filter((p) => p.state === 'failed').map((p) => p.id)).toEqual([PHASE]);
   });
 
   it('the cluster is still updating at 1.0.0 and the agents stay for the resume', async () => {
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
-    expect(status).toMatchObject({ status: 'updating', installedVersion: '1.0.0', activeOperation: { state: 'in_progress', progress: { failed: 1 } } });
+    expect(status).toMatchObject({
+      status: 'updating',
+      installedVersion: '1.0.0',
+      activeOperation: { state: 'in_progress', progress: { failed: 1 } },
+    });
     expectExit(await sb.hoist(['agent', 'status']), 0, 'hoist agent status');
   });
 
@@ -75,13 +84,22 @@ describe('kube-side › a failing hook Job, fixed and resumed', () => {
     expect(run.stderr).toContain(`Executing "${PHASE}" on node-1`);
     expect(run.stderr).not.toContain('Executing "/runtime/dns-app"');
     const plan = await sb.plan();
-    expect(leaves(plan.phases).filter((p) => p.state !== 'completed').map((p) => `${p.id} ${p.state}`)).toEqual([]);
+    expect(
+      leaves(plan.phases)
+        .filter((p) => p.state !== 'completed')
+        .map((p) => `${p.id} ${p.state}`),
+    ).toEqual([]);
   });
 
   it('plan complete leaves the cluster active at 2.0.0', async () => {
     expectExit(await sb.hoist(['plan', 'complete']), 0, 'hoist plan complete');
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
-    expect(status).toMatchObject({ status: 'active', installedVersion: '2.0.0', activeOperation: null, lastOperation: { state: 'completed' } });
+    expect(status).toMatchObject({
+      status: 'active',
+      installedVersion: '2.0.0',
+      activeOperation: null,
+      lastOperation: { state: 'completed' },
+    });
     for (const n of sb.nodes) expect((await sb.health(n.address)).version).toBe(RUNTIME_2);
   });
 });

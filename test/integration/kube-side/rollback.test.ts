@@ -3,7 +3,7 @@
  * and upgraded): the dry run lists the phases newest first, the real one puts the cluster back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_1, RUNTIME_2, expectExit, leaves, sandboxUp, tainted, type Sandbox } from './helpers.js';
+import { expectExit, IMAGE_2, leaves, RUNTIME_1, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
 
 const STOP_AFTER = '/masters/node-2/system-upgrade';
 const ETCD_KEY = '/kube-side/rollback';
@@ -31,7 +31,8 @@ describe('kube-side › whole rollback from the middle of /masters', () => {
     for (const group of ['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters/node-1']) {
       expectExit(await sb.hoist(['plan', 'execute', '--phase', group]), 0, `plan execute --phase ${group}`);
     }
-    for (const id of ['/masters/node-2/drain', STOP_AFTER]) expectExit(await sb.hoist(['plan', 'execute', '--phase', id]), 0, `plan execute --phase ${id}`);
+    for (const id of ['/masters/node-2/drain', STOP_AFTER])
+      expectExit(await sb.hoist(['plan', 'execute', '--phase', id]), 0, `plan execute --phase ${id}`);
 
     const states = new Map(leaves((await sb.plan()).phases).map((p) => [p.id, p.state]));
     for (const p of all) expect(states.get(p.id), p.id).toBe(executed.some((e) => e.id === p.id) ? 'completed' : 'unstarted');
@@ -70,7 +71,10 @@ describe('kube-side › whole rollback from the middle of /masters', () => {
     const run = await sb.hoist(['rollback', '--confirm']);
     expectExit(run, 0, 'hoist rollback --confirm');
     expect(run.stdout).toMatch(/Operation \S+ rolled back; cluster upgrade-demo is active at 1\.0\.0/);
-    const order = run.stderr.split('\n').filter((l) => l.startsWith('Rolling back "')).map((l) => l.trim());
+    const order = run.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('Rolling back "'))
+      .map((l) => l.trim());
     expect(order).toEqual([...executed].reverse().map((p) => `Rolling back "${p.id}" on ${p.node}`));
     expect(run.stderr).toMatch(/Rolling back operation finished in \S/);
 
@@ -101,7 +105,12 @@ describe('kube-side › whole rollback from the middle of /masters', () => {
   it('the cluster is active at 1.0.0 with the failed operation as its last', async () => {
     const status = await sb.hoist(['status', '-o', 'json']);
     expectExit(status, 0, 'hoist status');
-    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'active', installedVersion: '1.0.0', activeOperation: null, lastOperation: { state: 'failed', to: '2.0.0' } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      status: 'active',
+      installedVersion: '1.0.0',
+      activeOperation: null,
+      lastOperation: { state: 'failed', to: '2.0.0' },
+    });
     // No operation is active any more, so there is nothing to roll back.
     const again = await sb.hoist(['rollback', '--dry-run']);
     expect(again.exitCode).toBe(4);

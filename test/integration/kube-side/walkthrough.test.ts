@@ -4,9 +4,33 @@
  * runtimes' /health.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_1, RUNTIME_2, escape, expectExit, leaves, processesUnder, sandboxUp, tainted, type PlanPhase, type Sandbox } from './helpers.js';
+import {
+  escapeRegex,
+  expectExit,
+  IMAGE_2,
+  leaves,
+  type PlanPhase,
+  processesUnder,
+  RUNTIME_1,
+  RUNTIME_2,
+  type Sandbox,
+  sandboxUp,
+  tainted,
+} from './helpers.js';
 
-const GROUPS = ['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters', '/config', '/runtime', '/migration', '/app', '/gc'];
+const GROUPS = [
+  '/init',
+  '/checks',
+  '/pre-update',
+  '/bootstrap',
+  '/coredns',
+  '/masters',
+  '/config',
+  '/runtime',
+  '/migration',
+  '/app',
+  '/gc',
+];
 const ETCD_KEY = '/kube-side/walkthrough';
 const ETCD_VALUE = 'written-before-the-upgrade';
 
@@ -67,9 +91,18 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
     const procs = (await processesUnder(sb.stateDir)).map((p) => p.cmdline);
     for (const n of sb.nodes) {
       const own = procs.filter((c) => c.includes(`/nodes/${n.name}/`));
-      expect(own.some((c) => c.includes('sshd')), `sshd of ${n.name}`).toBe(true);
-      expect(own.some((c) => c.startsWith('etcd ')), `etcd of ${n.name}`).toBe(true);
-      expect(own.some((c) => c.includes('service.mjs')), `runtime of ${n.name}`).toBe(true);
+      expect(
+        own.some((c) => c.includes('sshd')),
+        `sshd of ${n.name}`,
+      ).toBe(true);
+      expect(
+        own.some((c) => c.startsWith('etcd ')),
+        `etcd of ${n.name}`,
+      ).toBe(true);
+      expect(
+        own.some((c) => c.includes('service.mjs')),
+        `runtime of ${n.name}`,
+      ).toBe(true);
     }
     expect(procs.some((c) => c.includes('sandbox/kube/main.js'))).toBe(true);
   });
@@ -99,7 +132,7 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
         const run = await sb.hoist(['plan', 'execute', '--phase', leaf.id]);
         expectExit(run, 0, `hoist plan execute --phase ${leaf.id}`);
         expect(run.stderr).toContain(`Executing "${leaf.id}" on ${leaf.node}`);
-        expect(run.stderr).toMatch(new RegExp(`Executing phase "${escape(leaf.id)}" finished in \\S`));
+        expect(run.stderr).toMatch(new RegExp(`Executing phase "${escapeRegex(leaf.id)}" finished in \\S`));
 
         const now = new Map(leaves((await sb.plan()).phases).map((p) => [p.id, p.state]));
         expect(now.get(leaf.id), leaf.id).toBe('completed');
@@ -110,7 +143,9 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
   }
 
   it('drained every node of its evictable pods; only DaemonSet pods are left', async () => {
-    const pods = JSON.parse((await sb.kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as { items: { metadata: { name: string; ownerReferences?: { kind: string }[] } }[] };
+    const pods = JSON.parse((await sb.kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as {
+      items: { metadata: { name: string; ownerReferences?: { kind: string }[] } }[];
+    };
     expect(pods.items.length).toBeGreaterThan(0);
     for (const p of pods.items) expect(p.metadata.ownerReferences?.[0]?.kind, p.metadata.name).toBe('DaemonSet');
   });
@@ -122,7 +157,12 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
 
     const status = await sb.hoist(['status', '-o', 'json']);
     expectExit(status, 0, 'hoist status');
-    const doc = JSON.parse(status.stdout) as { status: string; installedVersion: string; activeOperation: unknown; lastOperation: { state: string; to: string } | null };
+    const doc = JSON.parse(status.stdout) as {
+      status: string;
+      installedVersion: string;
+      activeOperation: unknown;
+      lastOperation: { state: string; to: string } | null;
+    };
     expect(doc).toMatchObject({ status: 'active', installedVersion: '2.0.0', activeOperation: null });
     expect(doc.lastOperation).toMatchObject({ state: 'completed', to: '2.0.0' });
     expect((await sb.plan()).operation.state).toBe('completed');

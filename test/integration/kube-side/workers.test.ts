@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_2, RUNTIME_2, expectExit, leaves, phaseMap, sandboxUp, tainted, type PlanJson, type Sandbox } from './helpers.js';
+import { expectExit, IMAGE_2, leaves, type PlanJson, phaseMap, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
 
 interface Change {
   seq: number;
@@ -41,7 +41,11 @@ describe('kube-side › 1 master + 2 workers with --max-unavailable-workers 2', 
     expect(run.stdout).toMatch(/Cluster upgrade-demo upgraded from 1\.0\.0 to 2\.0\.0/);
     plan = await sb.plan();
     expect(plan.operation.state).toBe('completed');
-    expect(leaves(plan.phases).filter((p) => p.state !== 'completed').map((p) => p.id)).toEqual([]);
+    expect(
+      leaves(plan.phases)
+        .filter((p) => p.state !== 'completed')
+        .map((p) => p.id),
+    ).toEqual([]);
   });
 
   it('the /workers group holds both workers, run two at a time', () => {
@@ -55,10 +59,23 @@ describe('kube-side › 1 master + 2 workers with --max-unavailable-workers 2', 
 
   it('both workers were in progress at the same time', async () => {
     const file = path.join(sb.stateDir, 'clusters', 'upgrade-demo', 'operations', plan.operation.id, 'changelog.ndjson');
-    const changes = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Change);
+    const changes = (await fs.readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Change);
     const of = (node: string) => changes.filter((c) => c.phase.startsWith(`/workers/${node}/`));
-    const firstStart = (node: string) => Math.min(...of(node).filter((c) => c.state === 'in_progress').map((c) => c.seq));
-    const lastDone = (node: string) => Math.max(...of(node).filter((c) => c.state === 'completed').map((c) => c.seq));
+    const firstStart = (node: string) =>
+      Math.min(
+        ...of(node)
+          .filter((c) => c.state === 'in_progress')
+          .map((c) => c.seq),
+      );
+    const lastDone = (node: string) =>
+      Math.max(
+        ...of(node)
+          .filter((c) => c.state === 'completed')
+          .map((c) => c.seq),
+      );
     // Each worker started before the other one finished: the two subtrees overlapped.
     expect(firstStart('node-3')).toBeLessThan(lastDone('node-2'));
     expect(firstStart('node-2')).toBeLessThan(lastDone('node-3'));

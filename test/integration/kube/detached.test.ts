@@ -18,7 +18,14 @@ const files = {
 let child: ResultPromise | undefined;
 
 beforeAll(async () => {
-  await build({ entryPoints: [path.join(import.meta.dirname, '../../../src/sandbox/kube/main.ts')], bundle: true, platform: 'node', format: 'esm', outfile: files.main, logLevel: 'silent' });
+  await build({
+    entryPoints: [path.join(import.meta.dirname, '../../../src/sandbox/kube/main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: files.main,
+    logLevel: 'silent',
+  });
   writeFileSync(files.seed, JSON.stringify({ nodes: NODES }));
 });
 afterAll(async () => {
@@ -29,7 +36,23 @@ afterAll(async () => {
 
 async function start(): Promise<void> {
   rmSync(files.port, { force: true });
-  child = execa('node', [files.main, '--port', '0', '--seed', files.seed, '--state-file', files.state, '--port-file', files.port, '--kubeconfig', files.kubeconfig], { reject: false });
+  child = execa(
+    'node',
+    [
+      files.main,
+      '--port',
+      '0',
+      '--seed',
+      files.seed,
+      '--state-file',
+      files.state,
+      '--port-file',
+      files.port,
+      '--kubeconfig',
+      files.kubeconfig,
+    ],
+    { reject: false },
+  );
   await until(() => existsSync(files.port) || child!.exitCode !== null);
   expect(child.exitCode).toBeNull();
 }
@@ -50,7 +73,9 @@ describe('kube emulator process', () => {
     expect(Number(readFileSync(files.port, 'utf8'))).toBeGreaterThan(0);
     expect((await kubectl(['cordon', 'node-2'])).exitCode).toBe(0);
     expect(await stop()).toBe(0);
-    const saved = JSON.parse(readFileSync(files.state, 'utf8')) as { objects: { kind: string; metadata: { name: string }; spec?: { unschedulable?: boolean } }[] };
+    const saved = JSON.parse(readFileSync(files.state, 'utf8')) as {
+      objects: { kind: string; metadata: { name: string }; spec?: { unschedulable?: boolean } }[];
+    };
     expect(saved.objects.find((o) => o.kind === 'Node' && o.metadata.name === 'node-2')?.spec?.unschedulable).toBe(true);
   });
 

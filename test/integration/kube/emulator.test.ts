@@ -1,7 +1,8 @@
 /** The Kubernetes API emulator driven by the real kubectl. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { execa } from 'execa';
-import { jobManifest, startFixture, until, type KubeFixture } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobManifest, type KubeFixture, startFixture, until } from './helpers.js';
 
 let f: KubeFixture;
 beforeAll(async () => {
@@ -27,7 +28,11 @@ describe('kube emulator', () => {
       const list = await json(['get', 'nodes']);
       expect(list.items.map((n: any) => n.metadata.name)).toEqual(['node-1', 'node-2', 'node-3']);
       const [n1, , n3] = list.items;
-      expect(n1.metadata.labels).toMatchObject({ 'kubernetes.io/hostname': 'node-1', 'node-role.kubernetes.io/master': '', 'hoist/advertise-ip': '127.0.0.2' });
+      expect(n1.metadata.labels).toMatchObject({
+        'kubernetes.io/hostname': 'node-1',
+        'node-role.kubernetes.io/master': '',
+        'hoist/advertise-ip': '127.0.0.2',
+      });
       expect(n3.metadata.labels['node-role.kubernetes.io/master']).toBeUndefined();
     });
 
@@ -40,7 +45,9 @@ describe('kube emulator', () => {
 
     it('taints and untaints a node; removing an absent taint fails as in Kubernetes', async () => {
       await ok(['taint', 'nodes', 'node-2', 'hoist/runlevel=system:NoExecute']);
-      expect((await json(['get', 'node', 'node-2'])).spec.taints).toEqual([{ key: 'hoist/runlevel', value: 'system', effect: 'NoExecute' }]);
+      expect((await json(['get', 'node', 'node-2'])).spec.taints).toEqual([
+        { key: 'hoist/runlevel', value: 'system', effect: 'NoExecute' },
+      ]);
       await ok(['taint', 'nodes', 'node-2', 'hoist/runlevel:NoExecute-']);
       expect((await json(['get', 'node', 'node-2'])).spec.taints).toBeUndefined();
       const again = await f.kubectl(['taint', 'nodes', 'node-2', 'hoist/runlevel:NoExecute-']);
@@ -58,7 +65,9 @@ describe('kube emulator', () => {
   describe('pods and drain', () => {
     it('lists pods in all namespaces, including one DaemonSet pod per node and guarded-1', async () => {
       const pods = (await json(['get', 'pods', '-A'])).items.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`);
-      expect(pods).toEqual(expect.arrayContaining(['kube-system/log-forwarder-node-1', 'kube-system/log-forwarder-node-3', 'default/guarded-1']));
+      expect(pods).toEqual(
+        expect.arrayContaining(['kube-system/log-forwarder-node-1', 'kube-system/log-forwarder-node-3', 'default/guarded-1']),
+      );
     });
 
     it('drains a node without budgeted pods, leaving its DaemonSet pod', async () => {
@@ -73,7 +82,22 @@ describe('kube emulator', () => {
 
     it('refuses to evict guarded-1 with 429 until its budget is released, then drains', async () => {
       expect((await json(['get', 'pdb', 'guarded-pdb'])).status.disruptionsAllowed).toBe(0);
-      const drain = execa('kubectl', ['--kubeconfig', f.kubeconfig, '--cache-dir', `${f.dir}/cache`, 'drain', 'node-3', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=90s'], { reject: false });
+      const drain = execa(
+        'kubectl',
+        [
+          '--kubeconfig',
+          f.kubeconfig,
+          '--cache-dir',
+          `${f.dir}/cache`,
+          'drain',
+          'node-3',
+          '--ignore-daemonsets',
+          '--delete-emptydir-data',
+          '--force',
+          '--timeout=90s',
+        ],
+        { reject: false },
+      );
       await until(() => f.emulator.state.evictions.refused.includes('default/guarded-1'));
       expect(f.emulator.state.get('Pod', 'default', 'guarded-1')).toBeDefined();
       // Release through the API, as an operator would: relax the budget.
@@ -89,7 +113,10 @@ describe('kube emulator', () => {
 
   describe('jobs', () => {
     it('runs a job to completion and serves its pod log', async () => {
-      await ok(['create', '-f', '-', '--validate=false'], jobManifest('upgrade', { 'sandbox.hoist/log': 'helm upgrade example\nrelease "example" upgraded' }));
+      await ok(
+        ['create', '-f', '-', '--validate=false'],
+        jobManifest('upgrade', { 'sandbox.hoist/log': 'helm upgrade example\nrelease "example" upgraded' }),
+      );
       expect(await ok(['wait', '--for=condition=complete', 'job/upgrade', '--timeout=60s'])).toContain('condition met');
       const pods = (await json(['get', 'pods', '-l', 'job-name=upgrade'])).items;
       expect(pods).toHaveLength(1);
@@ -99,7 +126,10 @@ describe('kube emulator', () => {
     });
 
     it('fails a job whose annotation asks for it', async () => {
-      await ok(['create', '-f', '-', '--validate=false'], jobManifest('broken', { 'sandbox.hoist/outcome': 'Failed', 'sandbox.hoist/log': 'Error: UPGRADE FAILED' }));
+      await ok(
+        ['create', '-f', '-', '--validate=false'],
+        jobManifest('broken', { 'sandbox.hoist/outcome': 'Failed', 'sandbox.hoist/log': 'Error: UPGRADE FAILED' }),
+      );
       expect(await ok(['wait', '--for=condition=failed', 'job/broken', '--timeout=60s'])).toContain('condition met');
       const job = await json(['get', 'job', 'broken']);
       expect(job.status.failed).toBe(1);
@@ -116,7 +146,12 @@ describe('kube emulator', () => {
   describe('other resources', () => {
     it('has no CoreDNS objects until they are created, and reports AlreadyExists after', async () => {
       expect((await f.kubectl(['get', 'configmap', 'coredns', '-n', 'kube-system'])).stderr).toContain('NotFound');
-      const cm = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: '.:53 {}' } });
+      const cm = JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'coredns', namespace: 'kube-system' },
+        data: { Corefile: '.:53 {}' },
+      });
       await ok(['create', '-f', '-', '--validate=false'], cm);
       const again = await f.kubectl(['create', '-f', '-', '--validate=false'], { input: cm });
       expect(again.exitCode).not.toBe(0);
@@ -132,7 +167,8 @@ describe('kube emulator', () => {
     });
 
     it('applies resources: creates, then configures them', async () => {
-      const doc = (v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  version: "${v}"\n`;
+      const doc = (v: string): string =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: default\ndata:\n  version: "${v}"\n`;
       expect(await ok(['apply', '-f', '-', '--validate=false'], doc('1'))).toContain('configmap/app-config created');
       expect(await ok(['apply', '-f', '-', '--validate=false'], doc('2'))).toContain('configmap/app-config configured');
       expect((await json(['get', 'configmap', 'app-config'])).data).toEqual({ version: '2' });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { defaultSeed, startKubeEmulator, writeKubeconfig, type KubeEmulator, type SeedNode } from '../../../src/sandbox/kube/index.js';
+import { defaultSeed, type KubeEmulator, type SeedNode, startKubeEmulator, writeKubeconfig } from '../../../src/sandbox/kube/index.js';
 
 /** The nodes every Kubernetes test seeds: two masters and a worker that runs `guarded-1`. */
 export const NODES: SeedNode[] = [
@@ -52,7 +52,9 @@ export async function until(check: () => boolean): Promise<void> {
 
 /** A batch/v1 Job manifest whose emulated outcome and log are set by annotations. */
 export function jobManifest(name: string, annotations: Record<string, string> = {}): string {
-  const ann = Object.entries(annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n');
+  const ann = Object.entries(annotations)
+    .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
+    .join('\n');
   return `apiVersion: batch/v1
 kind: Job
 metadata:

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyResources,
   cordon,
+  defaultEndpointTargets,
   drain,
   ensureCoreDns,
   grantKubeletPermissions,
   HookJobError,
   KubeError,
+  type LocalKubectlRunner,
   labelNode,
   localKubectlRunner,
   revokeKubeletPermissions,
@@ -16,11 +18,9 @@ import {
   uncordon,
   untaintNode,
   waitEndpoints,
-  defaultEndpointTargets,
-  type LocalKubectlRunner,
 } from '../../../src/kube/index.js';
 import { GUARDED_BUDGET } from '../../../src/sandbox/kube/index.js';
-import { jobManifest, startFixture, until, type KubeFixture } from './helpers.js';
+import { jobManifest, type KubeFixture, startFixture, until } from './helpers.js';
 
 let f: KubeFixture;
 let runner: LocalKubectlRunner;
@@ -74,7 +74,12 @@ describe('kube operations', () => {
       const lines: string[] = [];
       await drain(runner, 'node-1', { timeoutMs: 60_000, onProgress: (l) => lines.push(l) });
       expect(lines.some((l) => l.includes('evicting pod default/web-'))).toBe(true);
-      expect(f.emulator.state.list('Pod').filter((p) => p.spec.nodeName === 'node-1').map((p) => p.metadata.name)).toEqual(['log-forwarder-node-1']);
+      expect(
+        f.emulator.state
+          .list('Pod')
+          .filter((p) => p.spec.nodeName === 'node-1')
+          .map((p) => p.metadata.name),
+      ).toEqual(['log-forwarder-node-1']);
     });
 
     it('reports the pod and the budget that block it, and finishes once the budget is released', async () => {
@@ -94,11 +99,21 @@ describe('kube operations', () => {
       f.emulator.state.put({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: 'guarded-2', namespace: 'default', labels: { app: 'pinned' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'pinned-1', uid: 'rs-pinned', controller: true }] },
+        metadata: {
+          name: 'guarded-2',
+          namespace: 'default',
+          labels: { app: 'pinned' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'pinned-1', uid: 'rs-pinned', controller: true }],
+        },
         spec: { nodeName: 'node-2', containers: [{ name: 'main', image: 'pinned:1' }] },
         status: { phase: 'Running' },
       });
-      f.emulator.state.put({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'pinned-pdb', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'pinned' } } } });
+      f.emulator.state.put({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'pinned-pdb', namespace: 'default' },
+        spec: { minAvailable: 1, selector: { matchLabels: { app: 'pinned' } } },
+      });
       const err = await drain(runner, 'node-2', { timeoutMs: 1000 }).catch((e: unknown) => e);
       expect((err as KubeError).code).toBe('ERR_KUBE_DRAIN_TIMEOUT');
       expect((err as KubeError).message).toContain('node-2');
@@ -115,7 +130,9 @@ describe('kube operations', () => {
     });
 
     it('times out naming the service that has no ready endpoints', async () => {
-      const err = await waitEndpoints(runner, ['k8s-app=kube-dns', 'app=missing'], { timeoutMs: 300, intervalMs: 100 }).catch((e: unknown) => e);
+      const err = await waitEndpoints(runner, ['k8s-app=kube-dns', 'app=missing'], { timeoutMs: 300, intervalMs: 100 }).catch(
+        (e: unknown) => e,
+      );
       expect((err as KubeError).code).toBe('ERR_KUBE_ENDPOINTS_TIMEOUT');
       expect((err as KubeError).message).toContain('kube-system/app=missing');
       expect((err as KubeError).message).not.toContain('kube-dns');
@@ -149,7 +166,11 @@ describe('kube operations', () => {
   describe('hook jobs', () => {
     it('runs a hook job, streams its log and deletes the job', async () => {
       const lines: string[] = [];
-      const result = await runHookJob(runner, jobManifest('update', { 'sandbox.hoist/log': 'helm upgrade example\nrelease "example" upgraded' }), { namespace: 'kube-system', onLog: (l) => lines.push(l) });
+      const result = await runHookJob(
+        runner,
+        jobManifest('update', { 'sandbox.hoist/log': 'helm upgrade example\nrelease "example" upgraded' }),
+        { namespace: 'kube-system', onLog: (l) => lines.push(l) },
+      );
       expect(result).toMatchObject({ job: 'update', namespace: 'kube-system' });
       expect(lines).toEqual(['helm upgrade example', 'release "example" upgraded']);
       expect(f.emulator.state.get('Job', 'kube-system', 'update')).toBeUndefined();
@@ -157,7 +178,10 @@ describe('kube operations', () => {
     });
 
     it('throws ERR_HOOK_JOB_FAILED naming the job and its last log lines', async () => {
-      const manifest = jobManifest('post-update', { 'sandbox.hoist/outcome': 'Failed', 'sandbox.hoist/log': 'migrating schema\nError: migration 42 failed' });
+      const manifest = jobManifest('post-update', {
+        'sandbox.hoist/outcome': 'Failed',
+        'sandbox.hoist/log': 'migrating schema\nError: migration 42 failed',
+      });
       const err = await runHookJob(runner, manifest, { namespace: 'kube-system' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HookJobError);
       const e = err as HookJobError;
@@ -169,7 +193,9 @@ describe('kube operations', () => {
     });
 
     it('replaces a job left over from an interrupted run', async () => {
-      await f.kubectl(['create', '-f', '-', '--validate=false', '-n', 'kube-system'], { input: jobManifest('pre-update', { 'sandbox.hoist/duration-ms': '600000' }) });
+      await f.kubectl(['create', '-f', '-', '--validate=false', '-n', 'kube-system'], {
+        input: jobManifest('pre-update', { 'sandbox.hoist/duration-ms': '600000' }),
+      });
       const result = await runHookJob(runner, jobManifest('pre-update'), { namespace: 'kube-system' });
       expect(result.logs).toEqual(['job pre-update: running hook']);
     });
@@ -182,7 +208,8 @@ describe('kube operations', () => {
 
   describe('apply', () => {
     it('creates, then updates an app resource', async () => {
-      const doc = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: default\ndata:\n  version: "${v}"\n`;
+      const doc = (v: string) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: default\ndata:\n  version: "${v}"\n`;
       expect(await applyResources(runner, doc('1'))).toEqual(['configmap/demo created']);
       expect(await applyResources(runner, doc('2'))).toEqual(['configmap/demo configured']);
       expect(f.emulator.state.get('ConfigMap', 'default', 'demo')!.data).toEqual({ version: '2' });

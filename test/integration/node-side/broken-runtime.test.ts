@@ -36,7 +36,16 @@ describe('a runtime that never turns healthy', () => {
 
   it('the predecessors of node-1 system-upgrade run, pushing the broken runtime', { timeout: PHASE_TIMEOUT }, async () => {
     await sb.ok('upgrade', '--manual', image);
-    await sb.execute('/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters/node-1/kubelet-permissions', '/masters/node-1/stepdown', '/masters/node-1/drain');
+    await sb.execute(
+      '/init',
+      '/checks',
+      '/pre-update',
+      '/bootstrap',
+      '/coredns',
+      '/masters/node-1/kubelet-permissions',
+      '/masters/node-1/stepdown',
+      '/masters/node-1/drain',
+    );
     for (const n of NODES) expect(await sb.packageEntry(n, 'runtime', BROKEN)).toBeDefined();
   });
 

@@ -31,7 +31,9 @@ describe('etcd block 2.0.0 → 2.1.0', () => {
     await keysReadable();
   });
 
-  it('the plan up to /masters runs, then /etcd upgrades every member to 3.5.0 with the data restored', { timeout: 2 * PHASE_TIMEOUT }, async () => {
+  it('the plan up to /masters runs, then /etcd upgrades every member to 3.5.0 with the data restored', {
+    timeout: 2 * PHASE_TIMEOUT,
+  }, async () => {
     await sb.ok('upgrade', '--manual', fixture('images', 'upgrade-demo-2.1.0'));
     const before = await sb.phases();
     expect(before.has('/etcd')).toBe(true);
@@ -42,11 +44,16 @@ describe('etcd block 2.0.0 → 2.1.0', () => {
     for (const n of NODES) {
       expect(await sb.etcdState(n)).toEqual({ version: '3.5.0', previousVersion: '3.4.23', enabled: true });
       expect(await sb.startedMembers(n)).toEqual(NODES);
-      expect(await sb.health(n)).toMatchObject({ status: 'healthy', version: '7.0.57-11710', etcd: { member: true, version: '3.5.0', healthy: true } });
+      expect(await sb.health(n)).toMatchObject({
+        status: 'healthy',
+        version: '7.0.57-11710',
+        etcd: { member: true, version: '3.5.0', healthy: true },
+      });
     }
     await keysReadable();
     const phases = await sb.phases();
-    for (const id of ['/etcd', '/etcd/backup', '/etcd/shutdown', '/etcd/upgrade', '/etcd/restore', '/etcd/restart']) expect(phases.get(id)?.state, id).toBe('completed');
+    for (const id of ['/etcd', '/etcd/backup', '/etcd/shutdown', '/etcd/upgrade', '/etcd/restore', '/etcd/restart'])
+      expect(phases.get(id)?.state, id).toBe('completed');
   });
 
   it('a rollback of /etcd brings 3.4.23 back with its data on three members', { timeout: PHASE_TIMEOUT }, async () => {
@@ -61,7 +68,8 @@ describe('etcd block 2.0.0 → 2.1.0', () => {
     await keysReadable();
     expect(await sb.etcdGet('node-3', '/demo/after-upgrade')).toBeUndefined();
     const phases = await sb.phases();
-    for (const id of ['/etcd', '/etcd/backup', '/etcd/restore', '/etcd/restart/node-1']) expect(phases.get(id)?.state, id).toBe('rolled_back');
+    for (const id of ['/etcd', '/etcd/backup', '/etcd/restore', '/etcd/restart/node-1'])
+      expect(phases.get(id)?.state, id).toBe('rolled_back');
     expect(phases.get('/masters')?.state).toBe('completed');
   });
 });

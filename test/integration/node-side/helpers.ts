@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { SandboxNodeRecord, SandboxRecord } from '../../../src/sandbox/index.js';
 import { commandLine, sshdDescendants } from '../../../src/sandbox/processes.js';
 import { readTrimmed, toPid } from './files.js';
-import { pidsNaming, ProcessTracker } from './process-tracker.js';
+import { ProcessTracker, pidsNaming } from './process-tracker.js';
 
 export { exists, flipByte } from './files.js';
 
@@ -154,7 +154,11 @@ export class NodeSideSandbox {
 
   /** The node's `etcd/state.json`. */
   async etcdState(name: string): Promise<{ version: string; previousVersion: string | null; enabled: boolean }> {
-    return JSON.parse(await fs.readFile(this.nodePath(name, 'etcd', 'state.json'), 'utf8')) as { version: string; previousVersion: string | null; enabled: boolean };
+    return JSON.parse(await fs.readFile(this.nodePath(name, 'etcd', 'state.json'), 'utf8')) as {
+      version: string;
+      previousVersion: string | null;
+      enabled: boolean;
+    };
   }
 
   /** `metadata.version` of the node's installed-image record (`installed/app.yaml`). */
@@ -171,11 +175,15 @@ export class NodeSideSandbox {
 
   /** etcdctl against the client URL of node `name` (ETCDCTL_API=3); throws on failure. */
   async etcdctl(name: string, ...args: string[]): Promise<string> {
-    const r = await execa('etcdctl', [`--endpoints=http://${this.node(name).address}:2379`, '--dial-timeout=3s', '--command-timeout=10s', ...args], {
-      env: { ETCDCTL_API: '3' },
-      reject: false,
-      stdin: 'ignore',
-    });
+    const r = await execa(
+      'etcdctl',
+      [`--endpoints=http://${this.node(name).address}:2379`, '--dial-timeout=3s', '--command-timeout=10s', ...args],
+      {
+        env: { ETCDCTL_API: '3' },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
     if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} on ${name} failed: ${String(r.stderr)}`);
     return String(r.stdout);
   }
@@ -228,14 +236,22 @@ export class NodeSideSandbox {
   /** Records the live processes recorded under the sandbox dir (pid files, sandbox.json) and any naming it. */
   async recordProcesses(): Promise<void> {
     if (!this.record) return;
-    const record = JSON.parse(await fs.readFile(path.join(this.sandboxDir, 'sandbox.json'), 'utf8').catch(() => '{}')) as { kube?: { pid?: number } };
+    const record = JSON.parse(await fs.readFile(path.join(this.sandboxDir, 'sandbox.json'), 'utf8').catch(() => '{}')) as {
+      kube?: { pid?: number };
+    };
     const candidates: (number | undefined)[] = [record.kube?.pid];
     for (const n of this.record.nodes) {
       candidates.push(n.sshd.pid);
-      for (const file of [['runtime', 'service.pid'], ['runtime', 'etcd.pid'], ['agent', 'agent.pid']]) candidates.push(toPid(await readTrimmed(path.join(n.nodeStateDir, ...file))));
+      for (const file of [
+        ['runtime', 'service.pid'],
+        ['runtime', 'etcd.pid'],
+        ['agent', 'agent.pid'],
+      ])
+        candidates.push(toPid(await readTrimmed(path.join(n.nodeStateDir, ...file))));
     }
     // A pid file may name a process that is gone and whose pid was reused: only ours count.
-    for (const pid of candidates) if (pid !== undefined && ((await commandLine(pid)) ?? '').includes(`${this.sandboxDir}/`)) await this.tracker.remember(pid);
+    for (const pid of candidates)
+      if (pid !== undefined && ((await commandLine(pid)) ?? '').includes(`${this.sandboxDir}/`)) await this.tracker.remember(pid);
     for (const pid of await pidsNaming(`${this.sandboxDir}/`)) await this.tracker.remember(pid);
   }
 
@@ -273,7 +289,10 @@ export class NodeSideSandbox {
  * Tears the sandbox down and checks that it went: `sandbox down` succeeded, every process seen
  * (of every kind the sandbox runs) is gone.
  */
-export async function tearDownAndCheck(sb: NodeSideSandbox | undefined, kinds = ['agent', 'etcd', 'kube', 'service', 'sshd']): Promise<void> {
+export async function tearDownAndCheck(
+  sb: NodeSideSandbox | undefined,
+  kinds = ['agent', 'etcd', 'kube', 'service', 'sshd'],
+): Promise<void> {
   if (!sb) return;
   const { down, survivors } = await sb.teardown();
   expect(down?.code, down?.stderr).toBe(0);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, flipByte, NodeSideSandbox, PHASE_TIMEOUT, tearDownAndCheck, type IndexEntry } from './helpers.js';
+import { fixture, flipByte, type IndexEntry, NodeSideSandbox, PHASE_TIMEOUT, tearDownAndCheck } from './helpers.js';
 
 const STATE = fixture('clusters', 'demo-3-masters', 'state.yaml');
 
@@ -72,7 +72,8 @@ describe('damaged and hostile images', () => {
     expect(up.stderr).toContain('ERR_IMAGE_CHECKSUM');
     expect((await sb.cli('status', '-o', 'json')).stdout).not.toContain('"activeOperation": {');
     expect(await Promise.all(sb.nodes.map((n) => sb.packageIndex(n.name)))).toEqual(before);
-    for (const n of sb.nodes) expect(await tree(sb.nodePath(n.name, 'packages', 'unpacked', 'runtime'))).not.toContain(tamperedPackage.version);
+    for (const n of sb.nodes)
+      expect(await tree(sb.nodePath(n.name, 'packages', 'unpacked', 'runtime'))).not.toContain(tamperedPackage.version);
   });
 
   describe('an archive with a "../evil" entry', () => {

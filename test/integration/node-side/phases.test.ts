@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exists, fixture, NodeSideSandbox, PHASE_TIMEOUT, tearDownAndCheck, type IndexEntry } from './helpers.js';
+import { exists, fixture, type IndexEntry, NodeSideSandbox, PHASE_TIMEOUT, tearDownAndCheck } from './helpers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'] as const;
 const FROM_RUNTIME = '7.0.35-11706';
@@ -59,7 +59,11 @@ describe('node-side phases: execute, roll back, execute again', () => {
       expect(runtime?.labels).toEqual({ purpose: 'runtime', 'operation-id': opId });
       expect(config?.labels).toMatchObject({ purpose: 'runtime-config', 'operation-id': opId, 'advertise-ip': sb.node(n).address });
       expect(config?.labels.installed).toBeUndefined();
-      for (const [name, version] of [['runtime', TO_RUNTIME], [`config-${n}`, '2.0.0']] as const) expect(await exists(unpacked(name, version)), `${name}:${version} unpacked`).toBe(true);
+      for (const [name, version] of [
+        ['runtime', TO_RUNTIME],
+        [`config-${n}`, '2.0.0'],
+      ] as const)
+        expect(await exists(unpacked(name, version)), `${name}:${version} unpacked`).toBe(true);
       expect(await exists(blob(runtime!.sha256))).toBe(true);
       expect(await exists(blob(config!.sha256))).toBe(true);
       // Nothing the node runs changed.
@@ -125,7 +129,9 @@ describe('node-side phases: execute, roll back, execute again', () => {
     await upgraded();
   });
 
-  it('/masters/node-1/elect makes node-1 the only candidate; rollback restores the stepped-down flags', { timeout: PHASE_TIMEOUT }, async () => {
+  it('/masters/node-1/elect makes node-1 the only candidate; rollback restores the stepped-down flags', {
+    timeout: PHASE_TIMEOUT,
+  }, async () => {
     const [a1, a2, a3] = NODES.map((n) => sb.node(n).address) as [string, string, string];
     await sb.execute('/masters/node-1/elect');
     expect(await sb.electionFlags('node-3')).toEqual({ [a1]: 'true', [a2]: 'false', [a3]: 'false' });
@@ -172,7 +178,14 @@ describe('node-side phases: execute, roll back, execute again', () => {
 
   it('the plan shows every phase run here as completed', { timeout: PHASE_TIMEOUT }, async () => {
     const phases = await sb.phases();
-    const ran = ['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', ...['kubelet-permissions', 'stepdown', 'drain', 'system-upgrade', 'elect', 'health'].map((p) => `/masters/node-1/${p}`)];
+    const ran = [
+      '/init',
+      '/checks',
+      '/pre-update',
+      '/bootstrap',
+      '/coredns',
+      ...['kubelet-permissions', 'stepdown', 'drain', 'system-upgrade', 'elect', 'health'].map((p) => `/masters/node-1/${p}`),
+    ];
     for (const n of NODES) ran.push(`/config/${n}`, `/gc/${n}`);
     for (const id of ran) expect(phases.get(id)?.state, id).toBe('completed');
   });

@@ -45,7 +45,10 @@ export interface HookRun {
 export class FakeCluster {
   readonly pids = new Set<number>();
 
-  private constructor(readonly root: string, readonly nodes: FakeNode[]) {}
+  private constructor(
+    readonly root: string,
+    readonly nodes: FakeNode[],
+  ) {}
 
   /** Creates state dirs and node.json files for `specs` (masters are those with role master). */
   static async create(cluster: string, specs: Array<Omit<FakeNode, 'stateDir'>>): Promise<FakeCluster> {
@@ -118,14 +121,19 @@ export class FakeCluster {
   async mustHook(node: FakeNode, version: string, hook: string, args: string[] = []): Promise<string> {
     const run = await this.hook(node, version, hook, args);
     if (run.exitCode !== 0) {
-      throw new Error(`hook ${hook} of runtime ${version} on ${node.name} failed (exit ${run.exitCode}${run.timedOut ? ', timed out' : ''}): ${run.stderr}`);
+      throw new Error(
+        `hook ${hook} of runtime ${version} on ${node.name} failed (exit ${run.exitCode}${run.timedOut ? ', timed out' : ''}): ${run.stderr}`,
+      );
     }
     return run.stdout;
   }
 
   /** Reads `runtime/<file>` of a node; undefined when absent. */
   async runtimeFile(node: FakeNode, file: string): Promise<string | undefined> {
-    return fs.readFile(path.join(node.stateDir, 'runtime', file), 'utf8').then((t) => t.trim(), () => undefined);
+    return fs.readFile(path.join(node.stateDir, 'runtime', file), 'utf8').then(
+      (t) => t.trim(),
+      () => undefined,
+    );
   }
 
   /** Pid in a node's `runtime/<name>.pid` if that process is alive. */
@@ -208,7 +216,9 @@ export async function etcdctl(endpoints: string[], ...args: string[]): Promise<s
 }
 
 /** GET /health of the runtime service on `address`. */
-export async function serviceHealth(address: string): Promise<{ status: string; version: string; node: string; etcd: Record<string, unknown> }> {
+export async function serviceHealth(
+  address: string,
+): Promise<{ status: string; version: string; node: string; etcd: Record<string, unknown> }> {
   const res = await fetch(`http://${address}:7575/health`, { signal: AbortSignal.timeout(5000) });
   return (await res.json()) as { status: string; version: string; node: string; etcd: Record<string, unknown> };
 }

@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdctl, FakeCluster, serviceHealth, type FakeNode } from './harness.js';
+import { etcdctl, FakeCluster, type FakeNode, serviceHealth } from './harness.js';
 
 const V1 = '7.0.35-11706';
 const V2 = '7.0.56-11709';
@@ -15,10 +15,13 @@ async function etcdState(n: FakeNode): Promise<{ version: string; previousVersio
 
 async function members(endpoint: string): Promise<Array<{ name: string; started: boolean }>> {
   const out = await etcdctl([endpoint], 'member', 'list');
-  return out.trim().split('\n').map((line) => {
-    const [, status, name] = line.split(', ');
-    return { name: name ?? '', started: status === 'started' };
-  });
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [, status, name] = line.split(', ');
+      return { name: name ?? '', started: status === 'started' };
+    });
 }
 
 async function get(endpoints: string[], key: string): Promise<string | undefined> {
@@ -58,7 +61,12 @@ describe('runtime package', () => {
       expect(list.map((m) => m.name).sort()).toEqual(['node-1', 'node-2', 'node-3']);
       expect(list.every((m) => m.started)).toBe(true);
       const report = await serviceHealth(n2.address);
-      expect(report).toMatchObject({ status: 'healthy', version: V1, node: 'node-2', etcd: { enabled: true, healthy: true, version: '3.4.23' } });
+      expect(report).toMatchObject({
+        status: 'healthy',
+        version: V1,
+        node: 'node-2',
+        etcd: { enabled: true, healthy: true, version: '3.4.23' },
+      });
       expect(await cluster.runtimeFile(n1, 'current')).toBe(V1);
       expect(await etcdState(n1)).toEqual({ version: '3.4.23', previousVersion: null, enabled: true });
       expect(existsSync(path.join(n1.stateDir, 'etcd', '3.4.23', 'data', 'member'))).toBe(true);
@@ -118,7 +126,11 @@ describe('runtime package', () => {
     });
 
     it('moves every node to the runtime that carries etcd 3.5.0 without changing the etcd version', async () => {
-      for (const [n, from] of [[n1, V1], [n2, V1], [n3, V2]] as const) {
+      for (const [n, from] of [
+        [n1, V1],
+        [n2, V1],
+        [n3, V2],
+      ] as const) {
         await cluster.mustHook(n, from, 'stop');
         await cluster.mustHook(n, V3, 'install');
         await cluster.mustHook(n, V3, 'start');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { sandboxDown, sandboxUp, type SandboxRecord } from '../../../src/sandbox/index.js';
+import { type SandboxRecord, sandboxDown, sandboxUp } from '../../../src/sandbox/index.js';
 import { stopSshd } from '../../../src/sandbox/sshd.js';
 import { fingerprint, parseKnownHosts } from '../../../src/ssh/known-hosts.js';
 import { SshPool } from '../../../src/ssh/pool.js';
@@ -99,7 +99,11 @@ describe('ssh › connecting: host keys, failures, bastion', () => {
       await new Promise<void>((resolve) => silent.listen(0, '127.0.1.39', resolve));
       const port = (silent.address() as net.AddressInfo).port;
       try {
-        const err = await caught(pool({ connectTimeoutMs: 300 }, [{ name: 'node-9', address: '127.0.1.39', port }]).get('node-9').exec('true'));
+        const err = await caught(
+          pool({ connectTimeoutMs: 300 }, [{ name: 'node-9', address: '127.0.1.39', port }])
+            .get('node-9')
+            .exec('true'),
+        );
         expect(err.code).toBe('ERR_SSH_TIMEOUT');
         expect(err.exitCode).toBe(ExitCode.unreachable);
         expect(err.message).toContain(`node-9 (127.0.1.39:${port})`);

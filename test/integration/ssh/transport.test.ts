@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxDown, sandboxUp, type SandboxRecord } from '../../../src/sandbox/index.js';
+import { type SandboxRecord, sandboxDown, sandboxUp } from '../../../src/sandbox/index.js';
 import { SshPool } from '../../../src/ssh/pool.js';
 import { openRelay, relayCommand } from '../../../src/ssh/ssh-socket.js';
 import { uploadOverSftp } from '../../../src/ssh/ssh-upload.js';
@@ -100,7 +100,9 @@ describe('ssh › SshTransport on a real sshd', () => {
 
     it('closes the channel and rejects with an abort error', async () => {
       const controller = new AbortController();
-      const run = pool.get('node-1').exec('echo started; exec sleep 31.5', { signal: controller.signal, onStdout: () => controller.abort() });
+      const run = pool
+        .get('node-1')
+        .exec('echo started; exec sleep 31.5', { signal: controller.signal, onStdout: () => controller.abort() });
       const err = await caught(run);
       expect(err.code).toBe('ERR_INTERRUPTED');
       expect(err.exitCode).toBe(130);

@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentClient } from '../../../src/agent/client.js';
 import type { DiskWriteResult, FactsResult } from '../../../src/agent/actions/index.js';
-import { startTestAgent, tempDir, waitFor, writePackage, type TestAgent } from './harness.js';
+import type { AgentClient } from '../../../src/agent/client.js';
+import { startTestAgent, type TestAgent, tempDir, waitFor, writePackage } from './harness.js';
 
 /** True while `pid` exists and is not a zombie waiting to be reaped. */
 async function running(pid: number): Promise<boolean> {
@@ -78,7 +78,11 @@ describe('agent actions', () => {
     it('writes the requested samples, reports the best rate, and removes the test file', async () => {
       const dir = await tempDir('hoist-diskcheck-');
       const logs: string[] = [];
-      const result = await client.run<DiskWriteResult>('check.disk-write', { dir, sizeMiB: 0.25, samples: 2 }, { onLog: (_l, m) => logs.push(m) });
+      const result = await client.run<DiskWriteResult>(
+        'check.disk-write',
+        { dir, sizeMiB: 0.25, samples: 2 },
+        { onLog: (_l, m) => logs.push(m) },
+      );
       expect(result.file).toBe(path.join(dir, 'hoist-testfile'));
       expect(result.bytes).toBe(256 * 1024);
       expect(result.samples).toHaveLength(2);
@@ -114,15 +118,22 @@ describe('agent actions', () => {
   describe('exec.hook', () => {
     it('runs the hook in the package dir with the hoist environment and streams its output', async () => {
       const dir = await writePackage(t.stateDir, 'runtime', '1.2.3', {
-        install: { run: 'echo "$HOIST_OPERATION_ID $HOIST_PHASE_ID"; echo "$HOIST_STATE_DIR|$HOIST_PACKAGE_DIR|$(pwd)"; echo warn >&2', timeoutSeconds: 30 },
+        install: {
+          run: 'echo "$HOIST_OPERATION_ID $HOIST_PHASE_ID"; echo "$HOIST_STATE_DIR|$HOIST_PACKAGE_DIR|$(pwd)"; echo warn >&2',
+          timeoutSeconds: 30,
+        },
       });
       const out: string[] = [];
       const err: string[] = [];
-      const result = await client.run('exec.hook', { package: 'runtime:1.2.3', hook: 'install' }, {
-        operationId: 'op-7',
-        phaseId: '/bootstrap/node-1',
-        onOutput: (stream, data) => (stream === 'stdout' ? out : err).push(data),
-      });
+      const result = await client.run(
+        'exec.hook',
+        { package: 'runtime:1.2.3', hook: 'install' },
+        {
+          operationId: 'op-7',
+          phaseId: '/bootstrap/node-1',
+          onOutput: (stream, data) => (stream === 'stdout' ? out : err).push(data),
+        },
+      );
       expect(result).toEqual({ package: 'runtime:1.2.3', hook: 'install', exitCode: 0 });
       const realDir = await fs.realpath(dir);
       expect(out.join('')).toBe(`op-7 /bootstrap/node-1\n${t.stateDir}|${dir}|${realDir}\n`);
@@ -139,14 +150,18 @@ describe('agent actions', () => {
     it('fails with ERR_HOOK_FAILED and the exit code on a non-zero exit', async () => {
       await writePackage(t.stateDir, 'bad', '1.0.0', { install: { run: 'echo broken >&2; exit 3' } });
       let stderr = '';
-      const err = await client.run('exec.hook', { package: 'bad:1.0.0', hook: 'install' }, { onOutput: (_s, d) => (stderr += d) }).catch((e: unknown) => e);
+      const err = await client
+        .run('exec.hook', { package: 'bad:1.0.0', hook: 'install' }, { onOutput: (_s, d) => (stderr += d) })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ERR_HOOK_FAILED', exitCode: 6, execution: expect.any(String) });
       expect((err as Error).message).toMatch(/exited with code 3/);
       expect(stderr).toBe('broken\n');
     });
 
     it('kills the hook and its children at the timeout with ERR_HOOK_TIMEOUT', async () => {
-      const dir = await writePackage(t.stateDir, 'hang', '1.0.0', { install: { run: 'sleep 30 & echo $! > child.pid; wait', timeoutSeconds: 0.3 } });
+      const dir = await writePackage(t.stateDir, 'hang', '1.0.0', {
+        install: { run: 'sleep 30 & echo $! > child.pid; wait', timeoutSeconds: 0.3 },
+      });
       const err = await client.run('exec.hook', { package: 'hang:1.0.0', hook: 'install' }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ERR_HOOK_TIMEOUT' });
       const childPid = Number(await fs.readFile(path.join(dir, 'child.pid'), 'utf8'));

@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentBundle, type AgentBundle } from '../../../src/agent/bundle.js';
+import { type AgentBundle, buildAgentBundle } from '../../../src/agent/bundle.js';
 import { AgentClient } from '../../../src/agent/client.js';
 import type { AgentError } from '../../../src/agent/errors.js';
 import { connectSocket, exists, startTestAgent, tempDir, waitFor, writePackage } from './harness.js';
@@ -71,7 +71,10 @@ describe('agent bundle', () => {
     expect(result.exitCode).toBe(0);
     expect(await exists(path.join(stateDir, 'agent.sock'))).toBe(false);
     expect(await exists(path.join(stateDir, 'agent', 'agent.pid'))).toBe(false);
-    const log = (await fs.readFile(path.join(stateDir, 'agent', 'agent.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const log = (await fs.readFile(path.join(stateDir, 'agent', 'agent.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.map((l) => l.msg)).toEqual(expect.arrayContaining(['agent listening', 'signal received', 'agent stopped']));
   });
 
@@ -99,7 +102,11 @@ describe('agent bundle', () => {
     });
     const { child, client } = await spawnAgent(stateDir);
     let output = '';
-    const pending = client.run('exec.hook', { package: 'long:1.0.0', hook: 'install' }, { phaseId: '/masters/node-1/system-upgrade', onOutput: (_s, d) => (output += d) });
+    const pending = client.run(
+      'exec.hook',
+      { package: 'long:1.0.0', hook: 'install' },
+      { phaseId: '/masters/node-1/system-upgrade', onOutput: (_s, d) => (output += d) },
+    );
     await waitFor(() => output.includes('begun'), 'the hook to start');
     child.kill('SIGKILL');
     const lost = (await pending.catch((e: unknown) => e)) as AgentError;

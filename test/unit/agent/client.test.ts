@@ -27,7 +27,7 @@ function fakeAgent(options: { maxLineBytes?: number } = {}) {
       return requests[n]!;
     },
     send(message: object | string): void {
-      toClient.write(typeof message === 'string' ? message : JSON.stringify({ v: 1, ...message }) + '\n');
+      toClient.write(typeof message === 'string' ? message : `${JSON.stringify({ v: 1, ...message })}\n`);
     },
     hangUp(): void {
       toClient.end();
@@ -41,7 +41,15 @@ describe('agent client', () => {
     const first = agent.client.run('facts', {}, { operationId: 'op-1', phaseId: '/init/node-2' });
     const second = agent.client.hello();
     const [r1, r2] = [await agent.request(0), await agent.request(1)];
-    expect(r1).toEqual({ v: 1, id: expect.any(String), type: 'run', action: 'facts', params: {}, operationId: 'op-1', phaseId: '/init/node-2' });
+    expect(r1).toEqual({
+      v: 1,
+      id: expect.any(String),
+      type: 'run',
+      action: 'facts',
+      params: {},
+      operationId: 'op-1',
+      phaseId: '/init/node-2',
+    });
     expect(r2).toMatchObject({ v: 1, type: 'hello', operationId: '', phaseId: '' });
     // Answer out of order.
     agent.send({ type: 'hello', id: r2.id, version: '1.0.0', hostname: 'n2', pid: 7 });
@@ -66,7 +74,7 @@ describe('agent client', () => {
     const agent = fakeAgent();
     const hello = agent.client.hello();
     const r = await agent.request(0);
-    agent.send(JSON.stringify({ v: 2, type: 'hello', id: r.id, version: '9', hostname: 'x', pid: 1 }) + '\n');
+    agent.send(`${JSON.stringify({ v: 2, type: 'hello', id: r.id, version: '9', hostname: 'x', pid: 1 })}\n`);
     await expect(hello).rejects.toMatchObject({ code: 'ERR_AGENT_PROTOCOL', exitCode: 4 });
   });
 
@@ -83,17 +91,34 @@ describe('agent client', () => {
   it('streams output and log lines to the caller and rejects with the agent error code', async () => {
     const agent = fakeAgent();
     const seen: string[] = [];
-    const call = agent.client.run('exec.hook', { package: 'p:1', hook: 'install' }, {
-      onAccepted: (id) => seen.push(`accepted ${id}`),
-      onOutput: (stream, data) => seen.push(`${stream} ${data}`),
-      onLog: (level, message) => seen.push(`${level} ${message}`),
-    });
+    const call = agent.client.run(
+      'exec.hook',
+      { package: 'p:1', hook: 'install' },
+      {
+        onAccepted: (id) => seen.push(`accepted ${id}`),
+        onOutput: (stream, data) => seen.push(`${stream} ${data}`),
+        onLog: (level, message) => seen.push(`${level} ${message}`),
+      },
+    );
     const r = await agent.request(0);
     agent.send({ type: 'accepted', id: r.id, execution: 'e9' });
     agent.send({ type: 'log', id: r.id, execution: 'e9', level: 'info', message: 'running' });
     agent.send({ type: 'output', id: r.id, execution: 'e9', stream: 'stderr', data: 'boom' });
-    agent.send({ type: 'result', id: r.id, execution: 'e9', ok: false, error: { code: 'ERR_HOOK_FAILED', message: 'exited with code 2', hint: 'look' } });
-    await expect(call).rejects.toMatchObject({ code: 'ERR_HOOK_FAILED', message: 'exited with code 2', hint: 'look', exitCode: 6, execution: 'e9', node: 'node-2' });
+    agent.send({
+      type: 'result',
+      id: r.id,
+      execution: 'e9',
+      ok: false,
+      error: { code: 'ERR_HOOK_FAILED', message: 'exited with code 2', hint: 'look' },
+    });
+    await expect(call).rejects.toMatchObject({
+      code: 'ERR_HOOK_FAILED',
+      message: 'exited with code 2',
+      hint: 'look',
+      exitCode: 6,
+      execution: 'e9',
+      node: 'node-2',
+    });
     expect(seen).toEqual(['accepted e9', 'info running', 'stderr boom']);
   });
 
@@ -106,7 +131,12 @@ describe('agent client', () => {
     agent.send({ type: 'accepted', id: r.id, execution: 'e5' });
     await new Promise((resolve) => setImmediate(resolve));
     agent.hangUp();
-    await expect(accepted).rejects.toMatchObject({ code: 'ERR_AGENT_DISCONNECTED', exitCode: 5, execution: 'e5', hint: expect.stringContaining('attach to e5') });
+    await expect(accepted).rejects.toMatchObject({
+      code: 'ERR_AGENT_DISCONNECTED',
+      exitCode: 5,
+      execution: 'e5',
+      hint: expect.stringContaining('attach to e5'),
+    });
     const err = await unaccepted.catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_AGENT_DISCONNECTED' });
     expect((err as { execution?: string }).execution).toBeUndefined();

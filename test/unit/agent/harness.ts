@@ -10,7 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { AgentClient } from '../../../src/agent/client.js';
-import { startAgent, type RunningAgent } from '../../../src/agent/server.js';
+import { type RunningAgent, startAgent } from '../../../src/agent/server.js';
 
 /** A logger that writes nothing. */
 export const silentLog = pino({ level: 'silent' });
@@ -44,7 +44,12 @@ export interface TestAgent {
 /** Starts an in-process agent. */
 export async function startTestAgent(options: { stateDir?: string; maxLineBytes?: number } = {}): Promise<TestAgent> {
   const stateDir = options.stateDir ?? (await tempDir());
-  const agent = await startAgent({ stateDir, version: '9.9.9-test', log: silentLog, ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}) });
+  const agent = await startAgent({
+    stateDir,
+    version: '9.9.9-test',
+    log: silentLog,
+    ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
+  });
   const clients: AgentClient[] = [];
   const raws: RawConnection[] = [];
   return {
@@ -79,8 +84,7 @@ export class RawConnection {
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
       this.buffer += text;
-      let nl;
-      while ((nl = this.buffer.indexOf('\n')) !== -1) {
+      for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n')) {
         this.lines.push(JSON.parse(this.buffer.slice(0, nl)));
         this.buffer = this.buffer.slice(nl + 1);
       }
@@ -95,7 +99,7 @@ export class RawConnection {
 
   /** Writes one request object as a line. */
   send(message: object): void {
-    this.socket.write(JSON.stringify(message) + '\n');
+    this.socket.write(`${JSON.stringify(message)}\n`);
   }
 
   /** The next response line. */

@@ -39,8 +39,13 @@ describe('agent › operation actions', () => {
     await client.run('operation.init', { operation: op('op-1') });
     await fs.writeFile(path.join(t.stateDir, 'hoist-testfile'), 'x');
     const result = await client.run<{ removed: string[] }>('operation.gc', { operationId: 'op-1' });
-    expect(result.removed.sort()).toEqual([path.join(t.stateDir, 'hoist-testfile'), path.join(t.stateDir, 'operations', 'op-1', 'scratch')].sort());
-    const rec = JSON.parse(await fs.readFile(path.join(t.stateDir, 'operations', 'op-1', 'operation.json'), 'utf8')) as Record<string, unknown>;
+    expect(result.removed.sort()).toEqual(
+      [path.join(t.stateDir, 'hoist-testfile'), path.join(t.stateDir, 'operations', 'op-1', 'scratch')].sort(),
+    );
+    const rec = JSON.parse(await fs.readFile(path.join(t.stateDir, 'operations', 'op-1', 'operation.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(rec.collected).toEqual(expect.any(String));
   });
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentError } from '../../../src/agent/errors.js';
-import { exists, startTestAgent, waitFor, writePackage, type TestAgent } from './harness.js';
+import { exists, startTestAgent, type TestAgent, waitFor, writePackage } from './harness.js';
 
 let t: TestAgent | undefined;
 afterEach(async () => {
@@ -18,12 +18,16 @@ describe('agent re-attach', () => {
     });
     const first = await t.client();
     let accepted = '';
-    const pending = first.run('exec.hook', { package: 'slow:1.0.0', hook: 'install' }, {
-      onAccepted: (id) => {
-        accepted = id;
-        first.close();
+    const pending = first.run(
+      'exec.hook',
+      { package: 'slow:1.0.0', hook: 'install' },
+      {
+        onAccepted: (id) => {
+          accepted = id;
+          first.close();
+        },
       },
-    });
+    );
     const err = await pending.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentError);
     expect(err).toMatchObject({ code: 'ERR_AGENT_DISCONNECTED', exitCode: 5, execution: accepted });
@@ -33,7 +37,10 @@ describe('agent re-attach', () => {
     const second = await t.client();
     let stdout = '';
     const logs: string[] = [];
-    const result = await second.attach((err as AgentError).execution!, { onOutput: (_s, d) => (stdout += d), onLog: (_l, m) => logs.push(m) });
+    const result = await second.attach((err as AgentError).execution!, {
+      onOutput: (_s, d) => (stdout += d),
+      onLog: (_l, m) => logs.push(m),
+    });
     expect(result).toEqual({ package: 'slow:1.0.0', hook: 'install', exitCode: 0 });
     expect(stdout).toBe('starting\nfinished\n');
     expect(logs).toEqual([expect.stringContaining('running hook "install" of slow:1.0.0')]);
@@ -48,13 +55,19 @@ describe('agent re-attach', () => {
   it('lets a second connection follow a running execution live, every chunk exactly once', async () => {
     t = await startTestAgent();
     const dir = await writePackage(t.stateDir, 'steps', '1.0.0', {
-      run: { run: 'for i in 1 2 3; do echo "line $i"; done; while [ ! -f go ]; do sleep 0.05; done; for i in 4 5; do echo "line $i"; done' },
+      run: {
+        run: 'for i in 1 2 3; do echo "line $i"; done; while [ ! -f go ]; do sleep 0.05; done; for i in 4 5; do echo "line $i"; done',
+      },
     });
     const owner = await t.client();
     const watcher = await t.client();
     let ownerOut = '';
     let execution = '';
-    const running = owner.run('exec.hook', { package: 'steps:1.0.0', hook: 'run' }, { onAccepted: (id) => (execution = id), onOutput: (_s, d) => (ownerOut += d) });
+    const running = owner.run(
+      'exec.hook',
+      { package: 'steps:1.0.0', hook: 'run' },
+      { onAccepted: (id) => (execution = id), onOutput: (_s, d) => (ownerOut += d) },
+    );
     await waitFor(() => ownerOut.includes('line 3'), 'the first output');
     let watched = '';
     const attached = watcher.attach(execution, { onOutput: (_s, d) => (watched += d) });

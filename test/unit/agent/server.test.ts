@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../../../src/agent/server.js';
-import { connectSocket, request, silentLog, startTestAgent, tempDir, waitFor, writePackage, type TestAgent } from './harness.js';
+import { connectSocket, request, silentLog, startTestAgent, type TestAgent, tempDir, waitFor, writePackage } from './harness.js';
 
 let t: TestAgent | undefined;
 afterEach(async () => {
@@ -111,7 +111,7 @@ describe('agent server', () => {
       // Sent in pieces so the cap is hit before the newline arrives.
       raw.write('{"v":1,"id":"big","type":"hello","pad":"');
       raw.write('x'.repeat(3000));
-      raw.write('x'.repeat(3000) + '"}\n');
+      raw.write(`${'x'.repeat(3000)}"}\n`);
       const answer = await raw.next();
       expect(answer).toMatchObject({ type: 'error', id: '', error: { code: 'ERR_AGENT_BAD_MESSAGE' } });
       expect((answer.error as { message: string }).message).toMatch(/longer than 4096 bytes/);
@@ -163,13 +163,35 @@ describe('agent server', () => {
       await writePackage(t.stateDir, 'rec', '2.0.0', { install: { run: ['sh', '-c', 'echo out; echo err >&2'] } });
       const client = await t.client();
       let execution = '';
-      await client.run('exec.hook', { package: 'rec:2.0.0', hook: 'install' }, { operationId: 'op-9', phaseId: '/masters/node-1/system-upgrade', onAccepted: (id) => (execution = id) });
+      await client.run(
+        'exec.hook',
+        { package: 'rec:2.0.0', hook: 'install' },
+        { operationId: 'op-9', phaseId: '/masters/node-1/system-upgrade', onAccepted: (id) => (execution = id) },
+      );
       const dir = path.join(t.stateDir, 'agent', 'executions', execution);
       const req = JSON.parse(await fs.readFile(path.join(dir, 'request.json'), 'utf8'));
-      expect(req).toMatchObject({ execution, action: 'exec.hook', operationId: 'op-9', phaseId: '/masters/node-1/system-upgrade', params: { package: 'rec:2.0.0', hook: 'install' }, agent: { pid: process.pid } });
-      const events = (await fs.readFile(path.join(dir, 'output.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(req).toMatchObject({
+        execution,
+        action: 'exec.hook',
+        operationId: 'op-9',
+        phaseId: '/masters/node-1/system-upgrade',
+        params: { package: 'rec:2.0.0', hook: 'install' },
+        agent: { pid: process.pid },
+      });
+      const events = (await fs.readFile(path.join(dir, 'output.ndjson'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(events.map((e) => e.seq)).toEqual(events.map((_e, i) => i + 1));
-      expect(events.filter((e) => e.type === 'output').map((e) => [e.stream, e.data]).sort()).toEqual([['stderr', 'err\n'], ['stdout', 'out\n']]);
+      expect(
+        events
+          .filter((e) => e.type === 'output')
+          .map((e) => [e.stream, e.data])
+          .sort(),
+      ).toEqual([
+        ['stderr', 'err\n'],
+        ['stdout', 'out\n'],
+      ]);
       const result = JSON.parse(await fs.readFile(path.join(dir, 'result.json'), 'utf8'));
       expect(result).toMatchObject({ ok: true, data: { exitCode: 0 } });
     });
@@ -184,7 +206,11 @@ describe('agent server', () => {
       const client = new AgentClient(await connectSocket(agent.socketPath));
       let execution = '';
       let out = '';
-      const running = client.run('exec.hook', { package: 'long:1.0.0', hook: 'install' }, { onAccepted: (id) => (execution = id), onOutput: (_s, d) => (out += d) });
+      const running = client.run(
+        'exec.hook',
+        { package: 'long:1.0.0', hook: 'install' },
+        { onAccepted: (id) => (execution = id), onOutput: (_s, d) => (out += d) },
+      );
       await waitFor(() => out.includes('begun'), 'the hook to start');
       const stopping = agent.stop();
       // The result reaches the connected client before the agent closes the connection.

@@ -20,7 +20,12 @@ describe('cli › plan --tail', () => {
 
   it('exits 6 with the error of a failed phase', async () => {
     const { stateDir, store, id } = await demoOperation();
-    await store.appendChange('upgrade-demo', id, { phase: '/init/node-2', state: 'failed', at: new Date().toISOString(), error: { code: 'ERR_X', message: 'disk on fire' } });
+    await store.appendChange('upgrade-demo', id, {
+      phase: '/init/node-2',
+      state: 'failed',
+      at: new Date().toISOString(),
+      error: { code: 'ERR_X', message: 'disk on fire' },
+    });
     const r = await runCli(['plan', '-f', '--state', STATE], { stateDir });
     expect(r.code).toBe(6);
     expect(r.stdout).toContain('[ 2/49] Phase /init/node-2 is failed');

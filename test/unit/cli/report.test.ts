@@ -12,7 +12,10 @@ describe('cli › report', () => {
     const r = await runCli(['report', '--file', file, '--state', STATE, '-o', 'json'], { stateDir });
     expect(r.code).toBe(0);
     const files = (JSON.parse(r.stdout) as { files: string[] }).files;
-    expect(files).toEqual(['upgrade-demo/cluster.json', ...['operation.json', 'plan.json', 'changelog.ndjson', 'log.ndjson'].map((f) => `upgrade-demo/operations/${id}/${f}`)]);
+    expect(files).toEqual([
+      'upgrade-demo/cluster.json',
+      ...['operation.json', 'plan.json', 'changelog.ndjson', 'log.ndjson'].map((f) => `upgrade-demo/operations/${id}/${f}`),
+    ]);
     const { t } = await import('tar');
     const listed: string[] = [];
     await t({ file, onReadEntry: (e) => listed.push(e.path) });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,9 @@ describe('cli › upgrade --dry-run', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^Phase {25}Description {45}State {9}Node {10}Requires {32}Updated$/);
-    expect(lines).toContain('    * kubelet-permissions     Add permissions to kubelet on "node-1"                  Unstarted     127.0.0.2     -                                       -');
+    expect(lines).toContain(
+      '    * kubelet-permissions     Add permissions to kubelet on "node-1"                  Unstarted     127.0.0.2     -                                       -',
+    );
     expect(r.stdout).toContain('  * kubernetes                Update system application "kubernetes" to 7.0.30');
     expect(readdirSync(stateDir)).toEqual([]);
   });
@@ -27,7 +29,19 @@ describe('cli › upgrade --dry-run', () => {
     const r = await cli('upgrade', '--dry-run', '--state', STATE, V2, '-o', 'json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { phases: { id: string; requires: string[]; phases: unknown[] }[] };
-    expect(doc.phases.map((p) => p.id)).toEqual(['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters', '/config', '/runtime', '/migration', '/app', '/gc']);
+    expect(doc.phases.map((p) => p.id)).toEqual([
+      '/init',
+      '/checks',
+      '/pre-update',
+      '/bootstrap',
+      '/coredns',
+      '/masters',
+      '/config',
+      '/runtime',
+      '/migration',
+      '/app',
+      '/gc',
+    ]);
     expect(doc.phases[2]!.requires).toEqual(['/init', '/checks']);
   });
 
@@ -62,7 +76,12 @@ describe('cli › manual operation lifecycle', () => {
     expect(r.stderr).toContain('Upgrading cluster from 1.0.0 to 2.0.0');
 
     const s = JSON.parse((await cli('status', '--state', STATE, '-o', 'json')).stdout) as Record<string, unknown>;
-    expect(s).toMatchObject({ cluster: 'upgrade-demo', status: 'updating', installedVersion: '1.0.0', activeOperation: { id: op.id, progress: { total: 49, completed: 0 } } });
+    expect(s).toMatchObject({
+      cluster: 'upgrade-demo',
+      status: 'updating',
+      installedVersion: '1.0.0',
+      activeOperation: { id: op.id, progress: { total: 49, completed: 0 } },
+    });
 
     const again = await cli('upgrade', '--manual', '--state', STATE, V2);
     expect(again.code).toBe(4);
@@ -74,9 +93,11 @@ describe('cli › manual operation lifecycle', () => {
     const r = await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('Executing "/init/node-1" on node-1');
-    expect(r.stderr).toContain('error[ERR_OFFLINE]: phase "/init/node-1" failed: precheck failed: phase executor "init" needs the nodes, but --state plans offline');
+    expect(r.stderr).toContain(
+      'error[ERR_OFFLINE]: phase "/init/node-1" failed: precheck failed: phase executor "init" needs the nodes, but --state plans offline',
+    );
     const plan = await cli('plan', '--state', STATE);
-    expect(plan.stdout).toMatch(/^  × node-1 +Initialize node "node-1" +Failed /m);
+    expect(plan.stdout).toMatch(/^ {2}× node-1 +Initialize node "node-1" +Failed /m);
     expect(plan.stdout).toContain('The /init/node-1 phase ("Initialize node \\"node-1\\"") has failed'.replace(/\\"/g, '"'));
   });
 
@@ -107,7 +128,13 @@ describe('cli › manual operation lifecycle', () => {
     expect(rb.stderr).toContain('Rolling back "/init/node-1" on node-1');
     const done = await cli('plan', 'complete', '--state', STATE, '-o', 'json');
     expect(done.code).toBe(0);
-    expect(JSON.parse(done.stdout)).toEqual({ operation: expect.any(String), state: 'failed', cluster: 'upgrade-demo', status: 'active', installedVersion: '1.0.0' });
+    expect(JSON.parse(done.stdout)).toEqual({
+      operation: expect.any(String),
+      state: 'failed',
+      cluster: 'upgrade-demo',
+      status: 'active',
+      installedVersion: '1.0.0',
+    });
     const s = JSON.parse((await cli('status', '--state', STATE, '-o', 'json')).stdout) as Record<string, unknown>;
     expect(s).toMatchObject({ status: 'active', activeOperation: null, lastOperation: { state: 'failed' } });
   });
@@ -140,7 +167,9 @@ describe('cli › manual operation lifecycle', () => {
   it('prints errors as one JSON object on stdout with --output json', async () => {
     const r = await cli('plan', 'execute', '--phase', '/init', '--state', STATE, '-o', 'json');
     expect(r.code).toBe(4);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'ERR_NO_ACTIVE_OPERATION', message: 'no active operation found for cluster "upgrade-demo"', hint: expect.any(String) } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: 'ERR_NO_ACTIVE_OPERATION', message: 'no active operation found for cluster "upgrade-demo"', hint: expect.any(String) },
+    });
   });
 });
 
@@ -165,10 +194,17 @@ describe('cli › dry run, machine-readable', () => {
     const r = await cli('upgrade', '--dry-run', '--state', STATE, V2, '-o', 'json');
     type P = { id: string; does?: string; phases: P[] };
     const leaves: P[] = [];
-    const walk = (list: P[]): void => list.forEach((p) => (p.phases.length ? walk(p.phases) : leaves.push(p)));
+    const walk = (list: P[]): void => {
+      for (const p of list) {
+        if (p.phases.length) walk(p.phases);
+        else leaves.push(p);
+      }
+    };
     walk((JSON.parse(r.stdout) as { phases: P[] }).phases);
     expect(leaves).toHaveLength(49);
     expect(leaves.filter((p) => !p.does).map((p) => p.id)).toEqual([]);
-    expect(leaves.find((p) => p.id === '/masters/node-1/elect')?.does).toBe('set election flags in etcd: enable node-1; disable node-2, node-3');
+    expect(leaves.find((p) => p.id === '/masters/node-1/elect')?.does).toBe(
+      'set election flags in etcd: enable node-1; disable node-2, node-3',
+    );
   });
 });

@@ -6,7 +6,13 @@ import { ClusterAgents } from '../../../src/cluster/agents.js';
 import { isLocalAddress, type NodeSettings } from '../../../src/cluster/inventory.js';
 import type { SshPool } from '../../../src/ssh/pool.js';
 
-const node = (name: string, stateDir: string): NodeSettings => ({ name, address: '10.1.2.3', role: 'master', nodeStateDir: stateDir, ssh: { user: 'root', port: 22 } });
+const node = (name: string, stateDir: string): NodeSettings => ({
+  name,
+  address: '10.1.2.3',
+  role: 'master',
+  nodeStateDir: stateDir,
+  ssh: { user: 'root', port: 22 },
+});
 
 /** A pool that fails the test if anything tries to reach a node over SSH. */
 const noSsh = {

@@ -18,7 +18,15 @@ describe('config', () => {
         upgradeFrom: '>=2.0.0',
         runtime: 'runtime:7.0.57-11710',
         etcdVersion: '3.5.0',
-        systemApps: ['rbac-app:7.0.30', 'dns-app:7.0.3', 'logging-app:6.0.8', 'monitoring-app:7.0.8', 'tiller-app:7.0.2', 'site:7.0.30', 'kubernetes:7.0.30'],
+        systemApps: [
+          'rbac-app:7.0.30',
+          'dns-app:7.0.3',
+          'logging-app:6.0.8',
+          'monitoring-app:7.0.8',
+          'tiller-app:7.0.2',
+          'site:7.0.30',
+          'kubernetes:7.0.30',
+        ],
         appDependencies: [],
         requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1073741824 },
       });
@@ -70,7 +78,13 @@ describe('config', () => {
           ssh: { identityFile: '/keys/id', bastion: { address: 'jump.example.com' } },
           nodes: [
             { name: 'node-1', address: '127.0.0.2', role: 'master' },
-            { name: 'node-2', address: '127.0.0.3', role: 'worker', nodeStateDir: '/srv/hoist', ssh: { user: 'ops', port: 2222, bastion: { address: '127.0.0.9', port: 2200 } } },
+            {
+              name: 'node-2',
+              address: '127.0.0.3',
+              role: 'worker',
+              nodeStateDir: '/srv/hoist',
+              ssh: { user: 'ops', port: 2222, bastion: { address: '127.0.0.9', port: 2200 } },
+            },
           ],
         },
       });

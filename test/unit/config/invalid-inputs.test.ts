@@ -42,9 +42,7 @@ describe('config', () => {
       const file = fixture('invalid/bad-yaml.cluster.yaml');
       const err = await inputError(loadInventory(file));
       expect(err.code).toBe('ERR_INPUT_INVALID');
-      expect(err.details).toEqual([
-        `${file}:7: invalid YAML: Flow map in block collection must be sufficiently indented and end with a }`,
-      ]);
+      expect(err.details).toEqual([`${file}:7: invalid YAML: Flow map in block collection must be sufficiently indented and end with a }`]);
     });
 
     it('treats a repeated YAML key as a syntax error', async () => {
@@ -180,9 +178,7 @@ describe('config', () => {
           `apiVersion: hoist/v1\nkind: ClusterState\ncluster: ${dir}/wrong-role.cluster.yaml\ninstalledImage: ${fixture('images/upgrade-demo-1.0.0')}\n`,
         );
         const err = await inputError(loadClusterState(state));
-        expect(err.details).toEqual([
-          `${dir}/wrong-role.cluster.yaml:8: spec.nodes.2.role: expected "master" or "worker", got "leader"`,
-        ]);
+        expect(err.details).toEqual([`${dir}/wrong-role.cluster.yaml:8: spec.nodes.2.role: expected "master" or "worker", got "leader"`]);
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }

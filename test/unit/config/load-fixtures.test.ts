@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,15 @@ nodes:                                    # optional per-node facts that differ 
   node-3: { runtime: "runtime:7.0.56-11709" }
 `;
 
-const V2_APPS = ['rbac-app:7.0.30', 'dns-app:7.0.3', 'logging-app:6.0.8', 'monitoring-app:7.0.8', 'tiller-app:7.0.2', 'site:7.0.30', 'kubernetes:7.0.30'];
+const V2_APPS = [
+  'rbac-app:7.0.30',
+  'dns-app:7.0.3',
+  'logging-app:6.0.8',
+  'monitoring-app:7.0.8',
+  'tiller-app:7.0.2',
+  'site:7.0.30',
+  'kubernetes:7.0.30',
+];
 
 describe('config', () => {
   describe('the issue shapes', () => {
@@ -168,7 +176,9 @@ describe('config', () => {
       const state = await loadClusterState(fixture(`clusters/${name}/state.yaml`));
       expect(state.inventory.file).toBe(fixture(`clusters/${name}/cluster.yaml`));
       expect(state.inventory.config.spec.nodes.map((n) => n.role)).toEqual(roles);
-      expect(state.inventory.config.spec.nodes.map((n) => n.address)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4'].slice(0, roles.length));
+      expect(state.inventory.config.spec.nodes.map((n) => n.address)).toEqual(
+        ['127.0.0.2', '127.0.0.3', '127.0.0.4'].slice(0, roles.length),
+      );
       expect(state.installed.manifest.metadata.version).toBe(installed);
       expect(state.leader).toBe('node-1');
       expect(state.nodes).toEqual(nodes);

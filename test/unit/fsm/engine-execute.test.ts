@@ -8,7 +8,14 @@ const demo = () =>
   plan([
     group('/init', [leaf('/init/a'), leaf('/init/b')], { parallel: 2 }),
     leaf('/checks', ['/init']),
-    group('/masters', [group('/masters/a', [leaf('/masters/a/drain'), leaf('/masters/a/upgrade', ['/masters/a/drain'])]), group('/masters/b', [leaf('/masters/b/drain')], { requires: ['/masters/a'] })], { requires: ['/checks'] }),
+    group(
+      '/masters',
+      [
+        group('/masters/a', [leaf('/masters/a/drain'), leaf('/masters/a/upgrade', ['/masters/a/drain'])]),
+        group('/masters/b', [leaf('/masters/b/drain')], { requires: ['/masters/a'] }),
+      ],
+      { requires: ['/checks'] },
+    ),
   ]);
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -168,7 +175,12 @@ describe('engine › resume', () => {
     expect(h.history()).not.toContain('/masters/a/drain in_progress');
     calls.length = 0;
     await (await h.make()).resume();
-    expect(calls.filter((c) => c.startsWith('execute'))).toEqual(['execute /checks', 'execute /masters/a/drain', 'execute /masters/a/upgrade', 'execute /masters/b/drain']);
+    expect(calls.filter((c) => c.startsWith('execute'))).toEqual([
+      'execute /checks',
+      'execute /masters/a/drain',
+      'execute /masters/a/upgrade',
+      'execute /masters/b/drain',
+    ]);
     expect(h.lines.at(-1)).toMatch(/^Executing phase "\/" finished in/);
   });
 
@@ -209,7 +221,12 @@ describe('engine › interruption', () => {
 
   it('does not wait forever for an executor that ignores the abort signal', async () => {
     const ac = new AbortController();
-    const { registry } = recordingRegistry({ slow: ['/init/a'], ignoreAbort: true, slowMs: 60_000, onSlowStart: () => setImmediate(() => ac.abort()) });
+    const { registry } = recordingRegistry({
+      slow: ['/init/a'],
+      ignoreAbort: true,
+      slowMs: 60_000,
+      onSlowStart: () => setImmediate(() => ac.abort()),
+    });
     const h = await harness(demo(), registry, { abortGraceMs: 20 });
     const err = await (await h.make({ signal: ac.signal })).execute('/init/a').catch((e: unknown) => e);
     expect(HoistError.isHoistError(err) && err.code).toBe('ERR_INTERRUPTED');

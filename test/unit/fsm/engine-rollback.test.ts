@@ -9,7 +9,14 @@ const demo = () =>
   plan([
     group('/init', [leaf('/init/a'), leaf('/init/b')], { parallel: 2 }),
     leaf('/checks', ['/init']),
-    group('/masters', [group('/masters/a', [leaf('/masters/a/drain'), leaf('/masters/a/upgrade', ['/masters/a/drain'])]), group('/masters/b', [leaf('/masters/b/drain')], { requires: ['/masters/a'] })], { requires: ['/checks'] }),
+    group(
+      '/masters',
+      [
+        group('/masters/a', [leaf('/masters/a/drain'), leaf('/masters/a/upgrade', ['/masters/a/drain'])]),
+        group('/masters/b', [leaf('/masters/b/drain')], { requires: ['/masters/a'] }),
+      ],
+      { requires: ['/checks'] },
+    ),
   ]);
 
 const code = (err: unknown) => (HoistError.isHoistError(err) ? err.code : String(err));
@@ -117,7 +124,13 @@ describe('engine › rollback of the operation', () => {
     await (await h.make()).resume().catch(() => undefined);
     calls.length = 0;
     await rollbackOperation(await h.make());
-    expect(calls).toEqual(['rollback /masters/a/upgrade', 'rollback /masters/a/drain', 'rollback /checks', 'rollback /init/b', 'rollback /init/a']);
+    expect(calls).toEqual([
+      'rollback /masters/a/upgrade',
+      'rollback /masters/a/drain',
+      'rollback /checks',
+      'rollback /init/b',
+      'rollback /init/a',
+    ]);
     const e = await h.make();
     expect(e.state.leafIds().every((id) => ['rolled_back', 'unstarted'].includes(e.state.stateOf(id)))).toBe(true);
   });

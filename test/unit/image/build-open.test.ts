@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -30,7 +30,15 @@ describe('image', () => {
         ['runtime', '7.0.1-1', { purpose: 'runtime' }],
       ]);
       expect(await tree(out)).toEqual(
-        ['app.yaml', 'hooks', 'hooks/pre-update.yaml', 'packages', 'packages/blobs', 'packages/index.json', ...built.index.packages.map((p) => `packages/blobs/${p.sha256}`)].sort(),
+        [
+          'app.yaml',
+          'hooks',
+          'hooks/pre-update.yaml',
+          'packages',
+          'packages/blobs',
+          'packages/index.json',
+          ...built.index.packages.map((p) => `packages/blobs/${p.sha256}`),
+        ].sort(),
       );
       expect(JSON.parse(await readFile(join(out, 'packages/index.json'), 'utf8'))).toEqual(built.index);
       for (const entry of built.index.packages) {
@@ -73,7 +81,9 @@ describe('image', () => {
       const err = await inputError(buildImage(broken, out));
       expect(err.code).toBe('ERR_IMAGE_PACKAGE_MISSING');
       expect(err.message).toBe(`${broken}: app.yaml names 1 package with no folder under packages/: dns-app:7.0.3`);
-      expect(err.details).toEqual([`${join(broken, 'packages/dns-app-7.0.3/package.yaml')}: missing (dns-app:7.0.3, named by spec.systemApps.0)`]);
+      expect(err.details).toEqual([
+        `${join(broken, 'packages/dns-app-7.0.3/package.yaml')}: missing (dns-app:7.0.3, named by spec.systemApps.0)`,
+      ]);
       await expect(stat(out)).rejects.toThrow();
       expect((await readdir(tmp)).filter((n) => n.startsWith('.missing-out'))).toEqual([]);
     });
@@ -81,8 +91,14 @@ describe('image', () => {
     it('reports every bad package.yaml with file, line and field', async () => {
       const bad = join(tmp, 'bad-pkg-src');
       await makeSource(bad);
-      await writeFile(join(bad, 'packages/demo-1.2.0/package.yaml'), 'apiVersion: hoist/v1\nkind: Package\nmetadata: { name: demo, version: latest }\nhookz: {}\n');
-      await writeFile(join(bad, 'packages/runtime-7.0.1-1/package.yaml'), 'apiVersion: hoist/v1\nkind: Package\nmetadata: { name: runtime, version: 7.0.2 }\n');
+      await writeFile(
+        join(bad, 'packages/demo-1.2.0/package.yaml'),
+        'apiVersion: hoist/v1\nkind: Package\nmetadata: { name: demo, version: latest }\nhookz: {}\n',
+      );
+      await writeFile(
+        join(bad, 'packages/runtime-7.0.1-1/package.yaml'),
+        'apiVersion: hoist/v1\nkind: Package\nmetadata: { name: runtime, version: 7.0.2 }\n',
+      );
       const err = await inputError(buildImage(bad, join(tmp, 'bad-pkg-out')));
       expect(err.code).toBe('ERR_IMAGE_PACKAGE_INVALID');
       const demo = join(bad, 'packages/demo-1.2.0/package.yaml');
@@ -96,7 +112,11 @@ describe('image', () => {
   });
 
   describe('open', () => {
-    it.each([['directory', 'open-dir'], ['tar.gz', 'open.tar.gz'], ['tar', 'open.tar']])('opens a built %s and verifies every blob', async (_kind, name) => {
+    it.each([
+      ['directory', 'open-dir'],
+      ['tar.gz', 'open.tar.gz'],
+      ['tar', 'open.tar'],
+    ])('opens a built %s and verifies every blob', async (_kind, name) => {
       const out = join(tmp, name);
       const built = await buildImage(src, out);
       const image = await openImage(out, { workDir: tmp });

@@ -75,7 +75,9 @@ export async function tree(dir: string): Promise<string[]> {
 }
 
 /** The entries of a tar(.gz) as node-tar reads them. */
-export async function tarEntries(file: string): Promise<Array<{ path: string; type: string; uid?: number; gid?: number; mtime?: Date; mode?: number }>> {
+export async function tarEntries(
+  file: string,
+): Promise<Array<{ path: string; type: string; uid?: number; gid?: number; mtime?: Date; mode?: number }>> {
   const out: Array<{ path: string; type: string; uid?: number; gid?: number; mtime?: Date; mode?: number }> = [];
   await tar.t({
     file,

@@ -22,7 +22,13 @@ describe('image', () => {
       const inspection = await inspectImage(archive, { workDir: tmp });
       expect(inspection).toMatchObject({ source: archive, name: 'demo', version: '1.2.0', runtime: 'runtime:7.0.1-1' });
       expect(inspection.rows).toEqual(
-        built.index.packages.map((p) => ({ name: p.name, version: p.version, size: p.size, sha256: p.sha256.slice(0, 12), labels: p.labels })),
+        built.index.packages.map((p) => ({
+          name: p.name,
+          version: p.version,
+          size: p.size,
+          sha256: p.sha256.slice(0, 12),
+          labels: p.labels,
+        })),
       );
       expect(inspection.rows.map((r) => r.labels.purpose)).toEqual(['app', 'system-app', 'runtime']);
 

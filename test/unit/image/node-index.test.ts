@@ -30,7 +30,11 @@ describe('image', () => {
       let index = addPackage(emptyIndex(), NEW, { 'operation-id': 'op-1' });
       index = addPackage(index, DNS);
       index = addPackage(index, OLD, { installed: 'installed' });
-      expect(index.packages.map((p) => `${p.name}:${p.version}`)).toEqual(['dns-app:7.0.3', 'runtime:7.0.35-11706', 'runtime:7.0.56-11709']);
+      expect(index.packages.map((p) => `${p.name}:${p.version}`)).toEqual([
+        'dns-app:7.0.3',
+        'runtime:7.0.35-11706',
+        'runtime:7.0.56-11709',
+      ]);
       expect(index.packages[2]?.labels).toEqual({ purpose: 'runtime', 'operation-id': 'op-1' });
     });
 
@@ -64,7 +68,10 @@ describe('image', () => {
       let index = addPackage(addPackage(emptyIndex(), OLD, { installed: 'installed' }), NEW);
       index = markInstalled(addPackage(index, DNS, { installed: 'installed' }), NEW);
       expect(installedVersion(index, 'runtime')?.version).toBe('7.0.56-11709');
-      expect(findByLabel(index, 'installed', 'installed').map((p) => `${p.name}:${p.version}`)).toEqual(['dns-app:7.0.3', 'runtime:7.0.56-11709']);
+      expect(findByLabel(index, 'installed', 'installed').map((p) => `${p.name}:${p.version}`)).toEqual([
+        'dns-app:7.0.3',
+        'runtime:7.0.56-11709',
+      ]);
       index = markInstalled(index, OLD);
       expect(installedVersion(index, 'runtime')?.version).toBe('7.0.35-11706');
       expect(findByLabel(index, 'installed').filter((p) => p.name === 'runtime')).toHaveLength(1);

@@ -5,7 +5,7 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEntries, safeExtract } from '../../../src/image/safe-extract.js';
 import { inputError } from '../config/helpers.js';
-import { rawTar, tree, type RawEntry } from './helpers.js';
+import { type RawEntry, rawTar, tree } from './helpers.js';
 
 describe('image', () => {
   describe('safeExtract', () => {
@@ -32,8 +32,16 @@ describe('image', () => {
       ['nested-dotdot', { path: 'a/../../x', type: 'File', data: 'evil' }, 'path contains ".." and could leave the extraction directory'],
       ['absolute', { path: '/etc/x', type: 'File', data: 'evil' }, 'absolute path'],
       ['symlink-abs', { path: 'passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' }, 'link target "/etc/passwd" is an absolute path'],
-      ['symlink-up', { path: 'sub/up', type: 'SymbolicLink', linkpath: '../../etc' }, 'link target "../../etc" points outside the extraction directory'],
-      ['hardlink-up', { path: 'h', type: 'Link', linkpath: '../outside' }, 'link target "../outside" points outside the extraction directory'],
+      [
+        'symlink-up',
+        { path: 'sub/up', type: 'SymbolicLink', linkpath: '../../etc' },
+        'link target "../../etc" points outside the extraction directory',
+      ],
+      [
+        'hardlink-up',
+        { path: 'h', type: 'Link', linkpath: '../outside' },
+        'link target "../outside" points outside the extraction directory',
+      ],
       ['hardlink-abs', { path: 'h', type: 'Link', linkpath: '/etc/passwd' }, 'link target "/etc/passwd" is an absolute path'],
       ['chardev', { path: 'null', type: 'CharacterDevice' }, 'CharacterDevice entries are not allowed (only files, directories and links)'],
       ['fifo', { path: 'pipe', type: 'FIFO' }, 'FIFO entries are not allowed (only files, directories and links)'],
@@ -67,9 +75,15 @@ describe('image', () => {
         { path: 'b', type: 'SymbolicLink', linkpath: 'a/a/a/..' },
       ];
       expect(() => checkEntries(entries, 'x.tar')).toThrow('link target "a/a/a/.." goes through the symlink "a"');
-      expect(() => checkEntries([{ path: 'd', type: 'SymbolicLink', linkpath: 'sub' }, { path: 'd/f', type: 'File' }], 'x.tar')).toThrow(
-        'path goes through the symlink "d"',
-      );
+      expect(() =>
+        checkEntries(
+          [
+            { path: 'd', type: 'SymbolicLink', linkpath: 'sub' },
+            { path: 'd/f', type: 'File' },
+          ],
+          'x.tar',
+        ),
+      ).toThrow('path goes through the symlink "d"');
     });
 
     it('extracts files, directories and links that stay inside, replacing the destination', async () => {
@@ -100,7 +114,9 @@ describe('image', () => {
       expect(err.code).toBe('ERR_IMAGE_ARCHIVE');
       expect(err.message.startsWith(`${file}: not a readable tar archive`)).toBe(true);
       expect(await tree(dir)).toEqual(['junk.tar']);
-      const fromMemory = await inputError(safeExtract(Buffer.from('garbage '.repeat(128)), join(dir, 'mem'), { label: 'junk-in-memory.tar' }));
+      const fromMemory = await inputError(
+        safeExtract(Buffer.from('garbage '.repeat(128)), join(dir, 'mem'), { label: 'junk-in-memory.tar' }),
+      );
       expect(fromMemory.code).toBe('ERR_IMAGE_ARCHIVE');
       expect(fromMemory.message.startsWith('junk-in-memory.tar: not a readable tar archive')).toBe(true);
       expect(await tree(dir)).toEqual(['junk.tar']);

@@ -22,12 +22,21 @@ describe('kube', () => {
 
     it('names the pod and the budget with its limits', () => {
       const blocked = parseBlockedEviction(line)!;
-      const text = describeBlocked('node-3', blocked, { namespace: 'default', name: 'guarded-pdb', minAvailable: 1, currentHealthy: 1, disruptionsAllowed: 0 }, 2);
-      expect(text).toBe('drain of node "node-3": pod default/guarded-1 is blocked by PodDisruptionBudget default/guarded-pdb (minAvailable 1, 1 healthy, 0 disruptions allowed) (attempt 2); retrying in 5s');
+      const text = describeBlocked(
+        'node-3',
+        blocked,
+        { namespace: 'default', name: 'guarded-pdb', minAvailable: 1, currentHealthy: 1, disruptionsAllowed: 0 },
+        2,
+      );
+      expect(text).toBe(
+        'drain of node "node-3": pod default/guarded-1 is blocked by PodDisruptionBudget default/guarded-pdb (minAvailable 1, 1 healthy, 0 disruptions allowed) (attempt 2); retrying in 5s',
+      );
     });
 
     it('still names the pod when the budget could not be looked up', () => {
-      expect(describeBlocked('node-3', parseBlockedEviction(line)!, undefined, 1)).toContain('pod default/guarded-1 is protected by a PodDisruptionBudget');
+      expect(describeBlocked('node-3', parseBlockedEviction(line)!, undefined, 1)).toContain(
+        'pod default/guarded-1 is protected by a PodDisruptionBudget',
+      );
     });
   });
 });

@@ -37,8 +37,27 @@ function ctx(): PhaseContext {
   ];
   return {
     plan: p,
-    phase: { id: '/checks', executor: 'checks', description: 'Run preflight checks', requires: [], node: 'node-1', data: { requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1024 } } },
-    operation: { id: 'op', type: 'upgrade', cluster: 'demo', state: 'in_progress', from: '1.0.0', to: '2.0.0', image: 'demo', mode: 'manual', created: '', updated: '', createdBy: { host: 'h', pid: 1, user: 'u' } },
+    phase: {
+      id: '/checks',
+      executor: 'checks',
+      description: 'Run preflight checks',
+      requires: [],
+      node: 'node-1',
+      data: { requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1024 } },
+    },
+    operation: {
+      id: 'op',
+      type: 'upgrade',
+      cluster: 'demo',
+      state: 'in_progress',
+      from: '1.0.0',
+      to: '2.0.0',
+      image: 'demo',
+      mode: 'manual',
+      created: '',
+      updated: '',
+      createdBy: { host: 'h', pid: 1, user: 'u' },
+    },
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     report: () => undefined,
@@ -67,7 +86,17 @@ describe('phases › checks', () => {
   });
 
   it('measures drift as the spread of clock offsets', () => {
-    expect(driftFailures([{ node: 'a', offsetMs: -100 }, { node: 'b', offsetMs: 150 }], 300)).toEqual([]);
-    expect(driftFailures([{ node: 'a', offsetMs: -200 }, { node: 'b', offsetMs: 150 }, { node: 'c' }], 300)).toEqual(['time drift between a and b is 350 ms, above the allowed 300 ms']);
+    expect(
+      driftFailures(
+        [
+          { node: 'a', offsetMs: -100 },
+          { node: 'b', offsetMs: 150 },
+        ],
+        300,
+      ),
+    ).toEqual([]);
+    expect(driftFailures([{ node: 'a', offsetMs: -200 }, { node: 'b', offsetMs: 150 }, { node: 'c' }], 300)).toEqual([
+      'time drift between a and b is 350 ms, above the allowed 300 ms',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, HoistError, InputError } from '../../../src/errors.js';
-import type { UpgradeInput } from '../../../src/plan/build/input.js';
-import { buildUpgradePlan, checkUpgradeGates } from '../../../src/plan/build/upgrade-plan.js';
+import type { UpgradeInput } from '../../../src/plan/builder/input.js';
+import { buildUpgradePlan, checkUpgradeGates } from '../../../src/plan/builder/upgrade-plan.js';
 import { SCENARIOS } from './scenarios.js';
 
 const demo = SCENARIOS['demo-3-masters']!;
@@ -39,7 +39,11 @@ describe('plan builder', () => {
       const same = refusal({ ...demo, installed: { ...demo.installed, version: '2.0.0' } });
       expect(same.code).toBe('ERR_VERSION_NOT_NEWER');
       expect(same.message).toBe('update version (2.0.0) must be greater than the currently installed version (2.0.0)');
-      const older = refusal({ ...demo, installed: { ...demo.installed, version: '2.0.1' }, target: { ...demo.target, upgradeFrom: undefined } });
+      const older = refusal({
+        ...demo,
+        installed: { ...demo.installed, version: '2.0.1' },
+        target: { ...demo.target, upgradeFrom: undefined },
+      });
       expect(older.code).toBe('ERR_VERSION_NOT_NEWER');
     });
 

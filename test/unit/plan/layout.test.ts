@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeFacts, UpgradeInput } from '../../../src/plan/build/input.js';
-import { buildUpgradePlan } from '../../../src/plan/build/upgrade-plan.js';
+import type { NodeFacts, UpgradeInput } from '../../../src/plan/builder/input.js';
+import { buildUpgradePlan } from '../../../src/plan/builder/upgrade-plan.js';
 import { findPhase } from '../../../src/plan/query.js';
 import type { Phase, Plan } from '../../../src/plan/types.js';
 import { DEMO_V1, DEMO_V2, SCENARIOS } from './scenarios.js';
@@ -53,14 +53,35 @@ describe('plan builder', () => {
   describe('workers', () => {
     it('gives each worker its own chained group with no requirement between workers', () => {
       const plan = buildUpgradePlan(withWorkers);
-      expect(top(plan)).toEqual(['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/masters', '/workers', '/config', '/runtime', '/migration', '/app', '/gc']);
+      expect(top(plan)).toEqual([
+        '/init',
+        '/checks',
+        '/pre-update',
+        '/bootstrap',
+        '/coredns',
+        '/masters',
+        '/workers',
+        '/config',
+        '/runtime',
+        '/migration',
+        '/app',
+        '/gc',
+      ]);
       expect(get(plan, '/workers').requires).toEqual(['/masters']);
       expect(kids(plan, '/workers')).toEqual(['/workers/node-2', '/workers/node-3']);
       for (const w of ['node-2', 'node-3']) {
         const group = get(plan, `/workers/${w}`);
         expect(group.requires).toEqual([]);
         expect(group.description).toBe(`Update system software on node "${w}"`);
-        expect(group.phases!.map((p) => p.id.split('/').pop())).toEqual(['drain', 'system-upgrade', 'health', 'taint', 'uncordon', 'endpoints', 'untaint']);
+        expect(group.phases!.map((p) => p.id.split('/').pop())).toEqual([
+          'drain',
+          'system-upgrade',
+          'health',
+          'taint',
+          'uncordon',
+          'endpoints',
+          'untaint',
+        ]);
       }
       expect(get(plan, '/config').requires).toEqual(['/workers']);
       expect(kids(plan, '/config')).toEqual(['/config/node-1']);
@@ -80,7 +101,8 @@ describe('plan builder', () => {
 
     it('puts the lead first in every per-node group and keeps the inventory order otherwise', () => {
       const plan = buildUpgradePlan(input);
-      for (const g of ['/init', '/bootstrap', '/config', '/gc']) expect(kids(plan, g)).toEqual([`${g}/node-2`, `${g}/node-1`, `${g}/node-3`]);
+      for (const g of ['/init', '/bootstrap', '/config', '/gc'])
+        expect(kids(plan, g)).toEqual([`${g}/node-2`, `${g}/node-1`, `${g}/node-3`]);
       expect(kids(plan, '/masters')).toEqual(['/masters/node-2', '/masters/node-1', '/masters/node-3']);
       expect(plan.leader).toBe('node-2');
       expect(plan.servers.map((s) => s.name)).toEqual(['node-1', 'node-2', 'node-3']);
@@ -114,18 +136,43 @@ describe('plan builder', () => {
   });
 
   describe('what changes', () => {
-    const sameRuntime = (input: UpgradeInput): UpgradeInput => ({ ...input, target: { ...input.target, runtime: input.installed.runtime } });
+    const sameRuntime = (input: UpgradeInput): UpgradeInput => ({
+      ...input,
+      target: { ...input.target, runtime: input.installed.runtime },
+    });
 
     it('plans system apps without node updates when only system apps change', () => {
       const plan = buildUpgradePlan(sameRuntime(demo));
-      expect(top(plan)).toEqual(['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/config', '/runtime', '/migration', '/app', '/gc']);
+      expect(top(plan)).toEqual([
+        '/init',
+        '/checks',
+        '/pre-update',
+        '/bootstrap',
+        '/coredns',
+        '/config',
+        '/runtime',
+        '/migration',
+        '/app',
+        '/gc',
+      ]);
       expect(get(plan, '/config').requires).toEqual(['/coredns']);
     });
 
     it('plans etcd alone when only etcd moves, and skips /runtime', () => {
       const target = { ...DEMO_V1, version: '1.0.1', etcdVersion: '3.5.0' };
       const plan = buildUpgradePlan({ ...demo, target });
-      expect(top(plan)).toEqual(['/init', '/checks', '/pre-update', '/bootstrap', '/coredns', '/etcd', '/config', '/migration', '/app', '/gc']);
+      expect(top(plan)).toEqual([
+        '/init',
+        '/checks',
+        '/pre-update',
+        '/bootstrap',
+        '/coredns',
+        '/etcd',
+        '/config',
+        '/migration',
+        '/app',
+        '/gc',
+      ]);
       expect(get(plan, '/etcd').requires).toEqual(['/coredns']);
       expect(get(plan, '/migration').requires).toEqual(['/config']);
     });
@@ -164,7 +211,15 @@ describe('plan builder', () => {
 
     it('gives a single master the worker sequence', () => {
       const plan = buildUpgradePlan(SCENARIOS['single-master']!);
-      expect(kids(plan, '/masters/node-1').map((id) => id.split('/').pop())).toEqual(['drain', 'system-upgrade', 'health', 'taint', 'uncordon', 'endpoints', 'untaint']);
+      expect(kids(plan, '/masters/node-1').map((id) => id.split('/').pop())).toEqual([
+        'drain',
+        'system-upgrade',
+        'health',
+        'taint',
+        'uncordon',
+        'endpoints',
+        'untaint',
+      ]);
     });
   });
 });

@@ -1,5 +1,5 @@
 /** Builder inputs for the expected-plan scenarios, written out in full so each reads on its own. */
-import type { ImageFacts, NodeFacts, UpgradeInput } from '../../../src/plan/build/input.js';
+import type { ImageFacts, NodeFacts, UpgradeInput } from '../../../src/plan/builder/input.js';
 
 /** The demo application as installed in the seed walkthrough (Gravity 7.0.12 runtime). */
 export const DEMO_V1: ImageFacts = {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildUpgradePlan } from '../../../src/plan/build/upgrade-plan.js';
+import { buildUpgradePlan } from '../../../src/plan/builder/upgrade-plan.js';
 import { walk } from '../../../src/plan/query.js';
 import type { Phase } from '../../../src/plan/types.js';
 import { SCENARIOS } from './scenarios.js';
@@ -31,7 +31,7 @@ function parseTable(text: string): Row[] {
     path.push(cell.trim().replace(/^\* /, ''));
     const req = line.slice(requires, updated).trim();
     return {
-      id: '/' + path.join('/'),
+      id: `/${path.join('/')}`,
       description: line.slice(desc, state).trim(),
       requires: req === '-' ? [] : req.split(','),
     };

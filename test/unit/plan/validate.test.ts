@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, HoistError } from '../../../src/errors.js';
-import { phase, planRoot } from '../../../src/plan/build/tree.js';
-import { buildUpgradePlan } from '../../../src/plan/build/upgrade-plan.js';
-import { validatePlan } from '../../../src/plan/build/validate.js';
+import { phase, planRoot } from '../../../src/plan/builder/tree.js';
+import { buildUpgradePlan } from '../../../src/plan/builder/upgrade-plan.js';
+import { validatePlan } from '../../../src/plan/builder/validate.js';
 import type { Phase } from '../../../src/plan/types.js';
 import { SCENARIOS } from './scenarios.js';
 

@@ -8,9 +8,18 @@ const root = path.resolve(import.meta.dirname, '../../..');
 const fixtures = path.join(root, 'fixtures');
 
 const HOOKS = [
-  'install', 'start', 'stop', 'health',
-  'etcd-backup', 'etcd-disable', 'etcd-upgrade', 'etcd-restore', 'etcd-enable', 'etcd-rollback',
-  'election-enable', 'election-disable',
+  'install',
+  'start',
+  'stop',
+  'health',
+  'etcd-backup',
+  'etcd-disable',
+  'etcd-upgrade',
+  'etcd-restore',
+  'etcd-enable',
+  'etcd-rollback',
+  'election-enable',
+  'election-disable',
 ];
 
 interface PackageManifest {
@@ -42,7 +51,12 @@ describe('runtime packages', () => {
         const version = app.spec.runtime.package.replace(/^runtime:/, '');
         const dir = path.join(imageDir, 'packages', `runtime-${version}`);
         const manifest = await readManifest(dir);
-        expect(manifest).toMatchObject({ apiVersion: 'hoist/v1', kind: 'Package', metadata: { name: 'runtime', version }, labels: { purpose: 'runtime' } });
+        expect(manifest).toMatchObject({
+          apiVersion: 'hoist/v1',
+          kind: 'Package',
+          metadata: { name: 'runtime', version },
+          labels: { purpose: 'runtime' },
+        });
         const runtime = JSON.parse(await fs.readFile(path.join(dir, 'runtime.json'), 'utf8')) as { version: string; etcdVersion: string };
         expect(runtime).toMatchObject({ version, etcdVersion: String(app.spec.runtime.etcdVersion) });
       }

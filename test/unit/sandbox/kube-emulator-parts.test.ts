@@ -21,13 +21,25 @@ describe('sandbox kube emulator', () => {
   describe('patches', () => {
     it('deletes keys set to null and replaces taint lists', () => {
       const node = { spec: { unschedulable: true, taints: [{ key: 'a', effect: 'NoExecute' }] } };
-      expect(applyPatch(node, { spec: { unschedulable: null, taints: [{ key: 'b', effect: 'NoSchedule' }] } }, 'strategic')).toEqual({ spec: { taints: [{ key: 'b', effect: 'NoSchedule' }] } });
+      expect(applyPatch(node, { spec: { unschedulable: null, taints: [{ key: 'b', effect: 'NoSchedule' }] } }, 'strategic')).toEqual({
+        spec: { taints: [{ key: 'b', effect: 'NoSchedule' }] },
+      });
     });
 
     it('merges named lists in strategic patches only', () => {
-      const target = { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] };
+      const target = {
+        containers: [
+          { name: 'a', image: 'a:1' },
+          { name: 'b', image: 'b:1' },
+        ],
+      };
       const patch = { $setElementOrder: {}, containers: [{ name: 'a', image: 'a:2' }] };
-      expect(applyPatch(target, patch, 'strategic')).toEqual({ containers: [{ name: 'a', image: 'a:2' }, { name: 'b', image: 'b:1' }] });
+      expect(applyPatch(target, patch, 'strategic')).toEqual({
+        containers: [
+          { name: 'a', image: 'a:2' },
+          { name: 'b', image: 'b:1' },
+        ],
+      });
       expect(applyPatch(target, patch, 'merge')).toEqual({ containers: [{ name: 'a', image: 'a:2' }] });
     });
   });

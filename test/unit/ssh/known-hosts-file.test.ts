@@ -4,15 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { KnownHostsFile } from '../../../src/ssh/known-hosts-file.js';
 import { fingerprint, formatKnownHostLine } from '../../../src/ssh/known-hosts.js';
+import { KnownHostsFile } from '../../../src/ssh/known-hosts-file.js';
 import { caught } from '../../helpers/caught.js';
 
 function ed25519Blob(): Buffer {
   const type = Buffer.from('ssh-ed25519');
   return Buffer.concat([Buffer.from([0, 0, 0, type.length]), type, Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
 }
-
 
 describe('ssh › KnownHostsFile', () => {
   let dir: string;

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/ssh/local-transport.js';
 import { caught } from '../../helpers/caught.js';
 
-
 describe('ssh › LocalTransport', () => {
   const local = new LocalTransport('node-1');
   let dir: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
-import { RemoteCommandError, shellQuote, withSudo } from '../../../src/ssh/transport.js';
 import { relayCommand } from '../../../src/ssh/ssh-socket.js';
+import { RemoteCommandError, shellQuote, withSudo } from '../../../src/ssh/transport.js';
 
 describe('ssh › transport helpers', () => {
   it('quotes shell words only when needed', () => {

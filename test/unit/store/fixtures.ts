@@ -48,7 +48,12 @@ export function plan(id: string): Plan {
     leader: 'node-1',
     servers: [{ name: 'node-1', address: '127.0.0.2', role: 'master' }],
     phases: [
-      { id: '/init', description: 'Initialize', requires: [], phases: [{ id: '/init/node-1', executor: 'init', description: 'Init node-1', node: 'node-1', requires: [], data: { v: 1 } }] },
+      {
+        id: '/init',
+        description: 'Initialize',
+        requires: [],
+        phases: [{ id: '/init/node-1', executor: 'init', description: 'Init node-1', node: 'node-1', requires: [], data: { v: 1 } }],
+      },
       { id: '/checks', executor: 'checks', description: 'Run checks', node: 'node-1', requires: ['/init'] },
     ],
   };

@@ -3,11 +3,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../../../src/store/json-store.js';
 import type { ClusterRecord } from '../../../src/store/store.js';
-import { cleanup, operation, plan, tempDir } from './fixtures.js';
 import { caught } from '../../helpers/caught.js';
+import { cleanup, operation, plan, tempDir } from './fixtures.js';
 
 const AT = '2024-05-01T10:00:00.000Z';
-
 
 describe('JsonStore', () => {
   let dir: string;
@@ -163,7 +162,12 @@ describe('JsonStore', () => {
       await fresh.close();
       const text = await readFile(changelog('op-1'), 'utf8');
       expect(text.endsWith('\n')).toBe(true);
-      expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+      expect(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l).seq),
+      ).toEqual([1, 2, 3]);
     });
 
     it('drops a torn tail seen by a writer that had the file open', async () => {
@@ -184,7 +188,7 @@ describe('JsonStore', () => {
     it('reports a corrupt middle line with file and line number', async () => {
       await store.appendChange('demo', 'op-1', change('/a'));
       await appendFile(changelog('op-1'), 'garbage\n');
-      await appendFile(changelog('op-1'), JSON.stringify({ seq: 9, ...change('/c') }) + '\n');
+      await appendFile(changelog('op-1'), `${JSON.stringify({ seq: 9, ...change('/c') })}\n`);
       const err = await caught(store.readChanges('demo', 'op-1'));
       expect(err.code).toBe('ERR_STORE_CORRUPT');
       expect(err.message).toContain(changelog('op-1'));
@@ -194,8 +198,8 @@ describe('JsonStore', () => {
 
     it('refuses to append after a corrupt middle line', async () => {
       await store.appendChange('demo', 'op-1', change('/a'));
-      await appendFile(changelog('op-1'), JSON.stringify({ seq: 2, phase: '/b', state: 'bogus', at: AT }) + '\n');
-      await appendFile(changelog('op-1'), JSON.stringify({ seq: 3, ...change('/c') }) + '\n');
+      await appendFile(changelog('op-1'), `${JSON.stringify({ seq: 2, phase: '/b', state: 'bogus', at: AT })}\n`);
+      await appendFile(changelog('op-1'), `${JSON.stringify({ seq: 3, ...change('/c') })}\n`);
       const err = await caught(store.appendChange('demo', 'op-1', change('/d')));
       expect(err.code).toBe('ERR_STORE_CORRUPT');
       expect(err.message).toContain('line 2');
@@ -204,8 +208,8 @@ describe('JsonStore', () => {
     it('reports a seq that does not increase', async () => {
       await store.appendChange('demo', 'op-1', change('/a'));
       await store.appendChange('demo', 'op-1', change('/b'));
-      await appendFile(changelog('op-1'), JSON.stringify({ seq: 2, ...change('/c') }) + '\n');
-      await appendFile(changelog('op-1'), JSON.stringify({ seq: 4, ...change('/d') }) + '\n');
+      await appendFile(changelog('op-1'), `${JSON.stringify({ seq: 2, ...change('/c') })}\n`);
+      await appendFile(changelog('op-1'), `${JSON.stringify({ seq: 4, ...change('/d') })}\n`);
       const err = await caught(store.readChanges('demo', 'op-1'));
       expect(err.message).toContain('line 3');
     });
@@ -229,7 +233,13 @@ describe('JsonStore', () => {
     });
 
     it('keeps error and owner fields', async () => {
-      const c = { phase: '/checks', state: 'failed' as const, at: AT, error: { code: 'ERR_X', message: 'boom' }, owner: { host: 'h', pid: 7 } };
+      const c = {
+        phase: '/checks',
+        state: 'failed' as const,
+        at: AT,
+        error: { code: 'ERR_X', message: 'boom' },
+        owner: { host: 'h', pid: 7 },
+      };
       await store.appendChange('demo', 'op-1', c);
       expect(await store.readChanges('demo', 'op-1')).toEqual([{ seq: 1, ...c }]);
     });

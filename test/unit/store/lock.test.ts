@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../../../src/store/json-store.js';
 import type { FileLock } from '../../../src/store/lock.js';
 import type { LockRecord } from '../../../src/store/store.js';
-import { cleanup, tempDir } from './fixtures.js';
 import { caught } from '../../helpers/caught.js';
+import { cleanup, tempDir } from './fixtures.js';
 
 const HOST = 'host-a';
 
@@ -15,7 +15,6 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(child.stdout);
 }
-
 
 describe('cluster lock', () => {
   let dir: string;
@@ -52,7 +51,9 @@ describe('cluster lock', () => {
     const err = await caught(store.lock('demo', owner('hoist plan rollback')));
     expect(err.code).toBe('ERR_LOCK_HELD');
     expect(err.exitCode).toBe(4);
-    expect(err.message).toBe(`cluster "demo" is locked by "hoist plan execute" (pid ${process.pid} on host ${HOST}) since ${lock.owner.acquired}`);
+    expect(err.message).toBe(
+      `cluster "demo" is locked by "hoist plan execute" (pid ${process.pid} on host ${HOST}) since ${lock.owner.acquired}`,
+    );
     expect(err.hint).toMatch(/wait/);
     expect(err.hint).toMatch(/taken over/);
     await lock.release();

@@ -2,7 +2,7 @@
  * Store behaviour across real processes: children run the store bundled by esbuild with plain
  * `node`, so they exercise the same code as the CLI would.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -74,9 +74,14 @@ describe('store across processes', () => {
       const store = new JsonStore(dir, { hostname: HOST });
       await mkdir(path.join(dir, 'clusters/demo'), { recursive: true });
       const now = new Date().toISOString();
-      await writeFile(store.lockPath('demo'), JSON.stringify({ host: HOST, pid: deadPid, command: 'crashed', acquired: now, heartbeat: now }));
+      await writeFile(
+        store.lockPath('demo'),
+        JSON.stringify({ host: HOST, pid: deadPid, command: 'crashed', acquired: now, heartbeat: now }),
+      );
 
-      const racers = [0, 1].map(() => spawn(process.execPath, [path.join(work, 'racer.mjs'), bundle, dir, go], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      const racers = [0, 1].map(() =>
+        spawn(process.execPath, [path.join(work, 'racer.mjs'), bundle, dir, go], { stdio: ['pipe', 'pipe', 'inherit'] }),
+      );
       const outs = racers.map(lines);
       expect(await Promise.all(outs.map(nextLine))).toEqual(['ready', 'ready']);
       await writeFile(go, '');

@@ -10,7 +10,7 @@ import { checkUpgradeGates } from './gates.js';
 import type { NodeFacts, UpgradeInput } from './input.js';
 import { nodeParallel, workerParallel } from './limits.js';
 import { masterGroups, workerGroups } from './node-phases.js';
-import { phase, planRoot, type PhaseBuilder } from './tree.js';
+import { type PhaseBuilder, phase, planRoot } from './tree.js';
 import { validatePlan } from './validate.js';
 
 export { checkUpgradeGates } from './gates.js';
@@ -94,7 +94,12 @@ function addAppOnlyPlan(root: PhaseBuilder, f: UpgradeFacts): void {
 /** /checks carries the target's requirements so the check runs against what the new version needs. */
 function checksPhase(f: UpgradeFacts): PhaseBuilder {
   const requirements = f.input.target.requirements;
-  return phase('checks', { executor: 'checks', description: 'Run preflight checks', node: f.leader.name, ...(requirements ? { data: { requirements } } : {}) });
+  return phase('checks', {
+    executor: 'checks',
+    description: 'Run preflight checks',
+    node: f.leader.name,
+    ...(requirements ? { data: { requirements } } : {}),
+  });
 }
 
 function gcPhases(f: UpgradeFacts): PhaseBuilder {

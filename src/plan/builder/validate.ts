@@ -23,7 +23,8 @@ export function validatePlan(phases: readonly Phase[]): void {
   walk(phases, (p, parent) => {
     const prefix = parent ? parent.id : '';
     const key = p.id.slice(prefix.length + 1);
-    if (!p.id.startsWith(prefix + '/') || key === '' || key.includes('/')) throw bad(`phase id "${p.id}" is not a child path of "${prefix || '/'}"`, p.id);
+    if (!p.id.startsWith(`${prefix}/`) || key === '' || key.includes('/'))
+      throw bad(`phase id "${p.id}" is not a child path of "${prefix || '/'}"`, p.id);
     if (byId.has(p.id)) throw bad(`phase id "${p.id}" appears twice`, p.id);
     byId.set(p.id, p);
     const isGroup = (p.phases?.length ?? 0) > 0;

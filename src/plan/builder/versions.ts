@@ -59,7 +59,11 @@ export function isValidRange(range: string): boolean {
  * Locators of `target` that are new or newer than in `installed`, in `target` order. A package
  * that went backwards is left alone, as Gravity does: downgrading a system app is never planned.
  */
-export function changedPackages(installed: readonly string[], target: readonly string[], field: string): Array<Locator & { from?: string }> {
+export function changedPackages(
+  installed: readonly string[],
+  target: readonly string[],
+  field: string,
+): Array<Locator & { from?: string }> {
   const before = new Map<string, string>();
   installed.forEach((l, i) => {
     const p = parseLocator(l, `installed.${field}[${i}]`);

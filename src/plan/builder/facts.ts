@@ -3,7 +3,7 @@
  * which order nodes are handled, which nodes, system apps and apps change, and whether etcd moves.
  */
 import type { NodeFacts, UpgradeInput } from './input.js';
-import { changedPackages, isNewer, parseLocator, sameVersion, type Locator } from './versions.js';
+import { changedPackages, isNewer, type Locator, parseLocator, sameVersion } from './versions.js';
 
 /** A package the plan updates: target locator plus the installed version, when there was one. */
 export type PackageUpdate = Locator & { from?: string };
@@ -60,12 +60,7 @@ export function gatherFacts(input: UpgradeInput): UpgradeFacts {
 
 /** True when the upgrade touches more than the application: the full Gravity 7 layout. */
 export function needsFullPlan(facts: UpgradeFacts): boolean {
-  return (
-    facts.mastersToUpdate.length > 0 ||
-    facts.workersToUpdate.length > 0 ||
-    facts.systemApps.length > 0 ||
-    facts.etcd !== undefined
-  );
+  return facts.mastersToUpdate.length > 0 || facts.workersToUpdate.length > 0 || facts.systemApps.length > 0 || facts.etcd !== undefined;
 }
 
 // rbac-app goes first: later apps' hooks run under the roles it creates.

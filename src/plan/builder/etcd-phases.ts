@@ -4,9 +4,10 @@
  * shutdown until restart. Unlike Gravity, the block requires the phase before it (the DAG is
  * complete) and has no gravity-site restart: hoist keeps no state inside the cluster's etcd.
  */
-import type { NodeFacts } from './input.js';
+
 import type { UpgradeFacts } from './facts.js';
-import { phase, type PhaseBuilder } from './tree.js';
+import type { NodeFacts } from './input.js';
+import { type PhaseBuilder, phase } from './tree.js';
 
 /** The `/etcd` group; `f.etcd` must be set. */
 export function etcdPhases(f: UpgradeFacts): PhaseBuilder {

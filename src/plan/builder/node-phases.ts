@@ -3,24 +3,25 @@
  * (drain, taint, uncordon, endpoints, untaint, kubelet permissions) runs on the lead master and is
  * about the node; runtime and election work runs on the node itself.
  */
-import type { NodeFacts } from './input.js';
+
 import { nodeRuntime, type UpgradeFacts } from './facts.js';
-import { phase, type PhaseBuilder } from './tree.js';
+import type { NodeFacts } from './input.js';
+import { type PhaseBuilder, phase } from './tree.js';
 
 type Step = (f: UpgradeFacts, n: NodeFacts) => PhaseBuilder;
 
 // Phases the lead master runs against the Kubernetes API on behalf of node `n`.
-const onLeader = (key: string, description: string, data?: Record<string, unknown>): Step => (f, n) =>
-  phase(key, { executor: key, description, node: f.leader.name, server: n.name, ...(data ? { data } : {}) });
+const onLeader =
+  (key: string, description: string, data?: Record<string, unknown>): Step =>
+  (f, n) =>
+    phase(key, { executor: key, description, node: f.leader.name, server: n.name, ...(data ? { data } : {}) });
 
-const kubeletPermissions: Step = (f, n) =>
-  onLeader('kubelet-permissions', `Add permissions to kubelet on "${n.name}"`)(f, n);
+const kubeletPermissions: Step = (f, n) => onLeader('kubelet-permissions', `Add permissions to kubelet on "${n.name}"`)(f, n);
 const drain: Step = (f, n) => onLeader('drain', `Drain node "${n.name}"`)(f, n);
 const taint: Step = (f, n) => onLeader('taint', `Taint node "${n.name}"`)(f, n);
 const uncordon: Step = (f, n) => onLeader('uncordon', `Uncordon node "${n.name}"`)(f, n);
 // Workers wait for their own DNS endpoints too, so the executor needs the role.
-const endpoints: Step = (f, n) =>
-  onLeader('endpoints', `Wait for DNS/cluster endpoints on "${n.name}"`, { role: n.role })(f, n);
+const endpoints: Step = (f, n) => onLeader('endpoints', `Wait for DNS/cluster endpoints on "${n.name}"`, { role: n.role })(f, n);
 const untaint: Step = (f, n) => onLeader('untaint', `Remove taint from node "${n.name}"`)(f, n);
 
 const stepdown: Step = (_f, n) =>

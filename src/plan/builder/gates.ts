@@ -67,17 +67,15 @@ function checkImage(image: ImageFacts, side: 'installed' | 'target'): void {
   requireVersion(image.version, `${side}.version`);
   requireVersion(image.etcdVersion, `${side}.etcdVersion`);
   parseLocator(image.runtime, `${side}.runtime`);
-  image.systemApps.forEach((l, i) => parseLocator(l, `${side}.systemApps[${i}]`));
-  image.appDependencies.forEach((l, i) => parseLocator(l, `${side}.appDependencies[${i}]`));
+  for (const [i, l] of image.systemApps.entries()) parseLocator(l, `${side}.systemApps[${i}]`);
+  for (const [i, l] of image.appDependencies.entries()) parseLocator(l, `${side}.appDependencies[${i}]`);
 }
 
 function checkSameApplication(installed: ImageFacts, target: ImageFacts): void {
   if (installed.name === target.name) return;
-  throw new InputError(
-    'ERR_IMAGE_NAME_MISMATCH',
-    `image is application "${target.name}" but the cluster runs "${installed.name}"`,
-    { hint: `use an image of "${installed.name}"; an upgrade cannot switch applications` },
-  );
+  throw new InputError('ERR_IMAGE_NAME_MISMATCH', `image is application "${target.name}" but the cluster runs "${installed.name}"`, {
+    hint: `use an image of "${installed.name}"; an upgrade cannot switch applications`,
+  });
 }
 
 function checkNewer(installed: ImageFacts, target: ImageFacts): void {
@@ -109,20 +107,17 @@ function checkRuntimeNotOlder(input: UpgradeInput): void {
   const to = parseLocator(input.target.runtime, 'target.runtime').version;
   const imageRuntime = parseLocator(input.installed.runtime, 'installed.runtime').version;
   if (isNewer(imageRuntime, to)) {
-    throw new InputError(
-      'ERR_RUNTIME_DOWNGRADE',
-      `image runtime ${to} is older than the installed image's runtime ${imageRuntime}`,
-      { hint: 'use an image whose runtime is the same as or newer than the installed one' },
-    );
+    throw new InputError('ERR_RUNTIME_DOWNGRADE', `image runtime ${to} is older than the installed image's runtime ${imageRuntime}`, {
+      hint: 'use an image whose runtime is the same as or newer than the installed one',
+    });
   }
   for (const node of input.nodes) {
     if (node.runtime === undefined) continue;
     const installed = parseLocator(node.runtime, `node ${node.name} runtime`).version;
     if (!isNewer(installed, to)) continue;
-    throw new InputError(
-      'ERR_RUNTIME_DOWNGRADE',
-      `node "${node.name}" runs runtime ${installed}, newer than the image's runtime ${to}`,
-      { hint: `use an image whose runtime is at least ${installed}; hoist never downgrades a node`, node: node.name },
-    );
+    throw new InputError('ERR_RUNTIME_DOWNGRADE', `node "${node.name}" runs runtime ${installed}, newer than the image's runtime ${to}`, {
+      hint: `use an image whose runtime is at least ${installed}; hoist never downgrades a node`,
+      node: node.name,
+    });
   }
 }
