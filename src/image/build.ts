@@ -11,6 +11,7 @@ import { isArchivePath } from '../config/archive.js';
 import { resolveImageArg } from '../config/load.js';
 import type { ImageManifest } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import { checkBuildOutput } from './build-output.js';
 import { listTree, writeTree } from './deterministic-tar.js';
 import { packageMissing } from './errors.js';
 import { replaceDir, siblingTemp } from './fs-util.js';
@@ -85,8 +86,17 @@ async function packBlobs(sources: readonly PackageSource[], stage: string): Prom
   return { packages: packages.sort(comparePackages) };
 }
 
+/** Options of {@link buildImage}. */
+export interface BuildOptions {
+  /** Replace `outFile` when it holds an earlier build output (never anything else). */
+  force?: boolean;
+  /** Directory the output may never be or contain (default: the process's working directory). */
+  cwd?: string;
+}
+
 /** Builds the image in `srcDir` into `outFile` (a directory, or an archive by its suffix). */
-export async function buildImage(srcDir: string, outFile: string): Promise<BuiltImage> {
+export async function buildImage(srcDir: string, outFile: string, options: BuildOptions = {}): Promise<BuiltImage> {
+  await checkBuildOutput(srcDir, outFile, options);
   await checkSource(srcDir);
   const { manifest } = await resolveImageArg(srcDir);
   const sources = await readPackageSources(srcDir);

@@ -65,10 +65,20 @@ async function stopKube(record: SandboxRecord, log?: Logger): Promise<void> {
   log?.info({ event: 'sandbox.kube.down', pid }, `stopped the Kubernetes API emulator (pid ${pid})`);
 }
 
+/** Stops one node's agent and runtime (its service and etcd member). */
+export async function stopNodeServices(stateDir: string, log?: Logger): Promise<void> {
+  await Promise.all([stopAgent(stateDir, log), stopRuntime(stateDir, log)]);
+}
+
+/** Starts the node's installed runtime again through its `start` hook; false when none is installed. */
+export async function startNodeRuntime(stateDir: string): Promise<boolean> {
+  const version = await readText(path.join(stateDir, 'runtime', 'current'));
+  if (!version) return false;
+  await runActionLocally(stateDir, 'exec.hook', { package: `runtime:${version}`, hook: 'start' }, { version: hoistVersion() });
+  return true;
+}
+
 /** Stops every node's runtime and agent, and the Kubernetes API emulator. */
 export async function stopSandboxServices(record: SandboxRecord, log?: Logger): Promise<void> {
-  await Promise.all([
-    stopKube(record, log),
-    ...record.nodes.map(async (n) => Promise.all([stopAgent(n.nodeStateDir, log), stopRuntime(n.nodeStateDir, log)])),
-  ]);
+  await Promise.all([stopKube(record, log), ...record.nodes.map((n) => stopNodeServices(n.nodeStateDir, log))]);
 }

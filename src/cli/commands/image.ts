@@ -13,8 +13,9 @@ export function registerImage(program: Command, run: Action): void {
     .command('build')
     .description('pack an image source tree (app.yaml, hooks/, packages/<name>-<version>/) into an image')
     .argument('<src>', 'image source directory')
-    .requiredOption('--out <file>', 'output: image.tar.gz, image.tar, or a directory')
-    .action((src: string, o: { out: string }, cmd: Command) => run(cmd, (ctx) => build(ctx, src, o.out)));
+    .requiredOption('--out <file>', 'output: image.tar.gz, image.tar, or a new directory')
+    .option('--force', 'replace --out when it holds an earlier build output (never anything else)')
+    .action((src: string, o: { out: string; force?: boolean }, cmd: Command) => run(cmd, (ctx) => build(ctx, src, o)));
   image
     .command('inspect')
     .description('list the packages of an image, each verified against its sha256')
@@ -22,8 +23,11 @@ export function registerImage(program: Command, run: Action): void {
     .action((img: string, _o: unknown, cmd: Command) => run(cmd, (ctx) => inspect(ctx, img)));
 }
 
-async function build(ctx: Context, src: string, out: string): Promise<void> {
-  const built = await buildImage(path.resolve(ctx.io.cwd, src), path.resolve(ctx.io.cwd, out));
+async function build(ctx: Context, src: string, o: { out: string; force?: boolean }): Promise<void> {
+  const built = await buildImage(path.resolve(ctx.io.cwd, src), path.resolve(ctx.io.cwd, o.out), {
+    force: o.force === true,
+    cwd: ctx.io.cwd,
+  });
   if (ctx.json) return ctx.outJson(built);
   ctx.out(
     `Built ${built.manifest.metadata.name}:${built.manifest.metadata.version} with ${built.index.packages.length} packages into ${built.path}\n`,

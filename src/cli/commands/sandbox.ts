@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { sandboxDown, sandboxStatus, sandboxUp } from '../../sandbox/index.js';
 import { installSandboxImage } from '../../sandbox/install.js';
 import { startSandboxKube } from '../../sandbox/kube-service.js';
+import { type NodeChange, restartSandboxNode, stopSandboxNode } from '../../sandbox/node-control.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
 import { type Action, parseCount } from './shared.js';
@@ -44,6 +45,28 @@ export function registerSandbox(program: Command, run: Action): void {
     .description('show the sandbox nodes and whether their sshd runs')
     .option(dirOption, dirHelp)
     .action((o: { dir?: string }, cmd: Command) => run(cmd, (ctx) => status(ctx, o.dir)));
+  sandbox
+    .command('stop-node')
+    .description('take one node down: stop its agent, runtime (service, etcd member) and sshd')
+    .argument('<name>', 'node name, e.g. node-2')
+    .option(dirOption, dirHelp)
+    .action((name: string, o: { dir?: string }, cmd: Command) =>
+      run(cmd, (ctx) => nodeCommand(ctx, stopSandboxNode({ dir: dirOf(ctx, o.dir), node: name, log: ctx.logger }))),
+    );
+  sandbox
+    .command('restart-node')
+    .description('bring one node back: stop it if running, then start its sshd and installed runtime')
+    .argument('<name>', 'node name, e.g. node-2')
+    .option(dirOption, dirHelp)
+    .action((name: string, o: { dir?: string }, cmd: Command) =>
+      run(cmd, (ctx) => nodeCommand(ctx, restartSandboxNode({ dir: dirOf(ctx, o.dir), node: name, log: ctx.logger }))),
+    );
+}
+
+async function nodeCommand(ctx: Context, change: Promise<NodeChange>): Promise<void> {
+  const done = await change;
+  if (ctx.json) return ctx.outJson(done);
+  ctx.out(done.running ? `Node ${done.node} is up (sshd pid ${done.pid})\n` : `Node ${done.node} is down\n`);
 }
 
 function dirOf(ctx: Context, dir?: string): string {
@@ -54,10 +77,13 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   const masters = parseCount('--masters', o.masters);
   const workers = o.workers === '0' ? 0 : parseCount('--workers', o.workers);
   const dir = dirOf(ctx, o.dir);
+  // sandboxUp cleans up after its own failures, and a refusal (a sandbox already running there)
+  // must leave that sandbox alone: only what this call started is torn down below.
+  const nodes = await sandboxUp({ dir, masters, workers, firstAddress: o.firstAddress, log: ctx.logger });
   let record;
   let version: string;
   try {
-    record = await startSandboxKube(await sandboxUp({ dir, masters, workers, firstAddress: o.firstAddress, log: ctx.logger }), ctx.logger);
+    record = await startSandboxKube(nodes, ctx.logger);
     version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image), ctx.logger);
   } catch (err) {
     // A half-built sandbox is torn down at once: nothing it started may outlive the failure.

@@ -1,0 +1,68 @@
+/**
+ * Takes one sandbox node down and brings it back, as a machine that is switched off and on: its
+ * agent, runtime (service and etcd member) and sshd stop; on restart sshd and the installed
+ * runtime start again and sandbox.json records the new sshd pid, so `status` and `down` keep
+ * tracking exactly what runs.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { InputError, StateError } from '../errors.js';
+import { readSandboxRecord, type SandboxNodeRecord, type SandboxRecord, writeSandboxRecord } from './manifest.js';
+import { isSandboxSshd } from './processes.js';
+import { startNodeRuntime, stopNodeServices } from './services.js';
+import { startSshd, stopSshd } from './sshd.js';
+
+/** What a node operation did. */
+export interface NodeChange {
+  node: string;
+  /** sshd pid after the operation (the new one after a restart). */
+  pid: number;
+  running: boolean;
+  runtimeStarted?: boolean;
+}
+
+async function recordAndNode(dir: string, name: string): Promise<{ record: SandboxRecord; node: SandboxNodeRecord }> {
+  const record = await readSandboxRecord(path.resolve(dir));
+  if (!record) {
+    throw new StateError('ERR_SANDBOX_NOT_FOUND', `no sandbox in ${path.resolve(dir)}`, {
+      hint: 'run hoist sandbox up first, or pass the sandbox directory with --dir',
+    });
+  }
+  const node = record.nodes.find((n) => n.name === name);
+  if (!node) {
+    throw new InputError('ERR_SANDBOX_NODE', `sandbox ${record.name} has no node ${JSON.stringify(name)}`, {
+      hint: `choose one of: ${record.nodes.map((n) => n.name).join(', ')}`,
+    });
+  }
+  return { record, node };
+}
+
+/** Stops the node's agent, runtime and sshd (only processes the sandbox started); idempotent. */
+export async function stopSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
+  const { node } = await recordAndNode(options.dir, options.node);
+  await stopNodeServices(node.nodeStateDir, options.log);
+  const stopped = await stopSshd(node.sshd.pid, node);
+  options.log?.info(
+    { event: 'sandbox.node.down', node: node.name, pid: node.sshd.pid, stopped },
+    `${node.name}: ${stopped ? `stopped sshd (pid ${node.sshd.pid})` : 'sshd was not running'}`,
+  );
+  return { node: node.name, pid: node.sshd.pid, running: false };
+}
+
+/** Stops the node (if running) and starts its sshd and installed runtime again. */
+export async function restartSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
+  await stopSandboxNode(options);
+  const { record, node } = await recordAndNode(options.dir, options.node);
+  const pid = await startSshd(record.sshdBinary, node);
+  const updated: SandboxRecord = {
+    ...record,
+    nodes: record.nodes.map((n) => (n.name === node.name ? { ...n, sshd: { ...n.sshd, pid } } : n)),
+  };
+  await writeSandboxRecord(updated);
+  options.log?.info(
+    { event: 'sandbox.node.up', node: node.name, pid },
+    `${node.name}: sshd listening on ${node.address}:${node.port} (pid ${pid})`,
+  );
+  const runtimeStarted = await startNodeRuntime(node.nodeStateDir);
+  return { node: node.name, pid, running: await isSandboxSshd(pid, node.sshd.config), runtimeStarted };
+}
