@@ -3,9 +3,9 @@
  * record of the installed image is the cluster's; nodes that disagree are named, not guessed at.
  */
 import type { FactsResult } from '../agent/actions/index.js';
-import type { ClusterFacts } from '../config/facts.js';
 import { manifestFromText } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
+import type { ClusterFacts } from '../config/upgrade-input.js';
 import { InputError } from '../errors.js';
 import type { NodeAccess } from './node-access.js';
 

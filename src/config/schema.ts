@@ -8,6 +8,7 @@ import { isIPv4 } from 'node:net';
 import { posix } from 'node:path';
 import semver from 'semver';
 import * as z from 'zod';
+import { isLocator, isNodeName, isSemver } from '../plan/names.js';
 import { showValue } from './problems.js';
 
 /** Documented defaults of the inventory. */
@@ -24,20 +25,7 @@ function checkedString(what: string, test: (value: string) => boolean) {
   return z.string({ error: expecting(what) }).refine(test, { error: expecting(what) });
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-const LOCATOR = /^([a-z0-9][a-z0-9._-]*):([^:]+)$/;
-
-/** True for a canonical semver version (no leading `v`, no spaces). */
-export function isSemver(value: string): boolean {
-  return semver.valid(value) === value;
-}
-
-/** True for `name:version` where version is canonical semver. */
-export function isLocator(value: string): boolean {
-  const match = LOCATOR.exec(value);
-  return match !== null && isSemver(match[2] ?? '');
-}
 
 // A dotted-quad that is not a valid IPv4 address is a typo, not a hostname.
 function isAddress(value: string): boolean {
@@ -50,7 +38,7 @@ function isRelativeInside(value: string): boolean {
   return value !== '' && !posix.isAbsolute(value) && normal !== '..' && !normal.startsWith('../');
 }
 
-const nodeName = checkedString('a DNS label (lowercase letters, digits and "-", at most 63 characters)', (v) => DNS_LABEL.test(v));
+const nodeName = checkedString('a DNS label (lowercase letters, digits and "-", at most 63 characters)', isNodeName);
 const resourceName = checkedString('a DNS name (lowercase letters, digits, "-" and ".")', (v) => DNS_NAME.test(v));
 const address = checkedString('an IPv4 address or a hostname', isAddress);
 const portError = expecting('a TCP port (an integer from 1 to 65535)');

@@ -11,12 +11,13 @@ import { isArchivePath } from '../config/archive.js';
 import { resolveImageArg } from '../config/load.js';
 import type { ImageManifest } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import { locatorOf } from '../plan/names.js';
 import { checkBuildOutput } from './build-output.js';
 import { listTree, writeTree } from './deterministic-tar.js';
 import { packageMissing } from './errors.js';
 import { replaceDir, siblingTemp } from './fs-util.js';
 import { type PackageSource, packageFolder, readPackageSources, requiredPackages } from './package-source.js';
-import { comparePackages, locatorOf, type PackageEntry, type PackageIndex } from './schema.js';
+import { comparePackages, type PackageEntry, type PackageIndex } from './schema.js';
 
 /** Where a built image's index and blobs live, relative to the image root. */
 export const IMAGE_LAYOUT = { index: 'packages/index.json', blobs: 'packages/blobs' } as const;

@@ -1,6 +1,6 @@
 /** The InputErrors the image code raises; codes are stable (ERR_IMAGE_*), all exit 3. */
 import { InputError } from '../errors.js';
-import { locatorOf, type PackageRef } from './schema.js';
+import { locatorOf, type PackageRef } from '../plan/names.js';
 
 /** An archive entry that would land outside its directory or is not a plain file, dir or link. */
 export function unsafeEntry(archive: string, entry: string, why: string): InputError {

@@ -1,5 +1,6 @@
 /** `hoist image inspect IMAGE`: what an image carries, one row per package, blobs verified. */
 import type { ImageManifest } from '../config/schema.js';
+import { humanSize } from '../human-size.js';
 import { type OpenImageOptions, openImage } from './open.js';
 import type { PackageEntry } from './schema.js';
 
@@ -55,18 +56,6 @@ export async function inspectImage(path: string, options: OpenImageOptions = {})
   } finally {
     await image.close();
   }
-}
-
-/** Bytes as a short human size (1024-based, like `ls -h`). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** `k=v,k=v` in key order; `-` when there are none. */

@@ -8,7 +8,8 @@
  */
 import { posix } from 'node:path';
 import { StateError } from '../errors.js';
-import { comparePackages, LABEL, locatorOf, type PackageEntry, type PackageIndex, PackageIndexSchema, type PackageRef } from './schema.js';
+import { locatorOf, type PackageRef } from '../plan/names.js';
+import { comparePackages, LABEL, type PackageEntry, type PackageIndex, PackageIndexSchema } from './schema.js';
 
 /** Paths of a node's package store under `nodeStateDir` (POSIX: they name files on nodes). */
 export function nodeStorePaths(nodeStateDir: string) {

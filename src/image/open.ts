@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { resolveImageArg } from '../config/load.js';
 import type { ImageManifest } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import { locatorOf, type PackageRef } from '../plan/names.js';
 import { buildImage, IMAGE_LAYOUT } from './build.js';
 import { checksumMismatch, packageMissing } from './errors.js';
 import { hashBuffer, hashFile } from './fs-util.js';
 import { requiredPackages } from './package-source.js';
 import { safeExtract } from './safe-extract.js';
-import { locatorOf, type PackageEntry, type PackageIndex, PackageIndexSchema, type PackageRef } from './schema.js';
+import type { PackageEntry, PackageIndex } from './schema.js';
+import { PackageIndexSchema } from './schema.js';
 
 /** An opened image. Call {@link Image.close} when done with it. */
 export interface Image {

@@ -9,7 +9,8 @@ import { check, invalidInput, type Problem } from '../config/problems.js';
 import type { ImageManifest } from '../config/schema.js';
 import { locate, readYaml } from '../config/yaml-source.js';
 import { InputError } from '../errors.js';
-import { locatorOf, type PackageManifest, PackageManifestSchema, type PackageRef, parseLocator } from './schema.js';
+import { locatorOf, type PackageRef, readLocator } from '../plan/names.js';
+import { type PackageManifest, PackageManifestSchema } from './schema.js';
 
 const HINT = 'fix the listed package.yaml fields (or folder names) and build the image again';
 
@@ -31,7 +32,7 @@ export interface RequiredPackage extends PackageRef {
 export function requiredPackages(manifest: ImageManifest): RequiredPackage[] {
   const out: RequiredPackage[] = [];
   const add = (locator: string, field: string): void => {
-    const ref = parseLocator(locator);
+    const ref = readLocator(locator);
     if (ref) out.push({ ...ref, field });
   };
   add(manifest.spec.runtime.package, 'spec.runtime.package');

@@ -6,6 +6,7 @@
 import semver from 'semver';
 import * as z from 'zod';
 import { showValue } from '../config/problems.js';
+import { isPackageName, isSemver, type PackageRef } from '../plan/names.js';
 
 /** Well-known label keys of packages in an image and in a node's store. */
 export const LABEL = { purpose: 'purpose', installed: 'installed', operationId: 'operation-id' } as const;
@@ -22,17 +23,10 @@ function checkedString(what: string, test: (value: string) => boolean) {
   return z.string({ error: expecting(what) }).refine(test, { error: expecting(what) });
 }
 
-// Names and versions become path segments on nodes (unpacked/<name>/<version>), so no slashes.
-const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** True for a package name usable as a path segment and in a `name:version` locator. */
-export function isPackageName(value: string): boolean {
-  return NAME.test(value) && value.length <= 128;
-}
-
 const packageName = checkedString('a package name (lowercase letters, digits, ".", "_" and "-")', isPackageName);
-const packageVersion = checkedString('a semver version like 7.0.30', (v) => semver.valid(v) === v);
+const packageVersion = checkedString('a semver version like 7.0.30', isSemver);
 const labels = z.record(z.string(), z.string({ error: expecting('a string label value') }), {
   error: expecting('a mapping of label names to strings'),
 });
@@ -75,24 +69,6 @@ export type PackageHook = z.output<typeof PackageHookSchema>;
 export type PackageEntry = z.output<typeof PackageEntrySchema>;
 /** A package index. */
 export type PackageIndex = z.output<typeof PackageIndexSchema>;
-/** Identifies a package: `name` and `version`. */
-export interface PackageRef {
-  name: string;
-  version: string;
-}
-
-/** `name:version` of a package. */
-export function locatorOf(ref: PackageRef): string {
-  return `${ref.name}:${ref.version}`;
-}
-
-/** Splits `name:version`; undefined when it is not one. */
-export function parseLocator(locator: string): PackageRef | undefined {
-  const colon = locator.indexOf(':');
-  if (colon <= 0 || colon === locator.length - 1) return undefined;
-  return { name: locator.slice(0, colon), version: locator.slice(colon + 1) };
-}
-
 /** Orders packages by name, then by semver version, so every index is written the same way. */
 export function comparePackages(a: PackageRef, b: PackageRef): number {
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;

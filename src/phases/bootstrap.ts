@@ -5,6 +5,7 @@
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { LABEL } from '../image/schema.js';
+import { parseLocator } from '../plan/names.js';
 import { addressOf, factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { buildConfigPackage, pushBlob, pushImagePackage } from './packages.js';
 
@@ -17,7 +18,7 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
       const has = (name: string, version: string) => facts.packages.some((p) => p.name === name && p.version === version);
       const mark = { [LABEL.operationId]: ctx.operation.id };
       const runtime = String(ctx.phase.data?.runtime ?? (await deps.image()).manifest.spec.runtime.package);
-      const [rname, rversion] = runtime.split(':') as [string, string];
+      const { name: rname, version: rversion } = parseLocator(runtime, `${ctx.phase.id} runtime`);
       // A package the node already has keeps its labels: rollback must never remove it.
       if (!has(rname, rversion)) await pushImagePackage(deps, ctx, node, runtime, { [LABEL.purpose]: 'runtime', ...mark });
       const config = await buildConfigPackage({
@@ -54,8 +55,7 @@ export async function removeOperationPackages(
   const facts = await factsOf(deps, ctx, node);
   const removed: string[] = [];
   for (const p of facts.packages) {
-    const labels = (p as { labels?: Record<string, string> }).labels ?? {};
-    if (labels[LABEL.operationId] !== operationId || labels[LABEL.installed]) continue;
+    if (p.labels[LABEL.operationId] !== operationId || p.labels[LABEL.installed]) continue;
     await deps.nodes.run(node, 'package.remove', { name: p.name, version: p.version }, runOptions(ctx));
     removed.push(`${p.name}:${p.version}`);
   }

@@ -6,7 +6,7 @@
 import type { CheckTimeResult, DiskWriteResult, FactsResult } from '../agent/actions/index.js';
 import { ExitCode, HoistError } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { humanSize } from '../image/inspect.js';
+import { humanSize } from '../human-size.js';
 import { type PhaseDeps, runOptions } from './deps.js';
 
 /** Gravity's defaults, used where the image states no requirement. */

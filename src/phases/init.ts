@@ -20,9 +20,8 @@ export function initExecutor(deps: PhaseDeps): Executor {
       );
       const facts = await factsOf(deps, ctx, node);
       for (const p of facts.packages) {
-        const labels = (p as { labels?: Record<string, string> }).labels ?? {};
-        const owner = labels[LABEL.operationId];
-        if (!owner || owner === op.id || labels[LABEL.installed]) continue;
+        const owner = p.labels[LABEL.operationId];
+        if (!owner || owner === op.id || p.labels[LABEL.installed]) continue;
         await deps.nodes.run(node, 'package.remove', { name: p.name, version: p.version }, runOptions(ctx));
         ctx.logger.info(
           { event: 'init.cleanup', package: `${p.name}:${p.version}`, operation: owner },

@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import { ExitCode, HoistError } from '../errors.js';
 import type { PhaseContext } from '../fsm/executor.js';
 import { writeTree } from '../image/deterministic-tar.js';
-import { type PackageEntry, parseLocator } from '../image/schema.js';
+import type { PackageEntry } from '../image/schema.js';
+import { readLocator } from '../plan/names.js';
 import { type PhaseDeps, runOptions } from './deps.js';
 
 /** Bytes per `package.put` call; base64 keeps each request well under the agent's line cap. */
@@ -56,7 +57,7 @@ export async function pushImagePackage(
   labels: Record<string, string>,
 ): Promise<void> {
   const image = await deps.image();
-  const ref = parseLocator(locator);
+  const ref = readLocator(locator);
   const entry = ref ? image.findPackage(ref) : undefined;
   if (!entry) {
     throw new HoistError('ERR_IMAGE_PACKAGE_MISSING', `the image ${image.source} has no package ${locator}`, ExitCode.invalidInput, {

@@ -4,7 +4,7 @@
  * Each step is idempotent (the runtime's hooks are), so resume can re-run it from the top.
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { parseLocator } from '../image/schema.js';
+import { parseLocator } from '../plan/names.js';
 import { nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { currentRuntime, runHook } from './runtime-hooks.js';
 
@@ -17,7 +17,7 @@ async function switchRuntime(deps: PhaseDeps, ctx: PhaseContext, node: string, o
   await runHook(deps, ctx, node, on, 'install');
   await runHook(deps, ctx, node, on, 'start');
   await runHook(deps, ctx, node, on, 'health');
-  const ref = parseLocator(on)!;
+  const ref = parseLocator(on, `runtime ${on}`);
   await deps.nodes.run(
     node,
     'package.label',

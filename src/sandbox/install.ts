@@ -9,8 +9,9 @@ import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import { runActionLocally } from '../agent/actions/run-local.js';
 import { openImage } from '../image/open.js';
-import { LABEL, parseLocator } from '../image/schema.js';
+import { LABEL } from '../image/schema.js';
 import { buildConfigPackage } from '../phases/packages.js';
+import { parseLocator } from '../plan/names.js';
 import { writeFileAtomic } from '../store/files.js';
 import { hoistVersion } from '../version.js';
 import type { SandboxRecord } from './manifest.js';
@@ -21,7 +22,7 @@ export async function installSandboxImage(record: SandboxRecord, imagePath: stri
   try {
     const { manifest } = image;
     const runtime = manifest.spec.runtime.package;
-    const ref = parseLocator(runtime)!;
+    const ref = parseLocator(runtime, 'spec.runtime.package');
     const entry = image.findPackage(ref);
     if (!entry) throw new Error(`image ${imagePath} has no runtime package ${runtime}`);
     const blob = await image.readBlob(entry);

@@ -21,27 +21,35 @@ import {
 } from '../../image/node-index.js';
 import { safeExtract } from '../../image/safe-extract.js';
 import type { PackageIndex } from '../../image/schema.js';
+import { isPackageName, isSemver } from '../../plan/names.js';
 import { isErrno, writeFileAtomic } from '../../store/files.js';
 import { actionError } from '../errors.js';
 import { defineAction } from './types.js';
 
-const segment = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/);
-const ref = { name: segment, version: segment };
+const ref = {
+  name: z.string().refine(isPackageName, 'expected a package name'),
+  version: z.string().refine(isSemver, 'expected a semver version'),
+};
 const labels = z.record(z.string(), z.string());
 
 let indexQueue: Promise<unknown> = Promise.resolve();
+
+/** The node's package index; empty when the store has none yet. */
+export async function readNodeIndex(stateDir: string): Promise<PackageIndex> {
+  const file = nodeStorePaths(stateDir).index;
+  try {
+    return parseNodeIndex(await fs.readFile(file, 'utf8'), file);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return emptyIndex();
+    throw err;
+  }
+}
 
 /** Runs `fn` on the node index under a process-wide queue and writes its result atomically. */
 async function updateIndex<T>(stateDir: string, fn: (index: PackageIndex) => Promise<[PackageIndex, T]> | [PackageIndex, T]): Promise<T> {
   const run = indexQueue.then(async () => {
     const file = nodeStorePaths(stateDir).index;
-    let index = emptyIndex();
-    try {
-      index = parseNodeIndex(await fs.readFile(file, 'utf8'), file);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-    }
-    const [next, result] = await fn(index);
+    const [next, result] = await fn(await readNodeIndex(stateDir));
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, serializeIndex(next));
     return result;

@@ -1,8 +1,7 @@
 /**
- * The node package store as the agent reads it. This is the minimal layout the agent relies on;
- * the code that installs packages writes it:
+ * The hooks of the packages in a node's store, as the agent reads them (package-store.ts writes
+ * the store; src/image/node-index.ts owns its index):
  *
- *   <stateDir>/packages/index.json                               {"packages": [{"name", "version", ...}]}
  *   <stateDir>/packages/unpacked/<name>/<version>/package.yaml   the package manifest
  *   <stateDir>/packages/unpacked/<name>/<version>/...            the unpacked package content
  *
@@ -12,13 +11,12 @@
  *   hooks:
  *     install: { run: ["./bin/install", "--quiet"], timeoutSeconds: 120 }
  *     health:  { run: "curl -fsS http://127.0.0.1:8080/healthz" }   # a string runs with /bin/sh -c
- *
- * Index entries keep any other fields (sha256, labels) for the callers that need them.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type PackageRef, readLocator } from '../../plan/names.js';
 import { isErrno } from '../../store/files.js';
 import { actionError } from '../errors.js';
 import { describeIssues } from '../protocol.js';
@@ -26,23 +24,13 @@ import { describeIssues } from '../protocol.js';
 /** A hook runs for at most this long unless its manifest says otherwise (Gravity's phase default). */
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
 
-// Names and versions become path segments, so neither may contain a slash or start with a dot.
-const segment = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
-
 /** `name:version` of an installed package. */
-export const packageRefSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*:[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'expected "name:version"')
-  .transform((ref) => {
-    const colon = ref.indexOf(':');
-    return { name: ref.slice(0, colon), version: ref.slice(colon + 1) };
-  });
-export type PackageRef = z.output<typeof packageRefSchema>;
-
-/** One entry of `packages/index.json`. */
-export const packageEntrySchema = z.looseObject({ name: z.string().regex(segment), version: z.string().regex(segment) });
-export type PackageEntry = z.infer<typeof packageEntrySchema>;
-const indexSchema = z.looseObject({ packages: z.array(packageEntrySchema) });
+export const packageRefSchema = z.string().transform((value, ctx): PackageRef => {
+  const ref = readLocator(value);
+  if (ref) return ref;
+  ctx.addIssue({ code: 'custom', message: 'expected "name:version" with a semver version' });
+  return z.NEVER;
+});
 
 /** One hook of `package.yaml`. */
 export const hookSchema = z.object({
@@ -55,37 +43,6 @@ const manifestSchema = z.looseObject({ hooks: z.record(z.string(), hookSchema).d
 /** Directory of an unpacked package. */
 export function packageDir(stateDir: string, ref: PackageRef): string {
   return path.join(stateDir, 'packages', 'unpacked', ref.name, ref.version);
-}
-
-/** Installed packages from the index; none when the store has no index yet. */
-export async function readPackageIndex(stateDir: string): Promise<PackageEntry[]> {
-  const file = path.join(stateDir, 'packages', 'index.json');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw actionError(
-      'ERR_AGENT_PACKAGE_INDEX',
-      `${file} is not valid JSON (${(err as Error).message})`,
-      'reinstall the packages or repair the file',
-    );
-  }
-  const parsed = indexSchema.safeParse(value);
-  if (!parsed.success) {
-    throw actionError(
-      'ERR_AGENT_PACKAGE_INDEX',
-      `${file} is invalid: ${describeIssues(parsed.error).join('; ')}`,
-      'reinstall the packages or repair the file',
-    );
-  }
-  return parsed.data.packages;
 }
 
 /** The hook `hook` of package `ref`; ERR_HOOK_NOT_FOUND when the package or the hook is missing. */

@@ -1,7 +1,7 @@
 /** `hoist package list [--node NAME]`: the node package stores, as Gravity's `gravity package list` showed them. */
 import type { Command } from 'commander';
 import type { FactsResult } from '../../agent/actions/index.js';
-import { humanSize } from '../../image/inspect.js';
+import { humanSize } from '../../human-size.js';
 import type { Context } from '../context.js';
 import type { Action } from './shared.js';
 
@@ -23,11 +23,10 @@ async function list(ctx: Context, only?: string): Promise<void> {
   for (const [node, f] of facts) {
     ctx.out(`\n[${node}]\n${'-'.repeat(node.length + 2)}\n\n`);
     for (const p of f.packages) {
-      const e = p as { name: string; version: string; size?: number; labels?: Record<string, string> };
-      const labels = Object.entries(e.labels ?? {})
+      const labels = Object.entries(p.labels)
         .map(([k, v]) => `${k}:${v}`)
         .join(',');
-      ctx.out(`* ${e.name}:${e.version} ${humanSize(e.size ?? 0)}${labels ? ` ${labels}` : ''}\n`);
+      ctx.out(`* ${p.name}:${p.version} ${humanSize(p.size)}${labels ? ` ${labels}` : ''}\n`);
     }
   }
 }

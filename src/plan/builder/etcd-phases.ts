@@ -5,9 +5,9 @@
  * complete) and has no gravity-site restart: hoist keeps no state inside the cluster's etcd.
  */
 
-import type { UpgradeFacts } from './facts.js';
 import type { NodeFacts } from './input.js';
 import { type PhaseBuilder, phase } from './tree.js';
+import type { UpgradeFacts } from './upgrade-facts.js';
 
 /** The `/etcd` group; `f.etcd` must be set. */
 export function etcdPhases(f: UpgradeFacts): PhaseBuilder {

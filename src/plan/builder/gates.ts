@@ -4,12 +4,10 @@
  * installed without taking any node's runtime backwards.
  */
 import { InputError } from '../../errors.js';
+import { isNodeName, parseLocator } from '../names.js';
 import type { ImageFacts, UpgradeInput } from './input.js';
 import { checkMaxUnavailable, checkParallel } from './limits.js';
-import { isNewer, isValidRange, parseLocator, requireVersion, satisfiesRange } from './versions.js';
-
-// Node names become phase ids (`/masters/<name>`), so they must be one clean path segment.
-const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+import { isNewer, isValidRange, requireVersion, satisfiesRange } from './versions.js';
 
 /** Throws an InputError (exit 3) naming the first reason the upgrade may not be planned. */
 export function checkUpgradeGates(input: UpgradeInput): void {
@@ -28,9 +26,9 @@ export function checkUpgradeGates(input: UpgradeInput): void {
 function checkNodes(input: UpgradeInput): void {
   const seen = new Set<string>();
   input.nodes.forEach((node, i) => {
-    if (!NODE_NAME.test(node.name)) {
+    if (!isNodeName(node.name)) {
       throw new InputError('ERR_NODE_NAME_INVALID', `nodes[${i}].name: "${node.name}" is not a valid node name`, {
-        hint: 'use letters, digits, ".", "_" and "-" only, starting with a letter or digit',
+        hint: 'node names are DNS labels: lowercase letters, digits and "-", at most 63 characters',
       });
     }
     if (seen.has(node.name)) {

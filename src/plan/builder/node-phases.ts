@@ -4,9 +4,9 @@
  * about the node; runtime and election work runs on the node itself.
  */
 
-import { nodeRuntime, type UpgradeFacts } from './facts.js';
 import type { NodeFacts } from './input.js';
 import { type PhaseBuilder, phase } from './tree.js';
+import { nodeRuntime, type UpgradeFacts } from './upgrade-facts.js';
 
 type Step = (f: UpgradeFacts, n: NodeFacts) => PhaseBuilder;
 

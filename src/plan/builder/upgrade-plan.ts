@@ -5,12 +5,12 @@
  */
 import type { Plan } from '../types.js';
 import { etcdPhases } from './etcd-phases.js';
-import { gatherFacts, needsFullPlan, type PackageUpdate, type UpgradeFacts } from './facts.js';
 import { checkUpgradeGates } from './gates.js';
 import type { NodeFacts, UpgradeInput } from './input.js';
 import { nodeParallel, workerParallel } from './limits.js';
 import { masterGroups, workerGroups } from './node-phases.js';
 import { type PhaseBuilder, phase, planRoot } from './tree.js';
+import { gatherFacts, needsFullPlan, type PackageUpdate, type UpgradeFacts } from './upgrade-facts.js';
 import { validatePlan } from './validate.js';
 
 export { checkUpgradeGates } from './gates.js';

@@ -1,29 +1,11 @@
 /**
- * Package locators (`name:version`) and version comparison. Every version is semver; runtime
+ * Version comparison and changed packages. Every version is semver; runtime
  * builds such as `7.0.56-11709` parse with the build number as a pre-release tag, which orders
  * builds of one release correctly among themselves.
  */
 import semver from 'semver';
 import { InputError } from '../../errors.js';
-
-/** A parsed `name:version` locator. */
-export interface Locator {
-  name: string;
-  version: string;
-}
-
-/** Parses a locator; `field` names where it came from for the error. */
-export function parseLocator(value: string, field: string): Locator {
-  const cut = value.lastIndexOf(':');
-  const name = cut > 0 ? value.slice(0, cut) : '';
-  const version = cut > 0 ? value.slice(cut + 1) : '';
-  if (!name || name.includes('/') || !semver.valid(version)) {
-    throw new InputError('ERR_LOCATOR_INVALID', `${field}: "${value}" is not a package locator of the form name:version`, {
-      hint: 'write locators as name:semver, e.g. "runtime:7.0.56-11709" or "dns-app:7.0.3"',
-    });
-  }
-  return { name, version };
-}
+import { type PackageRef, parseLocator } from '../names.js';
 
 /** Checks that `value` is a semver version; `field` names where it came from. */
 export function requireVersion(value: string, field: string): string {
@@ -63,13 +45,13 @@ export function changedPackages(
   installed: readonly string[],
   target: readonly string[],
   field: string,
-): Array<Locator & { from?: string }> {
+): Array<PackageRef & { from?: string }> {
   const before = new Map<string, string>();
   installed.forEach((l, i) => {
     const p = parseLocator(l, `installed.${field}[${i}]`);
     before.set(p.name, p.version);
   });
-  const out: Array<Locator & { from?: string }> = [];
+  const out: Array<PackageRef & { from?: string }> = [];
   target.forEach((l, i) => {
     const p = parseLocator(l, `target.${field}[${i}]`);
     const from = before.get(p.name);

@@ -39,12 +39,14 @@ describe('agent actions', () => {
     it('lists the packages of the node index', async () => {
       const dir = path.join(t.stateDir, 'packages');
       await fs.mkdir(dir, { recursive: true });
-      const packages = [{ name: 'runtime', version: '1.0.0', labels: ['installed', 'purpose:runtime'] }];
+      const packages = [
+        { name: 'runtime', version: '1.0.0', sha256: 'a'.repeat(64), size: 10, labels: { installed: 'installed', purpose: 'runtime' } },
+      ];
       await fs.writeFile(path.join(dir, 'index.json'), JSON.stringify({ packages }));
       try {
         expect((await client.run<FactsResult>('facts')).packages).toEqual(packages);
         await fs.writeFile(path.join(dir, 'index.json'), '{"packages": [{"name": "../x"}]}');
-        await expect(client.run('facts')).rejects.toMatchObject({ code: 'ERR_AGENT_PACKAGE_INDEX', exitCode: 6 });
+        await expect(client.run('facts')).rejects.toMatchObject({ code: 'ERR_PACKAGE_INDEX_INVALID', exitCode: 6 });
       } finally {
         await fs.rm(path.join(dir, 'index.json'));
       }

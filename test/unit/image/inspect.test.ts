@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../../src/image/build.js';
-import { formatInspection, humanSize, inspectImage } from '../../../src/image/inspect.js';
+import { formatInspection, inspectImage } from '../../../src/image/inspect.js';
 import { makeSource } from './helpers.js';
 
 describe('image', () => {
@@ -38,12 +38,6 @@ describe('image', () => {
       expect(lines[2]).toMatch(/^Name\s+Version\s+Size\s+SHA256\s+Labels$/);
       expect(lines[4]).toMatch(new RegExp(`^demo\\s+1\\.2\\.0\\s+\\d+ B\\s+${inspection.rows[0]?.sha256}\\s+purpose=app$`));
       expect(lines).toHaveLength(7);
-    });
-
-    it('renders sizes the way ls -h does', () => {
-      expect(humanSize(512)).toBe('512 B');
-      expect(humanSize(1536)).toBe('1.5 KiB');
-      expect(humanSize(5 * 1024 * 1024)).toBe('5.0 MiB');
     });
   });
 });

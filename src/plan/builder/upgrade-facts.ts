@@ -2,11 +2,13 @@
  * Facts the layout is built from (spec §6.1), computed once from a gated input: who leads, in
  * which order nodes are handled, which nodes, system apps and apps change, and whether etcd moves.
  */
+
+import { type PackageRef, parseLocator } from '../names.js';
 import type { NodeFacts, UpgradeInput } from './input.js';
-import { changedPackages, isNewer, type Locator, parseLocator, sameVersion } from './versions.js';
+import { changedPackages, isNewer, sameVersion } from './versions.js';
 
 /** A package the plan updates: target locator plus the installed version, when there was one. */
-export type PackageUpdate = Locator & { from?: string };
+export type PackageUpdate = PackageRef & { from?: string };
 
 /** Everything the phase builders read. */
 export interface UpgradeFacts {

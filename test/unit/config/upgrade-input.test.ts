@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { clusterStateToInput, toImageFacts } from '../../../src/config/facts.js';
 import { loadClusterState, loadImageManifest, loadInventory } from '../../../src/config/load.js';
 import { nodeSettings } from '../../../src/config/node-settings.js';
 import { expandHome, resolveFrom } from '../../../src/config/paths.js';
 import { ClusterSchema } from '../../../src/config/schema.js';
+import { clusterStateToInput, toImageFacts } from '../../../src/config/upgrade-input.js';
 import { fixture } from './helpers.js';
 
 const OPTIONS = { operationId: 'op-1', createdAt: '2024-01-02T03:04:05.000Z' };

@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { type PackageEntry, readPackageIndex } from './packages.js';
+import type { PackageEntry } from '../../image/schema.js';
+import { readNodeIndex } from './package-store.js';
 import { defineAction } from './types.js';
 
 /** Result of `facts`. */
@@ -73,7 +74,7 @@ export const factsAction = defineAction({
       platform: process.platform,
       arch: process.arch,
       stateDirFreeBytes: stats.bavail * stats.bsize,
-      packages: await readPackageIndex(ctx.stateDir),
+      packages: (await readNodeIndex(ctx.stateDir)).packages,
       installed: await installedFacts(ctx.stateDir),
     };
   },
