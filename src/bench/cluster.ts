@@ -175,8 +175,9 @@ async function enginePhase(cluster: BenchCluster, storeDir: string): Promise<num
     createdBy: { host: hostname(), pid: process.pid, user: 'bench' },
   };
   const store = new JsonStore(storeDir);
+  const lease = await store.lock('bench', { host: hostname(), pid: process.pid, command: 'bench' });
   try {
-    await store.createOperation(op, plan);
+    await store.createOperation(op, plan, lease);
     const registry = new ExecutorRegistry().register('noop', () => ({
       execute: async (ctx) =>
         void (await cluster.agents.run(
@@ -196,11 +197,13 @@ async function enginePhase(cluster: BenchCluster, storeDir: string): Promise<num
       logger: pino({ level: 'silent' }),
       progress: silentProgress,
       owner: { host: hostname(), pid: process.pid },
+      lease,
     });
     // The first phases warm the changelog file and the connection.
     for (let i = 0; i < 10; i++) await engine.execute(`/noop-${runs + i}`);
     return await median(runs, async (i) => (await timed(() => engine.execute(`/noop-${i}`)))[1]);
   } finally {
+    await lease.release();
     await store.close();
   }
 }

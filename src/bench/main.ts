@@ -13,8 +13,9 @@ import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
 import { leaves } from '../plan/query.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange } from '../plan/types.js';
+import { ChangelogAppender } from '../store/changelog.js';
 import { JsonStore } from '../store/json-store.js';
-import type { OperationRecord } from '../store/store.js';
+import type { Lease, NewPlanChange, OperationRecord } from '../store/store.js';
 import { clusterRows } from './cluster.js';
 import { median, type Row, renderRows, timed } from './measure.js';
 
@@ -42,6 +43,11 @@ function opFor(plan: Plan): OperationRecord {
   return newOperationRecord(plan, { image: 'bench', mode: 'manual', createdBy: { host: 'bench', pid: process.pid, user: 'bench' } });
 }
 
+/** A lease for a bench cluster; the bench process holds it until it exits. */
+function leaseOf(store: JsonStore, cluster: string): Promise<Lease> {
+  return store.lock(cluster, { host: 'bench', pid: process.pid, command: 'bench' });
+}
+
 async function planRows(store: JsonStore, count: number, target: number): Promise<Row[]> {
   let display = 0;
   const build = await median(3, async (i) => {
@@ -55,7 +61,9 @@ async function planRows(store: JsonStore, count: number, target: number): Promis
         target: V2,
         maxUnavailableWorkers: '10%',
       });
-      await store.createOperation(opFor(p), p);
+      const lease = await leaseOf(store, p.cluster);
+      await store.createOperation(opFor(p), p, lease);
+      await lease.release();
       return p;
     });
     const [, shown] = await timed(() => renderPlanTable(resolvePlan(plan, [])));
@@ -68,7 +76,11 @@ async function planRows(store: JsonStore, count: number, target: number): Promis
   ];
 }
 
-async function appendRow(store: JsonStore): Promise<Row> {
+/**
+ * A plain append (the changelog file alone) against a fenced one (lease check under the guard,
+ * then the same append): the fence must stay within 1 ms of the plain append.
+ */
+async function appendRows(store: JsonStore, dir: string): Promise<Row[]> {
   const plan = buildUpgradePlan({
     operationId: 'op-append',
     createdAt: new Date().toISOString(),
@@ -77,21 +89,35 @@ async function appendRow(store: JsonStore): Promise<Row> {
     installed: V1,
     target: V2,
   });
-  await store.createOperation(opFor(plan), plan);
+  const lease = await leaseOf(store, 'append');
+  await store.createOperation(opFor(plan), plan, lease);
   const ids = leaves(plan.phases).map((p) => p.id);
-  const samples: number[] = [];
+  const change = (i: number): NewPlanChange => ({
+    phase: ids[i % ids.length]!,
+    state: i % 2 ? 'completed' : 'in_progress',
+    at: new Date().toISOString(),
+  });
+  const plainFile = join(dir, 'plain-changelog.ndjson');
+  const plain = await ChangelogAppender.open(plainFile);
+  const plainSamples: number[] = [];
+  const fencedSamples: number[] = [];
+  // Interleaved, so that both see the same disk weather.
   for (let i = 0; i < 10_000; i++) {
-    const [, ms] = await timed(() =>
-      store.appendChange('append', 'op-append', {
-        phase: ids[i % ids.length]!,
-        state: i % 2 ? 'completed' : 'in_progress',
-        at: new Date().toISOString(),
-      }),
-    );
-    samples.push(ms);
+    plainSamples.push((await timed(() => plain.append(change(i))))[1]);
+    fencedSamples.push((await timed(() => store.appendChange('append', 'op-append', change(i), lease)))[1]);
   }
-  samples.sort((a, b) => a - b);
-  return { what: 'append one changelog entry (fsync), median of 10,000', measured: samples[5_000]!, unit: 'ms', target: 1 };
+  await plain.close();
+  await lease.release();
+  const plainMs = middle(plainSamples);
+  const fencedMs = middle(fencedSamples);
+  return [
+    { what: 'append one changelog entry (fsync), median of 10,000', measured: plainMs, unit: 'ms', target: 1 },
+    { what: 'lease check + append (fenced, fsync), median of 10,000', measured: fencedMs, unit: 'ms', target: plainMs + 1 },
+  ];
+}
+
+function middle(samples: number[]): number {
+  return [...samples].sort((a, b) => a - b)[samples.length >> 1]!;
 }
 
 async function resolveRow(store: JsonStore, dir: string): Promise<Row> {
@@ -103,7 +129,9 @@ async function resolveRow(store: JsonStore, dir: string): Promise<Row> {
     installed: V1,
     target: V2,
   });
-  await store.createOperation(opFor(plan), plan);
+  const lease = await leaseOf(store, 'resolve');
+  await store.createOperation(opFor(plan), plan, lease);
+  await lease.release();
   const ids = leaves(plan.phases).map((p) => p.id);
   // Written as one file: what is measured is reading and resolving, not 100,000 fsyncs.
   const changes: PlanChange[] = Array.from({ length: 100_000 }, (_, i) => ({
@@ -134,7 +162,7 @@ async function run(): Promise<void> {
     const rows: Row[] = [
       ...(await planRows(store, 1_000, 300)),
       ...(await planRows(store, 10_000, 3_000)),
-      await appendRow(store),
+      ...(await appendRows(store, dir)),
       await resolveRow(store, dir),
     ];
     // Real nodes last: a machine without sshd still gets the core figures, and the failure is said.

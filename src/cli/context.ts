@@ -15,7 +15,7 @@ import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
-import { type ClusterLock, type OperationRecord, ownerAlive, type Store } from '../store/store.js';
+import { type Lease, type LeaseRequest, type OperationRecord, ownerAlive, type Store } from '../store/store.js';
 import { hoistVersion } from '../version.js';
 import type { CliIO, Globals } from './io.js';
 
@@ -63,7 +63,7 @@ export class Context {
   }
 
   store(): JsonStore {
-    this.storeInstance ??= new JsonStore(this.stateDir());
+    this.storeInstance ??= new JsonStore(this.stateDir(), leaseTimingFromEnv(this.io.env));
     return this.storeInstance;
   }
 
@@ -150,14 +150,26 @@ export class Context {
     return { plan, changes, view: resolvePlan(plan, changes, (owner) => ownerAlive(owner, lock)) };
   }
 
-  /** Runs `fn` holding the cluster lock; switches logging to the operation's debug file. */
-  async withLock<T>(cluster: string, fn: (lock: ClusterLock) => Promise<T>): Promise<T> {
-    const lock = await this.store().lock(cluster, { host: hostname(), pid: process.pid, command: this.command });
+  private lease?: Lease;
+
+  /** Runs `fn` holding the cluster lease; every store write inside is fenced with it. */
+  async withLock<T>(cluster: string, fn: (lease: Lease) => Promise<T>, request?: LeaseRequest): Promise<T> {
+    const lease = await this.store().lock(cluster, { host: hostname(), pid: process.pid, command: this.command }, request);
+    this.lease = lease;
     try {
-      return await fn(lock);
+      return await fn(lease);
     } finally {
-      await lock.release();
+      this.lease = undefined;
+      await lease.release();
     }
+  }
+
+  /** The lease taken by the enclosing `withLock`. */
+  heldLease(): Lease {
+    if (this.lease) return this.lease;
+    throw new StateError('ERR_LOCK_NOT_HELD', `"${this.command}" tried to write without holding the cluster lease`, {
+      hint: 'this is a bug in hoist: writes happen inside withLock',
+    });
   }
 
   /** Adds the per-operation debug log file to the logger. */
@@ -200,4 +212,20 @@ export function needStateFile(): InputError {
   return new InputError('ERR_STATE_REQUIRED', 'a dry run contacts no node, so it needs the cluster state from a file', {
     hint: 'pass --state FILE (a ClusterState file naming the inventory and the installed image)',
   });
+}
+
+/**
+ * Lease timing from HOIST_LEASE_TTL_MS (tests shorten it to seconds); heartbeats run six times
+ * per TTL so that a few missed beats do not lose the lease.
+ */
+export function leaseTimingFromEnv(env: NodeJS.ProcessEnv): { staleAfterMs?: number; heartbeatMs?: number } {
+  const raw = env.HOIST_LEASE_TTL_MS;
+  if (raw === undefined || raw === '') return {};
+  const ttl = Number(raw);
+  if (!Number.isInteger(ttl) || ttl < 300) {
+    throw new InputError('ERR_LEASE_TTL', `HOIST_LEASE_TTL_MS="${raw}" is not a whole number of milliseconds ≥ 300`, {
+      hint: 'unset it (default 30000) or give e.g. HOIST_LEASE_TTL_MS=3000',
+    });
+  }
+  return { staleAfterMs: ttl, heartbeatMs: Math.min(5_000, Math.max(50, Math.floor(ttl / 6))) };
 }

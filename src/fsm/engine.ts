@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, toPhaseError, UnreachableError } from '../errors.js';
 import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
-import type { OperationRecord, Store } from '../store/store.js';
+import type { Lease, OperationRecord, Store } from '../store/store.js';
 import type { Executor, ExecutorRegistry, PhaseContext } from './executor.js';
 import { PlanState } from './plan-state.js';
 import { humanDuration, type ProgressSink, startTicker } from './progress.js';
@@ -26,6 +26,8 @@ export interface EngineOptions {
   progress: ProgressSink;
   /** Recorded on every in-progress change so a later run can tell an interrupted phase. */
   owner: ExecutorOwner;
+  /** The cluster lease: every change is fenced with it, and losing it aborts the run at once. */
+  lease: Lease;
   signal?: AbortSignal;
   /** "locally" / "on node-2" for a leaf; default: on its node. */
   placement?: (phase: Phase) => string;
@@ -53,7 +55,7 @@ export class Engine {
 
   constructor(readonly opts: EngineOptions) {
     this.state = new PlanState(opts.plan, opts.changes);
-    this.signal = opts.signal ?? new AbortController().signal;
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, opts.lease.signal]) : opts.lease.signal;
   }
 
   /** `plan execute --phase P`; `/` means the whole plan. */
@@ -126,12 +128,14 @@ export class Engine {
   }
 
   private checkInProgress(phase: Phase, flags: RunFlags): void {
-    if (flags.force) return;
+    if (flags.force || flags.resume) return;
     const owner = this.state.leaf(phase.id)?.change?.owner;
-    if (flags.resume) {
-      // We hold the cluster lock: an in-progress leaf of this orchestrator host is interrupted.
-      return;
-    }
+    // We hold the lease, so a run under another epoch (or another process) lost or released it:
+    // that phase is interrupted, provably, and needs no --force. Only our own run's is live.
+    const me = this.opts.owner;
+    const ours =
+      owner && owner.host === me.host && owner.pid === me.pid && (owner.epoch ?? this.opts.lease.epoch) === this.opts.lease.epoch;
+    if (!ours) return;
     throw new StateError('ERR_PHASE_IN_PROGRESS', `phase "${phase.id}" is in progress, use --force flag to force execution`, {
       phase: phase.id,
       hint: owner
@@ -142,6 +146,7 @@ export class Engine {
 
   /** preCheck → in_progress → execute → postCheck → completed; any failure is recorded. */
   private async runLeaf(phase: Phase, flags: RunFlags): Promise<void> {
+    this.throwIfLeaseLost();
     if (this.signal.aborted) throw new InterruptedError();
     const executor = this.opts.registry.get(phase.executor ?? '');
     const where = this.placement(phase);
@@ -183,6 +188,8 @@ export class Engine {
       await this.untilAborted(fn.call(executor, ctx), signal);
     } catch (err) {
       const action = name === 'rollback' ? 'rollback' : 'execute';
+      // Without the lease nothing may be recorded: the new owner decides what this phase became.
+      this.throwIfLeaseLost();
       if (this.signal.aborted) {
         await this.record(phase.id, 'failed', action, { code: 'ERR_INTERRUPTED', message: 'interrupted' });
         log.warn({ event: 'phase.fail', step: name }, 'interrupted');
@@ -209,6 +216,11 @@ export class Engine {
         cause: err,
       });
     }
+  }
+
+  /** Rethrows ERR_LOCK_LOST once the lease is gone. */
+  throwIfLeaseLost(): void {
+    if (this.opts.lease.signal.aborted) throw this.opts.lease.signal.reason;
   }
 
   /** Waits for the step, but not forever once aborted: an executor gets a grace period to stop. */
@@ -240,14 +252,19 @@ export class Engine {
 
   /** Persists a change, then applies it to the working copy. */
   async record(phase: string, state: PhaseState, action: 'execute' | 'rollback', error?: PhaseError): Promise<void> {
-    const change = await this.opts.store.appendChange(this.opts.plan.cluster, this.opts.plan.operationId, {
-      phase,
-      state,
-      action,
-      at: (this.opts.now?.() ?? new Date()).toISOString(),
-      ...(error ? { error } : {}),
-      ...(state === 'in_progress' ? { owner: this.opts.owner } : {}),
-    });
+    const change = await this.opts.store.appendChange(
+      this.opts.plan.cluster,
+      this.opts.plan.operationId,
+      {
+        phase,
+        state,
+        action,
+        at: (this.opts.now?.() ?? new Date()).toISOString(),
+        ...(error ? { error } : {}),
+        ...(state === 'in_progress' ? { owner: { ...this.opts.owner, epoch: this.opts.lease.epoch } } : {}),
+      },
+      this.opts.lease,
+    );
     this.state.apply(change);
   }
 

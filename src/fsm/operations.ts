@@ -4,7 +4,7 @@
  */
 import { StateError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
-import type { ClusterRecord, OperationRecord, Store } from '../store/store.js';
+import type { ClusterRecord, Lease, OperationRecord, Store } from '../store/store.js';
 import { PlanState } from './plan-state.js';
 
 /** What the creator of an operation supplies. */
@@ -18,6 +18,8 @@ export interface NewUpgrade {
   /** Bypass "previous upgrade unfinished" (Gravity's --force). */
   force?: boolean;
   now?: Date;
+  /** The cluster lease the writes are fenced with. */
+  lease: Lease;
 }
 
 /** The record of a new, in-progress operation for `plan`. */
@@ -46,7 +48,8 @@ export function newOperationRecord(plan: Plan, req: Pick<NewUpgrade, 'image' | '
 export async function createUpgrade(store: Store, req: NewUpgrade): Promise<OperationRecord> {
   const { plan } = req;
   const now = (req.now ?? new Date()).toISOString();
-  const cluster: ClusterRecord = (await store.getCluster(plan.cluster)) ?? {
+  const stored = await store.getCluster(plan.cluster);
+  const cluster: ClusterRecord = stored ?? {
     name: plan.cluster,
     status: 'active',
     image: { name: req.image, version: plan.from },
@@ -91,8 +94,11 @@ export async function createUpgrade(store: Store, req: NewUpgrade): Promise<Oper
     }
   }
   const op = newOperationRecord(plan, req);
-  await store.createOperation(op, plan);
-  await store.putCluster({ ...cluster, status: 'updating', activeOperation: op.id, lastOperation: op.id, updated: now });
+  await store.createOperation(op, plan, req.lease);
+  await store.putCluster(
+    { ...cluster, status: 'updating', activeOperation: op.id, lastOperation: op.id, updated: now },
+    { lease: req.lease, expect: stored ?? null },
+  );
   return op;
 }
 
@@ -136,7 +142,7 @@ export async function completeUpgrade(
   store: Store,
   op: OperationRecord,
   state: PlanState,
-  opts: { force?: boolean; reason?: string; now?: Date } = {},
+  opts: { lease: Lease; force?: boolean; reason?: string; now?: Date },
 ): Promise<Completion> {
   if (op.state !== 'in_progress') {
     throw new StateError('ERR_OPERATION_FINISHED', `operation ${op.id} is already ${op.state}`, { hint: 'see "hoist status"' });
@@ -162,7 +168,7 @@ export async function completeUpgrade(
         updated: now,
         reason: opts.reason ?? (untouched ? 'completed manually' : 'completed manually with --force while partly applied'),
       };
-  await store.updateOperation(finished);
+  await store.updateOperation(finished, { lease: opts.lease, expect: op });
   const current = await store.getCluster(op.cluster);
   const cluster: ClusterRecord = {
     name: op.cluster,
@@ -171,6 +177,6 @@ export async function completeUpgrade(
     lastOperation: op.id,
     updated: now,
   };
-  await store.putCluster(cluster);
+  await store.putCluster(cluster, { lease: opts.lease, expect: current ?? null });
   return { operation: finished, cluster, forced: !done && !untouched };
 }

@@ -61,6 +61,8 @@ export interface ExecutorOwner {
   pid: number;
   /** Agent execution id when the work runs on a node's agent. */
   execution?: string;
+  /** Lease epoch of the run that started the phase. */
+  epoch?: number;
 }
 
 /** One appended state change. `seq` orders changes; wall clocks never do. */

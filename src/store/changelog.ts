@@ -18,6 +18,9 @@ import type { NewPlanChange } from './store.js';
 
 const NL = 0x0a;
 
+/** Runs an append's write step under the caller's fencing check. */
+export type Fence = <T>(write: () => Promise<T>) => Promise<T>;
+
 /** Where a parse starts: byte offset, line number and last seq already seen before it. */
 interface ParseStart {
   line: number;
@@ -109,9 +112,12 @@ export class ChangelogAppender {
     return new ChangelogAppender(await fs.open(file, 'a+', 0o644), file);
   }
 
-  /** Appends one change with the next seq; resolves once it is on disk. */
-  append(change: NewPlanChange): Promise<PlanChange> {
-    const run = this.queue.then(() => this.appendNow(change));
+  /**
+   * Appends one change with the next seq; resolves once it is on disk. `fence` wraps the
+   * read-the-tail-and-write step (the store's lease check); by default it just runs it.
+   */
+  append(change: NewPlanChange, fence: Fence = (write) => write()): Promise<PlanChange> {
+    const run = this.queue.then(() => fence(() => this.appendNow(change)));
     this.queue = run.catch(() => undefined);
     return run;
   }

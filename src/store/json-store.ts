@@ -9,6 +9,10 @@
  * dot-name and renamed into place, so an operation exists with its plan or not at all; readers
  * skip dot-names, which also hides what a crash mid-create leaves behind. plan.json is written
  * once, there is no API to rewrite it. Changelog rules live in changelog.ts.
+ *
+ * Every write is fenced by the cluster lease (lock.ts): it runs under the lock file's guard
+ * after checking that the lease's epoch is still the stored one. Record writes are also
+ * compare-and-set against the record the caller read (canonical JSON equality).
  */
 import { randomBytes } from 'node:crypto';
 import { type Dirent, promises as fs } from 'node:fs';
@@ -19,15 +23,26 @@ import { InputError, StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
 import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
-import { acquireLock, type LockOptions, pidAlive, readLockFile } from './lock.js';
+import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
-import type { ClusterLock, ClusterRecord, LockOwner, LockRecord, NewPlanChange, OperationRecord, Store } from './store.js';
+import type {
+  ClusterRecord,
+  Lease,
+  LeaseOwner,
+  LeaseRecord,
+  LeaseRequest,
+  LeaseState,
+  NewPlanChange,
+  OperationRecord,
+  RecordWrite,
+  Store,
+} from './store.js';
 
 /** Tuning for the JSON store; defaults suit production. */
 export interface JsonStoreOptions {
-  /** A lock whose heartbeat is older than this is stale (default 30 s). */
+  /** Lease TTL: a lease not renewed for this long expires and may be taken over (default 30 s). */
   staleAfterMs?: number;
-  /** How often a held lock refreshes its heartbeat (default 5 s). */
+  /** How often a held lease renews itself (default 5 s). */
   heartbeatMs?: number;
   /** This host's name, to tell whether a lock holder's pid can be checked here (default os.hostname()). */
   hostname?: string;
@@ -40,7 +55,7 @@ const NEW_OP_PREFIX = '.new-';
 
 /** Store backed by JSON files in one state directory. */
 export class JsonStore implements Store {
-  private readonly lockOptions: LockOptions;
+  private readonly lockOptions: LeaseTiming;
   private readonly appenders = new Map<string, Promise<ChangelogAppender>>();
 
   constructor(
@@ -58,15 +73,22 @@ export class JsonStore implements Store {
     return readRecord(path.join(this.clusterDir(cluster), 'cluster.json'), clusterRecordSchema);
   }
 
-  async putCluster(record: ClusterRecord): Promise<void> {
+  async putCluster(record: ClusterRecord, write: RecordWrite<ClusterRecord>): Promise<void> {
     const dir = this.clusterDir(record.name);
     const file = path.join(dir, 'cluster.json');
     checkRecord(clusterRecordSchema, record, file);
     await fs.mkdir(dir, { recursive: true });
-    await writeFileAtomic(file, recordJson(record));
+    await this.fenced(record.name, write.lease, async () => {
+      checkUnchanged(await this.getCluster(record.name), write.expect, file);
+      await writeFileAtomic(file, recordJson(record));
+    });
   }
 
-  async createOperation(op: OperationRecord, plan: Plan): Promise<void> {
+  async createOperation(op: OperationRecord, plan: Plan, lease: Lease): Promise<void> {
+    await this.fenced(op.cluster, lease, () => this.createOperationNow(op, plan));
+  }
+
+  private async createOperationNow(op: OperationRecord, plan: Plan): Promise<void> {
     const finalDir = this.opDir(op.cluster, op.id);
     checkRecord(operationRecordSchema, op, path.join(finalDir, 'operation.json'));
     checkRecord(planSchema, plan, path.join(finalDir, 'plan.json'));
@@ -104,11 +126,14 @@ export class JsonStore implements Store {
     return this.readOpFile(cluster, id, 'operation.json', operationRecordSchema);
   }
 
-  async updateOperation(op: OperationRecord): Promise<void> {
+  async updateOperation(op: OperationRecord, write: RecordWrite<OperationRecord>): Promise<void> {
     const file = path.join(this.opDir(op.cluster, op.id), 'operation.json');
     checkRecord(operationRecordSchema, op, file);
-    await this.getOperation(op.cluster, op.id); // must exist; also refuses to replace a corrupt one silently
-    await writeFileAtomic(file, recordJson(op));
+    await this.fenced(op.cluster, write.lease, async () => {
+      // Must exist; reading it also refuses to replace a corrupt one silently.
+      checkUnchanged(await this.getOperation(op.cluster, op.id), write.expect, file);
+      await writeFileAtomic(file, recordJson(op));
+    });
   }
 
   async listOperations(cluster: string): Promise<OperationRecord[]> {
@@ -130,9 +155,11 @@ export class JsonStore implements Store {
     return this.readOpFile(cluster, operationId, 'plan.json', planSchema);
   }
 
-  async appendChange(cluster: string, operationId: string, change: NewPlanChange): Promise<PlanChange> {
+  async appendChange(cluster: string, operationId: string, change: NewPlanChange, lease: Lease): Promise<PlanChange> {
     const appender = await this.appender(cluster, operationId);
-    return appender.append(change);
+    // The appender serializes this process's appends; the fence is checked inside that turn, so
+    // the guard is held across one write + fdatasync only.
+    return appender.append(change, (write) => this.fenced(cluster, lease, write));
   }
 
   async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
@@ -141,12 +168,16 @@ export class JsonStore implements Store {
     return readChangelog(path.join(dir, 'changelog.ndjson'));
   }
 
-  async lock(cluster: string, owner: LockOwner): Promise<ClusterLock> {
-    return acquireLock(this.lockPath(cluster), cluster, owner, this.lockOptions);
+  async lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
+    return acquireLock(this.lockPath(cluster), cluster, owner, this.lockOptions, request);
   }
 
-  async readLock(cluster: string): Promise<{ record: LockRecord; stale: boolean } | undefined> {
+  async readLock(cluster: string): Promise<LeaseState | undefined> {
     return readLockFile(this.lockPath(cluster), this.lockOptions);
+  }
+
+  async readLease(cluster: string): Promise<LeaseRecord | undefined> {
+    return readLeaseRecord(this.lockPath(cluster));
   }
 
   logPath(cluster: string, operationId: string): string {
@@ -163,6 +194,10 @@ export class JsonStore implements Store {
     const pending = [...this.appenders.values()];
     this.appenders.clear();
     await Promise.all(pending.map(async (p) => (await p.catch(() => undefined))?.close()));
+  }
+
+  private fenced<T>(cluster: string, lease: Lease, fn: () => Promise<T>): Promise<T> {
+    return fencedWrite(this.lockPath(cluster), cluster, lease, this.lockOptions, fn);
   }
 
   private clusterDir(cluster: string): string {
@@ -223,6 +258,25 @@ function checkRecord(schema: z.ZodType, value: unknown, file: string): void {
     hint: 'this is a bug in the caller: the record does not match its schema',
     details: issueLines(res.error),
   });
+}
+
+/** Compare-and-set: refuses when the stored record is not the one the caller read. */
+function checkUnchanged<T>(current: T | undefined, expect: T | null, file: string): void {
+  if (canonical(current ?? null) === canonical(expect)) return;
+  throw new StateError(
+    'ERR_STORE_CONFLICT',
+    current === undefined
+      ? `store file ${file} does not exist, but the write expected it`
+      : `store file ${file} changed since this command read it`,
+    { hint: 're-run the command: it reads the record again and decides on what is stored now' },
+  );
+}
+
+/** JSON with sorted keys, so that key order never makes two equal records differ. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => cmp(a, b))) : v,
+  );
 }
 
 function operationExists(op: OperationRecord, dir: string): StateError {

@@ -1,34 +1,40 @@
 /**
- * The cluster lock: one writer per cluster. The `lock` file holds a LockRecord; its holder
- * refreshes `heartbeat` every few seconds. A lock is stale when its holder is a dead pid on this
- * host, or when its heartbeat is older than `staleAfterMs`; a stale lock is taken over.
+ * The cluster lease: one writer per cluster, fenced by an epoch. The `lock` file holds a
+ * LeaseRecord; its holder renews `heartbeat`/`expires` every `heartbeatMs`. A lease is stale
+ * when it was released, when its holder is a dead pid on this host, or when `expires` passed; a
+ * stale lease is taken over. The file is never removed: release marks it released and keeps the
+ * epoch, so the next holder gets epoch + 1 even after a restart (a fencing token that only grows).
  *
- * How exclusion holds:
- * - Creating a free lock is one link(2) of a fully written temp file to `lock`. Like O_EXCL it
- *   fails if the name exists, and unlike open+write nobody can see a half-written lock file.
- * - Every change to an EXISTING lock file (takeover, heartbeat rewrite, release) happens under
- *   a short-lived guard file (`lock.guard`, O_EXCL), and re-reads the lock inside it. So two
- *   processes that both saw a stale lock cannot both replace it: the second one re-reads the
- *   winner's fresh record and backs off. A takeover renames over the stale file, so `lock` never
- *   disappears and a plain link(2) cannot slip in between.
- * - A guard left by a crashed process (its critical sections last milliseconds) is removed when
- *   its pid is gone or it is older than `staleAfterMs`.
+ * How exclusion holds: every read-modify-write of the lock file (acquire, takeover, heartbeat,
+ * release) and every fenced store write happens under a short-lived guard file (`lock.guard`,
+ * O_EXCL) and re-reads the lock inside it. A fenced write compares the stored epoch with its
+ * lease's; a takeover needs the same guard, so it can never land between that check and the
+ * write. A guard left by a crashed process (its critical sections last milliseconds) is removed
+ * when its pid is gone or it is older than the TTL.
+ *
+ * A paused process (SIGSTOP, a suspended VM) cannot notice that its lease expired while paused,
+ * so a lease checks wall time since its last successful heartbeat before every fenced write and
+ * gives itself up once past expiry, whether or not someone took over yet.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateError } from '../errors.js';
-import { fsyncDir, isErrno, readRecord, recordJson, tempPath, writeFileAtomic, writeNewFile } from './files.js';
+import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
 import { lockRecordSchema } from './schema.js';
-import type { ClusterLock, LockOwner, LockRecord } from './store.js';
+import type { Lease, LeaseOwner, LeaseRecord, LeaseRequest, LeaseState, LeaseTakeover } from './store.js';
 
-/** Lock timing and identity of this host. */
-export interface LockOptions {
+/** Lease timing and identity of this host. */
+export interface LeaseTiming {
+  /** A lease not renewed for this long expires (and so is stale). */
   staleAfterMs: number;
   heartbeatMs: number;
   hostname: string;
 }
+
+/** @deprecated old name of LeaseTiming. */
+export type LockOptions = LeaseTiming;
 
 /** How long to wait for another process's guard before giving up. */
 const GUARD_WAIT_MS = 5_000;
@@ -43,150 +49,252 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether a lock record's holder looks gone. */
-export function isStale(record: LockRecord, opts: LockOptions, now = Date.now()): boolean {
+/** Whether a lease record's holder is gone (released, dead pid here, or expired). */
+export function isStale(record: LeaseRecord, opts: LeaseTiming, now = Date.now()): boolean {
+  if (record.released) return true;
   if (record.host === opts.hostname && !pidAlive(record.pid)) return true;
-  const beat = Date.parse(record.heartbeat);
-  return !Number.isFinite(beat) || now - beat > opts.staleAfterMs;
+  const expires = Date.parse(record.expires);
+  return !Number.isFinite(expires) || now > expires;
 }
 
-/** Reads the lock file with its staleness; undefined when nobody holds it. */
-export async function readLockFile(file: string, opts: LockOptions): Promise<{ record: LockRecord; stale: boolean } | undefined> {
-  const record = await readRecord(file, lockRecordSchema);
-  return record && { record, stale: isStale(record, opts) };
+/** The lease record as stored, released or not. */
+export function readLeaseRecord(file: string): Promise<LeaseRecord | undefined> {
+  return readRecord(file, lockRecordSchema);
 }
 
-/** Takes the lock at `file` for `owner`, taking over a stale holder; throws ERR_LOCK_HELD if held. */
-export async function acquireLock(file: string, cluster: string, owner: LockOwner, opts: LockOptions): Promise<ClusterLock> {
+/** Reads the lease with its staleness; undefined when nobody holds it (none, or released). */
+export async function readLockFile(file: string, opts: LeaseTiming): Promise<LeaseState | undefined> {
+  const record = await readLeaseRecord(file);
+  if (!record || record.released) return undefined;
+  return { record, stale: isStale(record, opts) };
+}
+
+/**
+ * Takes the lease at `file` for `owner` with the next epoch. A stale holder, or any holder with
+ * `takeOver`, is taken over and recorded as `lastTakeover`; a live one is ERR_LOCK_HELD.
+ */
+export async function acquireLock(
+  file: string,
+  cluster: string,
+  owner: LeaseOwner,
+  opts: LeaseTiming,
+  request: LeaseRequest = {},
+): Promise<FileLease> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const now = new Date().toISOString();
-  const record: LockRecord = { host: owner.host, pid: owner.pid, command: owner.command, acquired: now, heartbeat: now };
-  const tmp = tempPath(file);
-  await writeNewFile(tmp, recordJson(record));
-  try {
-    // A few rounds cover a holder that releases between our link and our read.
-    for (let round = 0; round < 5; round++) {
-      if (await tryLink(tmp, file)) return FileLock.start(file, record, opts);
-      const current = await readLockFile(file, opts);
-      if (!current) continue;
-      if (!current.stale) throw lockHeld(cluster, current.record, opts);
-      const won = await withGuard(file, opts, async () => {
-        const again = await readLockFile(file, opts);
-        if (!again) return tryLink(tmp, file);
-        if (!again.stale) throw lockHeld(cluster, again.record, opts);
-        await fs.rename(tmp, file);
-        return true;
-      });
-      if (won) {
-        await fsyncDir(path.dirname(file));
-        return FileLock.start(file, record, opts);
-      }
-    }
-    throw new StateError('ERR_LOCK_BUSY', `could not take the lock of cluster "${cluster}" (${file}): it keeps changing hands`, {
-      hint: 'another hoist process is starting or finishing right now; retry in a moment',
-    });
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
+  const record = await withGuard(file, opts, async () => {
+    const current = await readLeaseRecord(file);
+    const held = current && !current.released ? current : undefined;
+    if (held && !isStale(held, opts) && !request.takeOver) throw lockHeld(cluster, held, opts);
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    const epoch = (current?.epoch ?? 0) + 1;
+    const me = { host: owner.host, pid: owner.pid, command: owner.command };
+    const takeover: LeaseTakeover | undefined = held && {
+      host: held.host,
+      pid: held.pid,
+      command: held.command,
+      epoch: held.epoch,
+      heartbeat: held.heartbeat,
+      at,
+      by: { ...me, epoch },
+    };
+    const lastTakeover = takeover ?? current?.lastTakeover;
+    const next: LeaseRecord = {
+      ...me,
+      epoch,
+      acquired: at,
+      heartbeat: at,
+      expires: new Date(now + opts.staleAfterMs).toISOString(),
+      ...(lastTakeover ? { lastTakeover } : {}),
+    };
+    await writeFileAtomic(file, recordJson(next));
+    return { next, at: now, takeover };
+  });
+  return FileLease.start(file, cluster, record.next, record.at, opts, record.takeover);
 }
 
-/** A held lock; heartbeats until released. */
-export class FileLock implements ClusterLock {
+/** A held lease; heartbeats until released or lost. */
+export class FileLease implements Lease {
   private timer: NodeJS.Timeout | undefined;
-  private beating: Promise<void> | undefined;
-  private lostLock = false;
+  private beating: Promise<unknown> | undefined;
+  private readonly controller = new AbortController();
+  /** Wall time (ms) of the last heartbeat that the lock file took. */
+  private renewedAt: number;
 
   private constructor(
     readonly file: string,
-    public owner: LockRecord,
-    private readonly opts: LockOptions,
-  ) {}
-
-  /** Starts heartbeats for a freshly taken lock. */
-  static start(file: string, owner: LockRecord, opts: LockOptions): FileLock {
-    const lock = new FileLock(file, owner, opts);
-    lock.timer = setInterval(() => lock.tick(), opts.heartbeatMs);
-    // The lock must never keep the process alive on its own.
-    lock.timer.unref();
-    return lock;
+    readonly cluster: string,
+    public owner: LeaseRecord,
+    renewedAt: number,
+    private readonly opts: LeaseTiming,
+    /** The holder this acquisition took the lease from, if any. */
+    readonly takeover: LeaseTakeover | undefined,
+  ) {
+    this.renewedAt = renewedAt;
   }
 
-  /** True once a heartbeat found the lock taken over by someone else. */
+  /** Starts heartbeats for a freshly taken lease. */
+  static start(
+    file: string,
+    cluster: string,
+    owner: LeaseRecord,
+    renewedAt: number,
+    opts: LeaseTiming,
+    takeover?: LeaseTakeover,
+  ): FileLease {
+    const lease = new FileLease(file, cluster, owner, renewedAt, opts, takeover);
+    lease.timer = setInterval(() => lease.tick(), opts.heartbeatMs);
+    // The lease must never keep the process alive on its own.
+    lease.timer.unref();
+    return lease;
+  }
+
+  get epoch(): number {
+    return this.owner.epoch;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** True once the lease was found taken over or expired. */
   get lost(): boolean {
-    return this.lostLock;
+    return this.controller.signal.aborted;
   }
 
-  /** Refreshes the heartbeat now; false when the lock is no longer ours. */
+  assertHeld(): void {
+    if (this.lost) throw this.controller.signal.reason;
+    const silent = Date.now() - this.renewedAt;
+    if (silent > this.opts.staleAfterMs) {
+      this.markLost(leaseExpired(this.cluster, this.owner, silent, this.opts));
+      throw this.controller.signal.reason;
+    }
+  }
+
+  /** Ends the lease for this process: heartbeats stop and `signal` aborts with `err`. */
+  markLost(err: StateError): void {
+    this.stopTimer();
+    if (!this.lost) this.controller.abort(err);
+  }
+
+  /** Renews the lease now; false (and the lease lost) when it is no longer ours. */
   async heartbeat(): Promise<boolean> {
-    if (this.lostLock) return false;
-    const next: LockRecord = { ...this.owner, heartbeat: new Date().toISOString() };
-    const ours = await withGuard(this.file, this.opts, async () => {
-      if (!this.isOurs(await readRecord(this.file, lockRecordSchema))) return false;
-      await writeFileAtomic(this.file, recordJson(next));
+    if (this.lost) return false;
+    try {
+      await this.fenced(async () => {
+        const now = Date.now();
+        const next: LeaseRecord = {
+          ...this.owner,
+          heartbeat: new Date(now).toISOString(),
+          expires: new Date(now + this.opts.staleAfterMs).toISOString(),
+        };
+        await writeFileAtomic(this.file, recordJson(next), { durable: false });
+        this.owner = next;
+        this.renewedAt = now;
+      });
       return true;
-    });
-    if (ours) this.owner = next;
-    else this.stop(true);
-    return ours;
+    } catch (err) {
+      if (this.lost) return false;
+      throw err;
+    }
   }
 
-  /** Stops heartbeats and removes the lock file if it is still ours. */
+  /**
+   * Runs `fn` under the guard once the lock file still names this lease (same epoch, not
+   * released) and the lease has not expired; otherwise marks the lease lost and throws
+   * ERR_LOCK_LOST naming the current holder.
+   */
+  async fenced<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lost) throw this.controller.signal.reason;
+    // The expiry check comes after the read, so that a paused process that was taken over
+    // learns (and reports) who holds the lease now.
+    return withGuard(this.file, this.opts, async () => {
+      const current = await readLeaseRecord(this.file);
+      if (!current || current.released || current.epoch !== this.owner.epoch) {
+        this.markLost(leaseTaken(this.cluster, this.owner, current));
+      }
+      this.assertHeld();
+      return fn();
+    });
+  }
+
+  /** Stops heartbeats and marks the lease released (keeping its epoch) if it is still ours. */
   async release(): Promise<void> {
-    this.stop(false);
+    this.stopTimer();
     await this.beating;
-    if (this.lostLock) return;
+    if (this.lost) return;
     try {
       await withGuard(this.file, this.opts, async () => {
-        if (!this.isOurs(await readRecord(this.file, lockRecordSchema))) return;
-        await fs.rm(this.file, { force: true });
-        await fsyncDir(path.dirname(this.file));
+        const current = await readLeaseRecord(this.file);
+        if (!current || current.released || current.epoch !== this.owner.epoch) return;
+        await writeFileAtomic(this.file, recordJson({ ...current, released: new Date().toISOString() }));
       });
     } catch (err) {
-      // A guard stuck on another live process: our lock goes stale once this process exits.
+      // A guard stuck on another live process: our lease expires on its own.
       if (!(err instanceof StateError && err.code === 'ERR_LOCK_BUSY')) throw err;
     }
+    this.controller.abort(new StateError('ERR_LOCK_RELEASED', `the lease of cluster "${this.cluster}" was released`));
   }
 
   private tick(): void {
     if (this.beating) return;
     this.beating = this.heartbeat()
-      .then(() => undefined)
-      // A failed heartbeat is retried on the next tick; staleness needs several misses.
+      // A failed heartbeat is retried on the next tick; the expiry check catches long gaps.
       .catch(() => undefined)
       .finally(() => (this.beating = undefined));
   }
 
-  private stop(lost: boolean): void {
+  private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (lost) this.lostLock = true;
-  }
-
-  private isOurs(record: LockRecord | undefined): boolean {
-    return !!record && record.host === this.owner.host && record.pid === this.owner.pid && record.acquired === this.owner.acquired;
   }
 }
 
-/** link(2) that reports EEXIST as false. */
-async function tryLink(from: string, to: string): Promise<boolean> {
-  try {
-    await fs.link(from, to);
-  } catch (err) {
-    if (isErrno(err, 'EEXIST')) return false;
-    throw err;
-  }
-  await fsyncDir(path.dirname(to));
-  return true;
+/** Runs `fn` as a write fenced by `lease`: a FileLease of this file checks under its guard. */
+export async function fencedWrite<T>(file: string, cluster: string, lease: Lease, opts: LeaseTiming, fn: () => Promise<T>): Promise<T> {
+  if (lease instanceof FileLease && lease.file === file) return lease.fenced(fn);
+  // A lease of another cluster, store or backend cannot fence this file.
+  throw new StateError('ERR_LOCK_NOT_HELD', `this write to cluster "${cluster}" does not carry the lease of ${file}`, {
+    hint: `this is a bug in the caller: take the cluster lease of this store before writing (lease TTL ${opts.staleAfterMs} ms)`,
+  });
+}
+
+/** "taken over from pid 123 on host-a at …" for `plan` and `status`. */
+export function describeTakeover(t: LeaseTakeover): string {
+  return `taken over from pid ${t.pid} on ${t.host} ("${t.command}", epoch ${t.epoch}, last heartbeat ${t.heartbeat}) at ${t.at} by pid ${t.by.pid} on ${t.by.host} ("${t.by.command}", epoch ${t.by.epoch})`;
+}
+
+function leaseTaken(cluster: string, mine: LeaseRecord, current: LeaseRecord | undefined): StateError {
+  const who =
+    current && !current.released
+      ? `taken over by "${current.command}" (pid ${current.pid} on host ${current.host}, epoch ${current.epoch}) at ${current.acquired}`
+      : current
+        ? `released by epoch ${current.epoch} at ${current.released}`
+        : 'its lock file is gone';
+  return new StateError('ERR_LOCK_LOST', `lost the lease of cluster "${cluster}" (epoch ${mine.epoch}): ${who}`, {
+    hint: 'this command stopped before writing anything more; see "hoist plan" and "hoist status", and let the new owner finish (or resume once it is gone)',
+  });
+}
+
+function leaseExpired(cluster: string, mine: LeaseRecord, silentMs: number, opts: LeaseTiming): StateError {
+  return new StateError(
+    'ERR_LOCK_LOST',
+    `lost the lease of cluster "${cluster}" (epoch ${mine.epoch}): no heartbeat for ${Math.round(silentMs / 1000)} s, past its ${Math.round(opts.staleAfterMs / 1000)} s expiry (was this process paused?)`,
+    {
+      hint: 'another command may have taken over; this one stopped before writing anything more; see "hoist plan" and "hoist status", then "hoist plan resume"',
+    },
+  );
 }
 
 /** Runs `fn` holding `<file>.guard`; waits briefly for another holder, clears a dead one. */
-async function withGuard<T>(file: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
+async function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T>): Promise<T> {
   const guard = `${file}.guard`;
   const content = JSON.stringify({ host: opts.hostname, pid: process.pid, token: randomBytes(4).toString('hex') });
   const deadline = Date.now() + GUARD_WAIT_MS;
   for (;;) {
     try {
-      await writeNewFile(guard, content);
+      // A mutex, not data: a crash frees it through the pid check, so it need not be durable.
+      await writeNewFile(guard, content, { durable: false });
       break;
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
@@ -216,7 +324,7 @@ async function withGuard<T>(file: string, opts: LockOptions, fn: () => Promise<T
 }
 
 /** Whether a guard file still exists and whether its writer is gone (dead pid here, or too old). */
-async function guardState(guard: string, opts: LockOptions): Promise<'gone' | 'abandoned' | 'held'> {
+async function guardState(guard: string, opts: LeaseTiming): Promise<'gone' | 'abandoned' | 'held'> {
   let text: string;
   let mtimeMs: number;
   try {
@@ -236,14 +344,15 @@ async function guardState(guard: string, opts: LockOptions): Promise<'gone' | 'a
 }
 
 /** The "lock held" error naming the holder. */
-function lockHeld(cluster: string, record: LockRecord, opts: LockOptions): StateError {
+function lockHeld(cluster: string, record: LeaseRecord, opts: LeaseTiming): StateError {
   return new StateError(
     'ERR_LOCK_HELD',
     `cluster "${cluster}" is locked by "${record.command}" (pid ${record.pid} on host ${record.host}) since ${record.acquired}`,
     {
       hint:
-        'wait for that command to finish; if that process is gone, re-run this command: the lock is taken over ' +
-        `once stale (its pid gone, or no heartbeat for ${Math.round(opts.staleAfterMs / 1000)} s; last heartbeat ${record.heartbeat})`,
+        'wait for that command to finish; if that process is gone, re-run this command: the lease is taken over ' +
+        `once stale (its pid gone, or past its expiry ${record.expires}, ${Math.round(opts.staleAfterMs / 1000)} s after the last heartbeat ${record.heartbeat}); ` +
+        'if you know it is gone (another host, a hung process), "hoist plan resume --force" takes it over now',
     },
   );
 }

@@ -19,6 +19,7 @@ export const executorOwnerSchema = z.looseObject({
   host: z.string().min(1),
   pid: z.number().int().nonnegative(),
   execution: z.string().optional(),
+  epoch: z.number().int().nonnegative().optional(),
 });
 
 /** One changelog line. */
@@ -57,13 +58,32 @@ export const operationRecordSchema = z.looseObject({
   reason: z.string().optional(),
 });
 
-/** The `lock` file. */
-export const lockRecordSchema = z.looseObject({
+const leaseOwnerShape = {
   host: z.string().min(1),
   pid: z.number().int().positive(),
   command: z.string(),
+};
+
+/**
+ * The `lock` file (the cluster lease). A file written before leases had epochs reads as epoch 0
+ * and already expired, so the first acquisition takes it over with epoch 1.
+ */
+export const lockRecordSchema = z.looseObject({
+  ...leaseOwnerShape,
+  epoch: z.number().int().nonnegative().default(0),
   acquired: timestamp,
   heartbeat: timestamp,
+  expires: timestamp.default('1970-01-01T00:00:00.000Z'),
+  released: timestamp.optional(),
+  lastTakeover: z
+    .looseObject({
+      ...leaseOwnerShape,
+      epoch: z.number().int().nonnegative(),
+      heartbeat: timestamp,
+      at: timestamp,
+      by: z.looseObject({ ...leaseOwnerShape, epoch: z.number().int().nonnegative() }),
+    })
+    .optional(),
 });
 
 /**

@@ -7,7 +7,19 @@
  * - a plan is never rewritten after creation;
  * - changelog entries get a strictly increasing `seq` per operation and are durable when
  *   `appendChange` resolves;
- * - one writer per cluster at a time, through `lock`.
+ * - one writer per cluster at a time: the holder of the cluster's lease (`lock`).
+ *
+ * Fencing: every write (`appendChange`, `createOperation`, `updateOperation`, `putCluster`)
+ * carries the writer's Lease. The backend checks, atomically with the write (under the JSON
+ * store's guard file; in a transaction comparing the lease key for etcd), that the lease's epoch
+ * is still the current one and that the lease has not expired; otherwise the write is refused
+ * with ERR_LOCK_LOST (exit 4) naming the new owner, and nothing is written. A writer that was
+ * paused past its expiry and woke up can therefore never add to the changelog or overwrite a
+ * record behind the back of the process that took over.
+ *
+ * Records are compare-and-set: `updateOperation` and `putCluster` take the record as the caller
+ * read it (`expect`, or null for "there was none") and are refused with ERR_STORE_CONFLICT
+ * (exit 4) when the stored record differs, so a record read earlier is never written back blindly.
  */
 import type { ExecutorOwner, Plan, PlanChange } from '../plan/types.js';
 
@@ -50,54 +62,120 @@ export interface OperationRecord {
 /** Change as given to `appendChange`; the store assigns `seq`. */
 export type NewPlanChange = Omit<PlanChange, 'seq'>;
 
-/** Owner of the cluster lock. */
-export interface LockOwner {
+/** Who holds (or asks for) a cluster lease. */
+export interface LeaseOwner {
   host: string;
   pid: number;
   /** What the owner is doing, for the "lock held" message. */
   command: string;
 }
 
-/** Lock file content. */
-export interface LockRecord extends LockOwner {
-  acquired: string;
+/** A holder the lease was taken from (it was stale, or `--force` said it is gone). */
+export interface LeaseTakeover extends LeaseOwner {
+  /** The epoch it held. */
+  epoch: number;
+  /** Its last heartbeat. */
   heartbeat: string;
+  /** When it was taken over, and by whom. */
+  at: string;
+  by: LeaseOwner & { epoch: number };
 }
 
-/** A held cluster lock. Heartbeats run until `release`. */
-export interface ClusterLock {
-  readonly owner: LockRecord;
+/** The stored lease of a cluster (the JSON store's `lock` file). */
+export interface LeaseRecord extends LeaseOwner {
+  /** Fencing token: grows by one with every acquisition and survives release and restarts. */
+  epoch: number;
+  acquired: string;
+  heartbeat: string;
+  /** The lease is void after this instant unless a heartbeat renews it (heartbeat + TTL). */
+  expires: string;
+  /** Set when the holder released it: the lease is free, the record keeps the epoch. */
+  released?: string;
+  /** The last takeover on this cluster, carried forward so `plan` and `status` can show it. */
+  lastTakeover?: LeaseTakeover;
+}
+
+/**
+ * A held cluster lease. Heartbeats run until `release`; a heartbeat that finds the lease taken
+ * over, or that comes after the lease expired (a paused process), ends it: `signal` aborts with
+ * the ERR_LOCK_LOST error as its reason, and every later fenced write is refused.
+ */
+export interface Lease {
+  readonly owner: LeaseRecord;
+  /** The fencing token this holder writes with. */
+  readonly epoch: number;
+  /** Aborted (reason: the ERR_LOCK_LOST StateError) once the lease is lost. */
+  readonly signal: AbortSignal;
+  /** Throws ERR_LOCK_LOST when the lease is lost or its expiry passed without a heartbeat. */
+  assertHeld(): void;
+  /** Stops heartbeats and frees the lease (keeping its epoch) if it is still ours. */
   release(): Promise<void>;
 }
+
+/** How the holder of a live-looking lease is treated by `lock`. */
+export interface LeaseRequest {
+  /** Take the lease over even from a holder that looks alive (the operator knows it is gone). */
+  takeOver?: boolean;
+}
+
+/** A compare-and-set record write: the writer's lease and the record as it read it (null: none). */
+export interface RecordWrite<T> {
+  lease: Lease;
+  expect: T | null;
+}
+
+/** What `readLock` tells about a cluster's lease. */
+export interface LeaseState {
+  record: LeaseRecord;
+  /** True when the holder is gone: its pid is dead on this host, or the lease expired. */
+  stale: boolean;
+}
+
+/** @deprecated names kept while callers move to the lease names. */
+export type LockOwner = LeaseOwner;
+export type LockRecord = LeaseRecord;
+export type ClusterLock = Lease;
 
 /** Storage for one state directory. */
 export interface Store {
   getCluster(cluster: string): Promise<ClusterRecord | undefined>;
-  putCluster(record: ClusterRecord): Promise<void>;
+  /** Fenced compare-and-set write of the cluster record. */
+  putCluster(record: ClusterRecord, write: RecordWrite<ClusterRecord>): Promise<void>;
 
-  /** Creates operation + plan atomically; fails if the id exists. */
-  createOperation(op: OperationRecord, plan: Plan): Promise<void>;
+  /** Creates operation + plan atomically; fails if the id exists. Fenced. */
+  createOperation(op: OperationRecord, plan: Plan, lease: Lease): Promise<void>;
   getOperation(cluster: string, id: string): Promise<OperationRecord>;
-  updateOperation(op: OperationRecord): Promise<void>;
+  /** Fenced compare-and-set write of an existing operation record. */
+  updateOperation(op: OperationRecord, write: RecordWrite<OperationRecord>): Promise<void>;
   /** Newest first. */
   listOperations(cluster: string): Promise<OperationRecord[]>;
 
   getPlan(cluster: string, operationId: string): Promise<Plan>;
-  appendChange(cluster: string, operationId: string, change: NewPlanChange): Promise<PlanChange>;
+  /** Fenced append; the store assigns the next seq. */
+  appendChange(cluster: string, operationId: string, change: NewPlanChange, lease: Lease): Promise<PlanChange>;
   /** All changes in `seq` order; a torn last line is ignored. */
   readChanges(cluster: string, operationId: string): Promise<PlanChange[]>;
 
-  /** Takes the cluster lock or throws StateError naming the holder; a stale holder is taken over. */
-  lock(cluster: string, owner: LockOwner): Promise<ClusterLock>;
-  /** Current lock holder, if any, with whether it looks alive. */
-  readLock(cluster: string): Promise<{ record: LockRecord; stale: boolean } | undefined>;
+  /**
+   * Takes the cluster lease with the next epoch, or throws ERR_LOCK_HELD naming the holder. A
+   * stale holder (or, with `takeOver`, any holder) is taken over and the takeover recorded.
+   */
+  lock(cluster: string, owner: LeaseOwner, options?: LeaseRequest): Promise<Lease>;
+  /** Current lease holder, if any (a released lease reads as none), with whether it looks gone. */
+  readLock(cluster: string): Promise<LeaseState | undefined>;
+  /** The lease record as stored, released or not (for its epoch and last takeover). */
+  readLease(cluster: string): Promise<LeaseRecord | undefined>;
 
   /** Path of the operation's debug log (ndjson). */
   logPath(cluster: string, operationId: string): string;
 }
 
-/** Tells whether an in-progress owner is still at work, given the current lock. */
-export function ownerAlive(owner: ExecutorOwner | undefined, lock: { record: LockRecord; stale: boolean } | undefined): boolean {
-  if (!owner || !lock || lock.stale) return false;
-  return lock.record.host === owner.host && lock.record.pid === owner.pid;
+/**
+ * Tells whether an in-progress owner is still at work, given the current lease: only the live
+ * holder of the lease (the same epoch, when the change recorded one) can be.
+ */
+export function ownerAlive(owner: ExecutorOwner | undefined, lease: LeaseState | undefined): boolean {
+  if (!owner || !lease || lease.stale) return false;
+  if (owner.epoch !== undefined && owner.epoch !== lease.record.epoch) return false;
+  return lease.record.host === owner.host && lease.record.pid === owner.pid;
 }

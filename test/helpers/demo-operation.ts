@@ -16,5 +16,7 @@ export async function demoOperation() {
   const id = (JSON.parse(created.stdout) as { id: string }).id;
   const store = new JsonStore(stateDir);
   const ids = leaves((await store.getPlan('upgrade-demo', id)).phases).map((p) => p.id);
-  return { stateDir, id, store, ids };
+  /** Takes the cluster lease for writes of the test itself (release it before running a writing command). */
+  const lease = () => store.lock('upgrade-demo', { host: 'test', pid: process.pid, command: 'test' });
+  return { stateDir, id, store, ids, lease };
 }

@@ -13,7 +13,8 @@ export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Par
     createdBy: { host: 'h', pid: 1, user: 'root' },
     now: new Date(plan.createdAt),
   });
-  if (!store.operations.has(op.id)) await store.createOperation(op, plan);
+  const lease = await store.testLease(plan.cluster);
+  if (!store.operations.has(op.id)) await store.createOperation(op, plan, lease);
   const lines: string[] = [];
   const make = async (more: Partial<EngineOptions> = {}) =>
     new Engine({
@@ -25,10 +26,11 @@ export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Par
       logger: pino({ level: 'silent' }),
       progress: { line: (t) => lines.push(t) },
       owner: { host: 'h', pid: process.pid },
+      lease,
       ...extra,
       ...more,
     });
   /** "phase state" per appended change, in order. */
   const history = () => (store.changes.get(plan.operationId) ?? []).map((c) => `${c.phase} ${c.state}`);
-  return { store, op, lines, make, history };
+  return { store, op, lines, make, history, lease };
 }

@@ -68,6 +68,7 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
     logger: ctx.logger,
     progress: ctx.progress,
     owner: { host: hostname(), pid: process.pid },
+    lease: ctx.heldLease(),
     signal: ctx.io.signal,
     ...(placement ? { placement: (phase) => placement(phase.node) } : {}),
   });

@@ -85,10 +85,10 @@ async function onPlan(ctx: Context, action: (engine: Engine) => Promise<void>, p
 
 async function complete(ctx: Context, force: boolean): Promise<void> {
   const op = await ctx.operation();
-  await ctx.withLock(op.cluster, async () => {
+  await ctx.withLock(op.cluster, async (lease) => {
     ctx.useOperationLog(ctx.store(), op);
     const { plan, changes } = await ctx.planOf(op);
-    const done = await completeUpgrade(ctx.store(), op, new PlanState(plan, changes), { force });
+    const done = await completeUpgrade(ctx.store(), op, new PlanState(plan, changes), { force, lease });
     if (done.forced)
       ctx.logger.warn(
         { event: 'operation.forced' },

@@ -44,7 +44,7 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
       return;
     }
   }
-  await ctx.withLock(op.cluster, async () => {
+  await ctx.withLock(op.cluster, async (lease) => {
     if (!o.dryRun) ctx.useOperationLog(ctx.store(), op);
     const { plan, changes } = await ctx.planOf(op);
     const engine = await makeEngine(ctx, op, plan, changes);
@@ -58,7 +58,7 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
       return;
     }
     const undone = await rollbackOperation(engine);
-    const done = await completeUpgrade(ctx.store(), op, engine.state, { reason: 'rolled back' });
+    const done = await completeUpgrade(ctx.store(), op, engine.state, { reason: 'rolled back', lease });
     if (ctx.json)
       ctx.outJson({
         operation: op.id,

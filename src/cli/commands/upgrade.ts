@@ -78,8 +78,9 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     return;
   }
   const store = ctx.store();
-  await ctx.withLock(plan.cluster, async () => {
+  await ctx.withLock(plan.cluster, async (lease) => {
     const op = await createUpgrade(store, {
+      lease,
       plan,
       image: image.manifest.metadata.name,
       source: resolve(ctx.io.cwd, imageArg),
@@ -107,7 +108,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
       );
       throw err;
     }
-    const done = await completeUpgrade(store, op, engine.state);
+    const done = await completeUpgrade(store, op, engine.state, { lease });
     // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
     if (!ctx.globals.state) await shutdownAgents(ctx);
     if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: done.operation.state, mode: op.mode });

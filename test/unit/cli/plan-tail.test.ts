@@ -7,8 +7,11 @@ const STATE = DEMO_STATE;
 
 describe('cli › plan --tail', () => {
   it('prints every change with its leaf index and stops when the plan is completed', async () => {
-    const { stateDir, store, id, ids } = await demoOperation();
-    for (const phase of ids) await store.appendChange('upgrade-demo', id, { phase, state: 'completed', at: new Date().toISOString() });
+    const { stateDir, store, id, ids, lease } = await demoOperation();
+    const held = await lease();
+    for (const phase of ids)
+      await store.appendChange('upgrade-demo', id, { phase, state: 'completed', at: new Date().toISOString() }, held);
+    await held.release();
     const r = await runCli(['plan', '--tail', '--state', STATE], { stateDir });
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -19,13 +22,15 @@ describe('cli › plan --tail', () => {
   });
 
   it('exits 6 with the error of a failed phase', async () => {
-    const { stateDir, store, id } = await demoOperation();
-    await store.appendChange('upgrade-demo', id, {
-      phase: '/init/node-2',
-      state: 'failed',
-      at: new Date().toISOString(),
-      error: { code: 'ERR_X', message: 'disk on fire' },
-    });
+    const { stateDir, store, id, lease } = await demoOperation();
+    const held = await lease();
+    await store.appendChange(
+      'upgrade-demo',
+      id,
+      { phase: '/init/node-2', state: 'failed', at: new Date().toISOString(), error: { code: 'ERR_X', message: 'disk on fire' } },
+      held,
+    );
+    await held.release();
     const r = await runCli(['plan', '-f', '--state', STATE], { stateDir });
     expect(r.code).toBe(6);
     expect(r.stdout).toContain('[ 2/49] Phase /init/node-2 is failed');

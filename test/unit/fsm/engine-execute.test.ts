@@ -120,12 +120,22 @@ describe('engine › execute', () => {
     expect(of('/init/b')).toEqual(['/init/b in_progress', '/init/b failed', '/init/b in_progress', '/init/b completed']);
   });
 
-  it('refuses an in-progress leaf without --force and re-runs it with --force', async () => {
+  it('refuses a leaf in progress under the current lease without --force and re-runs it with --force', async () => {
     const { registry } = recordingRegistry();
     const h = await harness(demo(), registry);
-    await h.store.appendChange('demo', 'op-1', { phase: '/init/a', state: 'in_progress', at: 'x', owner: { host: 'gone', pid: 999999 } });
+    const live = { host: 'h', pid: process.pid, epoch: h.lease.epoch };
+    await h.store.appendChange('demo', 'op-1', { phase: '/init/a', state: 'in_progress', at: 'x', owner: live }, h.lease);
     expect(await codeOf((await h.make()).execute('/init/a'))).toBe('ERR_PHASE_IN_PROGRESS');
     await (await h.make()).execute('/init/a', { force: true });
+    expect(h.history().at(-1)).toBe('/init/a completed');
+  });
+
+  it('executes a leaf whose owner lost the lease (another epoch) without --force', async () => {
+    const { registry } = recordingRegistry();
+    const h = await harness(demo(), registry);
+    const gone = { host: 'h', pid: process.pid, epoch: h.lease.epoch - 1 };
+    await h.store.appendChange('demo', 'op-1', { phase: '/init/a', state: 'in_progress', at: 'x', owner: gone }, h.lease);
+    await (await h.make()).execute('/init/a');
     expect(h.history().at(-1)).toBe('/init/a completed');
   });
 });
@@ -187,7 +197,12 @@ describe('engine › resume', () => {
   it('re-runs an interrupted in-progress leaf without --force', async () => {
     const { registry, calls } = recordingRegistry();
     const h = await harness(demo(), registry);
-    await h.store.appendChange('demo', 'op-1', { phase: '/init/a', state: 'in_progress', at: 'x', owner: { host: 'h', pid: 999999 } });
+    await h.store.appendChange(
+      'demo',
+      'op-1',
+      { phase: '/init/a', state: 'in_progress', at: 'x', owner: { host: 'h', pid: 999999 } },
+      h.lease,
+    );
     await (await h.make()).resume();
     expect(calls[0]).toBe('preCheck /init/a');
     expect((await h.make()).state.stateOf('/')).toBe('completed');

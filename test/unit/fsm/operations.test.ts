@@ -14,15 +14,33 @@ const code = (err: unknown) => (HoistError.isHoistError(err) ? err.code : String
 describe('operations › create', () => {
   it('creates operation and plan and locks the cluster as updating', async () => {
     const store = new MemoryStore();
-    const op = await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     expect(op).toMatchObject({ id: 'op-1', state: 'in_progress', from: '1.0.0', to: '2.0.0', mode: 'manual' });
     expect(await store.getCluster('demo')).toMatchObject({ status: 'updating', activeOperation: 'op-1', image: { version: '1.0.0' } });
   });
 
   it('refuses a second upgrade while one is active, naming it', async () => {
     const store = new MemoryStore();
-    await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
-    const err = await createUpgrade(store, { plan: demo('op-2'), image: 'upgrade-demo', mode: 'manual', createdBy: by }).catch((e) => e);
+    await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
+    const err = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo('op-2'),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    }).catch((e) => e);
     expect(code(err)).toBe('ERR_CLUSTER_NOT_ACTIVE');
     expect((err as Error).message).toBe('cluster "demo" is currently updating (operation op-1)');
     expect((err as HoistError).exitCode).toBe(4);
@@ -31,13 +49,32 @@ describe('operations › create', () => {
   it('refuses a new upgrade after a forced completion of a partly applied plan, unless --force', async () => {
     const { registry } = recordingRegistry();
     const store = new MemoryStore();
-    await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     const h = await harness(demo(), registry, {}, store);
     await (await h.make()).execute('/init/a');
-    await completeUpgrade(store, h.op, (await h.make()).state, { force: true });
-    const err = await createUpgrade(store, { plan: demo('op-2'), image: 'upgrade-demo', mode: 'manual', createdBy: by }).catch((e) => e);
+    await completeUpgrade(store, op, (await h.make()).state, { force: true, lease: await store.testLease('demo') });
+    const err = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo('op-2'),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    }).catch((e) => e);
     expect(code(err)).toBe('ERR_UPGRADE_NOT_ROLLED_BACK');
-    const op2 = await createUpgrade(store, { plan: demo('op-2'), image: 'upgrade-demo', mode: 'manual', createdBy: by, force: true });
+    const op2 = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo('op-2'),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+      force: true,
+    });
     expect(op2.id).toBe('op-2');
   });
 });
@@ -46,10 +83,16 @@ describe('operations › complete', () => {
   it('all leaves completed: operation completed, cluster active at the new version', async () => {
     const { registry } = recordingRegistry();
     const store = new MemoryStore();
-    const op = await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     const h = await harness(demo(), registry, {}, store);
     await (await h.make()).resume();
-    const done = await completeUpgrade(store, op, (await h.make()).state);
+    const done = await completeUpgrade(store, op, (await h.make()).state, { lease: await store.testLease('demo') });
     expect(done.operation.state).toBe('completed');
     expect(await store.getCluster('demo')).toMatchObject({ status: 'active', image: { version: '2.0.0' }, lastOperation: 'op-1' });
     expect((await store.getCluster('demo'))!.activeOperation).toBeUndefined();
@@ -58,11 +101,17 @@ describe('operations › complete', () => {
   it('nothing applied (all unstarted or rolled back): operation failed, cluster active at the old version', async () => {
     const { registry } = recordingRegistry();
     const store = new MemoryStore();
-    const op = await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     const h = await harness(demo(), registry, {}, store);
     await (await h.make()).execute('/init/a');
     await rollbackPhase(await h.make(), '/init/a');
-    const done = await completeUpgrade(store, op, (await h.make()).state);
+    const done = await completeUpgrade(store, op, (await h.make()).state, { lease: await store.testLease('demo') });
     expect(done.operation).toMatchObject({ state: 'failed', reason: 'completed manually' });
     expect(await store.getCluster('demo')).toMatchObject({ status: 'active', image: { version: '1.0.0' } });
   });
@@ -70,15 +119,21 @@ describe('operations › complete', () => {
   it('refuses a half-done plan without --force and leaves everything as it was', async () => {
     const { registry } = recordingRegistry();
     const store = new MemoryStore();
-    const op = await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     const h = await harness(demo(), registry, {}, store);
     await (await h.make()).execute('/init/a');
-    const err = await completeUpgrade(store, op, (await h.make()).state).catch((e) => e);
+    const err = await completeUpgrade(store, op, (await h.make()).state, { lease: await store.testLease('demo') }).catch((e) => e);
     expect(code(err)).toBe('ERR_PLAN_PARTLY_APPLIED');
     expect((err as Error).message).toBe('operation op-1 is partly applied: 1 of 3 phases completed, 0 failed, 0 in progress');
     expect((await store.getOperation('demo', 'op-1')).state).toBe('in_progress');
     expect((await store.getCluster('demo'))!.status).toBe('updating');
-    const forced = await completeUpgrade(store, op, (await h.make()).state, { force: true });
+    const forced = await completeUpgrade(store, op, (await h.make()).state, { force: true, lease: await store.testLease('demo') });
     expect(forced.forced).toBe(true);
     expect(forced.operation.state).toBe('failed');
     expect(await store.getCluster('demo')).toMatchObject({ status: 'active', image: { version: '1.0.0' } });
@@ -87,9 +142,17 @@ describe('operations › complete', () => {
   it('refuses to complete an operation twice', async () => {
     const { registry } = recordingRegistry();
     const store = new MemoryStore();
-    const op = await createUpgrade(store, { plan: demo(), image: 'upgrade-demo', mode: 'manual', createdBy: by });
+    const op = await createUpgrade(store, {
+      lease: await store.testLease('demo'),
+      plan: demo(),
+      image: 'upgrade-demo',
+      mode: 'manual',
+      createdBy: by,
+    });
     const h = await harness(demo(), registry, {}, store);
-    const done = await completeUpgrade(store, op, (await h.make()).state);
-    expect(code(await completeUpgrade(store, done.operation, (await h.make()).state).catch((e) => e))).toBe('ERR_OPERATION_FINISHED');
+    const done = await completeUpgrade(store, op, (await h.make()).state, { lease: await store.testLease('demo') });
+    expect(
+      code(await completeUpgrade(store, done.operation, (await h.make()).state, { lease: await store.testLease('demo') }).catch((e) => e)),
+    ).toBe('ERR_OPERATION_FINISHED');
   });
 });

@@ -3,7 +3,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../../../src/store/json-store.js';
-import type { FileLock } from '../../../src/store/lock.js';
+import type { FileLease } from '../../../src/store/lock.js';
 import type { LockRecord } from '../../../src/store/store.js';
 import { caught } from '../../helpers/caught.js';
 import { cleanup, tempDir } from './fixtures.js';
@@ -23,7 +23,18 @@ describe('cluster lock', () => {
 
   async function plant(record: Partial<LockRecord>): Promise<void> {
     const now = new Date().toISOString();
-    const full: LockRecord = { host: HOST, pid: process.pid, command: 'hoist upgrade', acquired: now, heartbeat: now, ...record };
+    const heartbeat = record.heartbeat ?? now;
+    const expires = new Date(Date.parse(heartbeat) + 30_000).toISOString();
+    const full: LockRecord = {
+      host: HOST,
+      pid: process.pid,
+      command: 'hoist upgrade',
+      epoch: 1,
+      acquired: now,
+      heartbeat,
+      expires,
+      ...record,
+    };
     await mkdir(path.join(dir, 'clusters/demo'), { recursive: true });
     await writeFile(store.lockPath('demo'), JSON.stringify(full));
   }
@@ -36,14 +47,19 @@ describe('cluster lock', () => {
     await cleanup(dir);
   });
 
-  it('writes the owner record and removes it on release', async () => {
+  it('writes the owner record and marks it released, keeping the epoch', async () => {
     const lock = await store.lock('demo', owner());
     expect(lock.owner).toMatchObject(owner());
+    expect(lock.epoch).toBe(1);
     const read = await store.readLock('demo');
     expect(read).toEqual({ record: lock.owner, stale: false });
     await lock.release();
     expect(await store.readLock('demo')).toBeUndefined();
+    expect(await store.readLease('demo')).toMatchObject({ epoch: 1, released: expect.any(String) });
     await lock.release(); // idempotent
+    const next = await new JsonStore(dir, { hostname: HOST }).lock('demo', owner());
+    expect(next.epoch).toBe(2);
+    await next.release();
   });
 
   it('refuses a second writer and names the holder', async () => {
@@ -77,12 +93,33 @@ describe('cluster lock', () => {
     expect((await caught(store.lock('demo', owner()))).code).toBe('ERR_LOCK_HELD');
   });
 
-  it('takes over a lock whose heartbeat is too old', async () => {
+  it('takes over a lease past its expiry with the next epoch and records the takeover', async () => {
     const old = new Date(Date.now() - 60_000).toISOString();
-    await plant({ host: 'host-b', pid: 1, acquired: old, heartbeat: old });
+    await plant({ host: 'host-b', pid: 123, epoch: 7, acquired: old, heartbeat: old });
     expect((await store.readLock('demo'))?.stale).toBe(true);
     const lock = await store.lock('demo', owner());
+    expect(lock.epoch).toBe(8);
     expect((await store.readLock('demo'))?.record).toEqual(lock.owner);
+    expect(lock.owner.lastTakeover).toMatchObject({
+      host: 'host-b',
+      pid: 123,
+      epoch: 7,
+      heartbeat: old,
+      by: { pid: process.pid, epoch: 8 },
+    });
+    await lock.release();
+    // The last takeover stays visible to later holders.
+    const later = await store.lock('demo', owner());
+    expect(later.owner.lastTakeover?.pid).toBe(123);
+    await later.release();
+  });
+
+  it('takes over a live-looking holder only when asked to (resume --force)', async () => {
+    await plant({ host: 'host-b', pid: 77, epoch: 3 });
+    expect((await caught(store.lock('demo', owner()))).code).toBe('ERR_LOCK_HELD');
+    const lock = await store.lock('demo', owner(), { takeOver: true });
+    expect(lock.epoch).toBe(4);
+    expect(lock.owner.lastTakeover).toMatchObject({ host: 'host-b', pid: 77, epoch: 3 });
     await lock.release();
   });
 
@@ -97,11 +134,14 @@ describe('cluster lock', () => {
   });
 
   it('notices a takeover and then leaves the new holder alone', async () => {
-    const lock = (await store.lock('demo', owner())) as FileLock;
+    const lock = (await store.lock('demo', owner())) as FileLease;
     const old = new Date(Date.now() - 60_000).toISOString();
-    await plant({ host: 'host-b', pid: 77, command: 'other', acquired: old, heartbeat: new Date().toISOString() });
+    await plant({ host: 'host-b', pid: 77, command: 'other', epoch: 2, acquired: old, heartbeat: new Date().toISOString() });
     expect(await lock.heartbeat()).toBe(false);
     expect(lock.lost).toBe(true);
+    expect(lock.signal.aborted).toBe(true);
+    expect(lock.signal.reason).toMatchObject({ code: 'ERR_LOCK_LOST', exitCode: 4 });
+    expect((lock.signal.reason as Error).message).toContain('taken over by "other" (pid 77 on host host-b, epoch 2)');
     await lock.release();
     expect((await store.readLock('demo'))?.record.command).toBe('other');
   });

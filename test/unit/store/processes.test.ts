@@ -35,8 +35,10 @@ const APPENDER = `
 const [bundle, dir] = process.argv.slice(2);
 const { JsonStore } = await import(bundle);
 const store = new JsonStore(dir);
+const { hostname } = await import('node:os');
+const lease = await store.lock('demo', { host: hostname(), pid: process.pid, command: 'appender' });
 for (let i = 1; ; i++) {
-  await store.appendChange('demo', 'op-1', { phase: '/p' + (i % 7), state: 'completed', at: new Date().toISOString(), owner: { host: 'h', pid: process.pid } });
+  await store.appendChange('demo', 'op-1', { phase: '/p' + (i % 7), state: 'completed', at: new Date().toISOString(), owner: { host: 'h', pid: process.pid } }, lease);
   if (i === 200) console.log('appending');
 }
 `;
@@ -101,7 +103,9 @@ describe('store across processes', () => {
     for (let round = 0; round < 3; round++) {
       const dir = path.join(work, `kill-${round}`);
       const store = new JsonStore(dir);
-      await store.createOperation(operation('op-1'), plan('op-1'));
+      const creator = await store.lock('demo', { host: 'test', pid: process.pid, command: 'test' });
+      await store.createOperation(operation('op-1'), plan('op-1'), creator);
+      await creator.release();
       const child = spawn(process.execPath, [path.join(work, 'appender.mjs'), bundle, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
       expect(await nextLine(lines(child))).toBe('appending');
       // Let it run a varying while longer, then kill it without warning.
@@ -117,7 +121,10 @@ describe('store across processes', () => {
       const changes = await store.readChanges('demo', 'op-1');
       expect(changes.length).toBeGreaterThanOrEqual(200);
       expect(changes.map((c) => c.seq)).toEqual(changes.map((_, i) => i + 1));
-      const next = await store.appendChange('demo', 'op-1', { phase: '/after', state: 'completed', at: new Date().toISOString() });
+      // The killed appender's lease is stale (its pid is gone): the next writer takes it over.
+      const lease = await store.lock('demo', { host: 'test', pid: process.pid, command: 'test' });
+      const next = await store.appendChange('demo', 'op-1', { phase: '/after', state: 'completed', at: new Date().toISOString() }, lease);
+      await lease.release();
       expect(next.seq).toBe(changes.length + 1);
       const after = await store.readChanges('demo', 'op-1');
       expect(after.at(-1)).toEqual(next);
