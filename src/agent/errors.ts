@@ -27,7 +27,7 @@ export class AgentError extends HoistError {
 }
 
 /** Exit code for an error code that came over the wire. */
-export function exitCodeFor(code: string): ExitCodeValue {
+function exitCodeFor(code: string): ExitCodeValue {
   switch (code) {
     case 'ERR_AGENT_DISCONNECTED':
       return ExitCode.unreachable;

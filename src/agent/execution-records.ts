@@ -15,7 +15,7 @@ import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '
 import { LOG_LEVELS, OUTPUT_STREAMS, wireErrorSchema } from './protocol.js';
 
 /** Identity of a running agent; `instance` tells two agents apart even when a pid is reused. */
-export const agentIdentitySchema = z.looseObject({
+const agentIdentitySchema = z.looseObject({
   pid: z.number().int().nonnegative(),
   instance: z.string().min(1),
   version: z.string(),
@@ -23,7 +23,7 @@ export const agentIdentitySchema = z.looseObject({
 export type AgentIdentity = z.infer<typeof agentIdentitySchema>;
 
 /** `request.json`. */
-export const executionRequestSchema = z.looseObject({
+const executionRequestSchema = z.looseObject({
   execution: z.string().min(1),
   action: z.string().min(1),
   params: z.unknown(),
@@ -35,7 +35,7 @@ export const executionRequestSchema = z.looseObject({
 export type ExecutionRequest = z.infer<typeof executionRequestSchema>;
 
 /** One line of `output.ndjson`; `seq` starts at 1 and has no gaps. */
-export const executionEventSchema = z.discriminatedUnion('type', [
+const executionEventSchema = z.discriminatedUnion('type', [
   z.object({ seq: z.number().int().positive(), type: z.literal('output'), stream: z.enum(OUTPUT_STREAMS), data: z.string() }),
   z.object({ seq: z.number().int().positive(), type: z.literal('log'), level: z.enum(LOG_LEVELS), message: z.string() }),
 ]);
@@ -44,7 +44,7 @@ export type ExecutionEvent = z.infer<typeof executionEventSchema>;
 export type ExecutionEventBody = ExecutionEvent extends infer E ? (E extends unknown ? Omit<E, 'seq'> : never) : never;
 
 /** `result.json`. */
-export const executionResultSchema = z.looseObject({
+const executionResultSchema = z.looseObject({
   ok: z.boolean(),
   data: z.unknown().optional(),
   error: wireErrorSchema.optional(),

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { NodeSettings } from '../cluster/inventory.js';
-import { HoistError, UnreachableError } from '../errors.js';
+import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import { shellQuote as q, type Transport } from '../ssh/transport.js';
 import { AgentClient, type AgentInfo } from './client.js';
 
@@ -77,7 +77,7 @@ function stopScript(pid: number | undefined): string {
 }
 
 function stopFailed(node: NodeSettings, pid: number | undefined): HoistError {
-  return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, 1, {
+  return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, ExitCode.unexpected, {
     node: node.name,
     hint: `stop it by hand on ${node.name}`,
   });
@@ -161,10 +161,15 @@ async function nodeRuntime(t: Transport, facts: Probe, target: string, signal?: 
   const [os, machine] = facts.uname.split(' ');
   const ours = { linux: 'Linux', x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>;
   if (os !== ours[process.platform] || machine !== ours[process.arch]) {
-    throw new HoistError('ERR_AGENT_NO_NODE', `${t.node} has no Node.js ≥ ${MIN_NODE_MAJOR} and is ${os} ${machine}, unlike this host`, 3, {
-      node: t.node,
-      hint: `install Node.js ${MIN_NODE_MAJOR} or later on ${t.node}`,
-    });
+    throw new HoistError(
+      'ERR_AGENT_NO_NODE',
+      `${t.node} has no Node.js ≥ ${MIN_NODE_MAJOR} and is ${os} ${machine}, unlike this host`,
+      ExitCode.invalidInput,
+      {
+        node: t.node,
+        hint: `install Node.js ${MIN_NODE_MAJOR} or later on ${t.node}`,
+      },
+    );
   }
   await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
   return target;
@@ -176,10 +181,15 @@ async function waitForAgent(t: Transport, node: NodeSettings, version: string, s
     const info = await agentHello(t, node);
     if (info) {
       if (info.version !== version)
-        throw new HoistError('ERR_AGENT_VERSION', `the agent on ${node.name} answers as version ${info.version}, expected ${version}`, 1, {
-          node: node.name,
-          hint: 'another agent may hold the socket; run "hoist agent shutdown" and deploy again',
-        });
+        throw new HoistError(
+          'ERR_AGENT_VERSION',
+          `the agent on ${node.name} answers as version ${info.version}, expected ${version}`,
+          ExitCode.unexpected,
+          {
+            node: node.name,
+            hint: 'another agent may hold the socket; run "hoist agent shutdown" and deploy again',
+          },
+        );
       return info;
     }
     if (Date.now() > deadline || signal?.aborted) {

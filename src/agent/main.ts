@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { HoistError } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import { startAgent } from './server.js';
 
 // Replaced with the package version by the bundler (bundle.ts); unbundled runs read package.json.
@@ -37,16 +37,16 @@ export async function agentMain(argv: string[]): Promise<number> {
     }).values;
   } catch (err) {
     process.stderr.write(`error[ERR_AGENT_USAGE]: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    return ExitCode.usage;
   }
   const version = agentVersion();
   if (args.version) {
     process.stdout.write(`${version}\n`);
-    return 0;
+    return ExitCode.ok;
   }
   if (!args['state-dir']) {
     process.stderr.write(`error[ERR_AGENT_USAGE]: --state-dir is required\n${USAGE}\n`);
-    return 2;
+    return ExitCode.usage;
   }
   const stateDir = path.resolve(args['state-dir']);
   const logFile = path.join(stateDir, 'agent', 'agent.log');
@@ -66,7 +66,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     const hint = HoistError.isHoistError(err) && err.hint ? `hint: ${err.hint}\n` : '';
     const code = HoistError.isHoistError(err) ? err.code : 'ERR_AGENT_START';
     process.stderr.write(`error[${code}]: ${(err as Error).message}\n${hint}`);
-    return HoistError.isHoistError(err) ? err.exitCode : 1;
+    return HoistError.isHoistError(err) ? err.exitCode : ExitCode.unexpected;
   }
   const stop = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'signal received');
@@ -75,7 +75,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await agent.stopped;
-  return 0;
+  return ExitCode.ok;
 }
 
 // Detached hook processes and grace timers must not keep a stopped agent alive.

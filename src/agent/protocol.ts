@@ -23,7 +23,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Execution ids name directories on the node, so they are restricted to a safe alphabet. */
-export const executionIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'not a valid execution id');
+const executionIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'not a valid execution id');
 
 const version = z.literal(PROTOCOL_VERSION);
 const requestBase = {
@@ -34,18 +34,18 @@ const requestBase = {
 };
 
 /** `hello`: who is there. */
-export const helloRequestSchema = z.object({ ...requestBase, type: z.literal('hello') });
+const helloRequestSchema = z.object({ ...requestBase, type: z.literal('hello') });
 /** `run`: start one action of the closed set. */
-export const runRequestSchema = z.object({
+const runRequestSchema = z.object({
   ...requestBase,
   type: z.literal('run'),
   action: z.string().min(1).max(128),
   params: z.record(z.string(), z.unknown()).default({}),
 });
 /** `attach`: follow an execution started earlier, possibly on another connection. */
-export const attachRequestSchema = z.object({ ...requestBase, type: z.literal('attach'), execution: executionIdSchema });
+const attachRequestSchema = z.object({ ...requestBase, type: z.literal('attach'), execution: executionIdSchema });
 /** `shutdown`: the agent stops after answering. */
-export const shutdownRequestSchema = z.object({ ...requestBase, type: z.literal('shutdown') });
+const shutdownRequestSchema = z.object({ ...requestBase, type: z.literal('shutdown') });
 
 /** Any request. */
 export const requestSchema = z.discriminatedUnion('type', [
@@ -77,7 +77,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Answer to `hello`. */
-export const helloResponseSchema = z.object({
+const helloResponseSchema = z.object({
   ...responseBase,
   type: z.literal('hello'),
   version: z.string(),
@@ -85,9 +85,9 @@ export const helloResponseSchema = z.object({
   pid: z.number().int().nonnegative(),
 });
 /** The execution a `run` started or an `attach` follows. */
-export const acceptedResponseSchema = z.object({ ...responseBase, type: z.literal('accepted'), execution: executionIdSchema });
+const acceptedResponseSchema = z.object({ ...responseBase, type: z.literal('accepted'), execution: executionIdSchema });
 /** A chunk of an execution's output. */
-export const outputResponseSchema = z.object({
+const outputResponseSchema = z.object({
   ...responseBase,
   type: z.literal('output'),
   execution: executionIdSchema,
@@ -95,7 +95,7 @@ export const outputResponseSchema = z.object({
   data: z.string(),
 });
 /** A log line of an execution. */
-export const logResponseSchema = z.object({
+const logResponseSchema = z.object({
   ...responseBase,
   type: z.literal('log'),
   execution: executionIdSchema,
@@ -103,7 +103,7 @@ export const logResponseSchema = z.object({
   message: z.string(),
 });
 /** How an execution ended; the last message of a `run` or `attach`. */
-export const resultResponseSchema = z.object({
+const resultResponseSchema = z.object({
   ...responseBase,
   type: z.literal('result'),
   execution: executionIdSchema,
@@ -112,9 +112,9 @@ export const resultResponseSchema = z.object({
   error: wireErrorSchema.optional(),
 });
 /** The request was refused; `id` is empty when the line could not be read at all. */
-export const errorResponseSchema = z.object({ ...responseBase, type: z.literal('error'), error: wireErrorSchema });
+const errorResponseSchema = z.object({ ...responseBase, type: z.literal('error'), error: wireErrorSchema });
 /** Answer to `shutdown`, sent just before the agent closes its socket. */
-export const byeResponseSchema = z.object({ ...responseBase, type: z.literal('bye') });
+const byeResponseSchema = z.object({ ...responseBase, type: z.literal('bye') });
 
 /** Any response. */
 export const responseSchema = z.discriminatedUnion('type', [
@@ -127,8 +127,6 @@ export const responseSchema = z.discriminatedUnion('type', [
   byeResponseSchema,
 ]);
 export type Response = z.infer<typeof responseSchema>;
-export type HelloResponse = z.infer<typeof helloResponseSchema>;
-export type ResultResponse = z.infer<typeof resultResponseSchema>;
 
 /** Distributes Omit over a union, so each member keeps its own fields. */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -44,7 +44,7 @@ export interface RunningAgent {
 }
 
 /** Path of the agent socket of a node state dir. */
-export function agentSocketPath(stateDir: string): string {
+function agentSocketPath(stateDir: string): string {
   return path.join(stateDir, 'agent.sock');
 }
 

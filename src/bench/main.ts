@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderPlanTable } from '../cli/render/plan-table.js';
+import { ExitCode } from '../errors.js';
 import { newOperationRecord } from '../fsm/operations.js';
 import type { ImageFacts, NodeFacts } from '../plan/builder/input.js';
 import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
@@ -176,7 +177,7 @@ async function run(): Promise<void> {
     process.stdout.write(renderRows(rows));
     if (failure !== undefined) {
       process.stderr.write(`the sandbox benchmarks could not run: ${failure instanceof Error ? failure.message : String(failure)}\n`);
-      process.exitCode = 1;
+      process.exitCode = ExitCode.unexpected;
     }
   } finally {
     await store.close();

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { runActionLocally } from '../agent/actions/run-local.js';
 import { AgentClient, type AgentInfo } from '../agent/client.js';
 import { AgentError } from '../agent/errors.js';
-import { HoistError, UnreachableError } from '../errors.js';
+import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import type { SshPool } from '../ssh/pool.js';
 import type { NodeSettings } from './inventory.js';
 import type { NodeAccess, RunOptions } from './node-access.js';
@@ -103,7 +103,7 @@ export class ClusterAgents implements NodeAccess {
   private node(name: string): NodeSettings {
     const settings = this.byName.get(name);
     if (!settings)
-      throw new HoistError('ERR_NODE_UNKNOWN', `node "${name}" is not in the inventory`, 3, {
+      throw new HoistError('ERR_NODE_UNKNOWN', `node "${name}" is not in the inventory`, ExitCode.invalidInput, {
         node: name,
         hint: `known nodes: ${this.nodeNames().join(', ')}`,
       });

@@ -7,7 +7,7 @@ import * as tar from 'tar';
 import { InputError } from '../errors.js';
 
 /** File names that mark an image archive. */
-export const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
+const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
 
 /** True when `path` names a `.tar`, `.tar.gz` or `.tgz` file. */
 export function isArchivePath(path: string): boolean {

@@ -23,12 +23,12 @@ export function showValue(value: unknown): string {
 }
 
 /** `spec.nodes.2.role` from `['spec', 'nodes', 2, 'role']`. */
-export function dotPath(path: readonly PropertyKey[]): string {
+function dotPath(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
 
 /** One detail line for a problem. */
-export function formatProblem(file: string, problem: Problem): string {
+function formatProblem(file: string, problem: Problem): string {
   const where = problem.line === undefined ? file : `${file}:${problem.line}`;
   const path = dotPath(problem.path);
   return path ? `${where}: ${path}: ${problem.message}` : `${where}: ${problem.message}`;
@@ -61,7 +61,7 @@ const KIND: Record<string, string> = {
 };
 
 /** Per-parse error map for issues a schema did not word itself. */
-export function defaultMessage(issue: z.core.$ZodRawIssue): string | undefined {
+function defaultMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code === 'invalid_type') {
     const want = KIND[issue.expected] ?? issue.expected;
     return issue.input === undefined ? `required: expected ${want}` : `expected ${want}, got ${showValue(issue.input)}`;
@@ -103,7 +103,7 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
 }
 
 /** Problems from a failed parse; an unrecognized-keys issue becomes one problem per key. */
-export function zodProblems(schema: z.ZodType, error: z.ZodError): Problem[] {
+function zodProblems(schema: z.ZodType, error: z.ZodError): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

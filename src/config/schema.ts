@@ -12,7 +12,7 @@ import { isLocator, isNodeName, isSemver } from '../plan/names.js';
 import { showValue } from './problems.js';
 
 /** Documented defaults of the inventory. */
-export const DEFAULTS = { nodeStateDir: '/var/lib/hoist', sshUser: 'root', sshPort: 22 } as const;
+const DEFAULTS = { nodeStateDir: '/var/lib/hoist', sshUser: 'root', sshPort: 22 } as const;
 
 /** Error function for a field: "required: expected X" when absent, else "expected X, got V". */
 function expecting(what: string) {
@@ -55,7 +55,7 @@ const positive = z.number({ error: expecting('a positive number') }).positive({ 
 const count = z.int({ error: expecting('a whole number >= 0') }).min(0, { error: expecting('a whole number >= 0') });
 
 /** A jump host every SSH connection to a node goes through. */
-export const BastionSchema = z.strictObject({
+const BastionSchema = z.strictObject({
   address,
   port: port.default(DEFAULTS.sshPort),
   user: sshUser.optional(),
@@ -63,7 +63,7 @@ export const BastionSchema = z.strictObject({
 });
 
 /** Cluster-wide SSH settings; user and port have defaults. */
-export const SshSchema = z.strictObject({
+const SshSchema = z.strictObject({
   user: sshUser.default(DEFAULTS.sshUser),
   port: port.default(DEFAULTS.sshPort),
   identityFile: filePath.optional(),
@@ -72,7 +72,7 @@ export const SshSchema = z.strictObject({
 });
 
 /** Per-node SSH overrides; anything unset falls back to the cluster's. */
-export const NodeSshSchema = z.strictObject({
+const NodeSshSchema = z.strictObject({
   user: sshUser.optional(),
   port: port.optional(),
   identityFile: filePath.optional(),
@@ -81,7 +81,7 @@ export const NodeSshSchema = z.strictObject({
 });
 
 /** One inventory node. */
-export const NodeSchema = z.strictObject({
+const NodeSchema = z.strictObject({
   name: nodeName,
   address,
   role: z.enum(['master', 'worker'], { error: expecting('"master" or "worker"') }),
@@ -130,7 +130,7 @@ export const ImageManifestSchema = z.strictObject({
 });
 
 /** Installed facts of one node that differ from the installed image. */
-export const NodeStateSchema = z.strictObject({ runtime: runtimeLocator.optional() });
+const NodeStateSchema = z.strictObject({ runtime: runtimeLocator.optional() });
 
 /**
  * The offline cluster state. `cluster` is a path (checked here) or an inline Cluster document

@@ -68,7 +68,7 @@ export async function readYaml(file: string, what: string, hint: string): Promis
 }
 
 /** Line of the key or item at `path`, else of its deepest existing ancestor; none for the root. */
-export function lineOf(source: YamlSource, path: readonly PropertyKey[]): number | undefined {
+function lineOf(source: YamlSource, path: readonly PropertyKey[]): number | undefined {
   let node: unknown = source.doc.contents;
   let line: number | undefined;
   const at = (n: unknown): number | undefined => {

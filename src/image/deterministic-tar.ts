@@ -17,7 +17,7 @@ import { InputError } from '../errors.js';
 import { siblingTemp } from './fs-util.js';
 
 /** Every entry gets this mtime. */
-export const FIXED_MTIME = new Date(0);
+const FIXED_MTIME = new Date(0);
 
 const BLOCK = 512;
 

@@ -24,10 +24,10 @@ export interface ImageInspection {
 }
 
 /** Length of the short digest shown to people (like git's short ids). */
-export const SHORT_SHA = 12;
+const SHORT_SHA = 12;
 
 /** The row of an index entry. */
-export function inspectRow(entry: PackageEntry): InspectRow {
+function inspectRow(entry: PackageEntry): InspectRow {
   return {
     name: entry.name,
     version: entry.version,
@@ -59,7 +59,7 @@ export async function inspectImage(path: string, options: OpenImageOptions = {})
 }
 
 /** `k=v,k=v` in key order; `-` when there are none. */
-export function formatLabels(labels: Record<string, string>): string {
+function formatLabels(labels: Record<string, string>): string {
   const keys = Object.keys(labels).sort();
   return keys.length === 0 ? '-' : keys.map((k) => `${k}=${labels[k]}`).join(',');
 }

@@ -41,11 +41,6 @@ export function findPackage(index: PackageIndex, ref: PackageRef): PackageEntry 
   return index.packages.find((p) => same(p, ref));
 }
 
-/** Entries whose label `key` is set (to `value`, when given). */
-export function findByLabel(index: PackageIndex, key: string, value?: string): PackageEntry[] {
-  return index.packages.filter((p) => Object.hasOwn(p.labels, key) && (value === undefined || p.labels[key] === value));
-}
-
 /** Adds `entry` (replacing the same name:version) with its labels plus `labels`. */
 export function addPackage(index: PackageIndex, entry: PackageEntry, labels: Record<string, string> = {}): PackageIndex {
   const rest = index.packages.filter((p) => !same(p, entry));
@@ -55,11 +50,6 @@ export function addPackage(index: PackageIndex, entry: PackageEntry, labels: Rec
 /** Removes `ref`; an absent package is not an error (removal is idempotent). */
 export function removePackage(index: PackageIndex, ref: PackageRef): PackageIndex {
   return sorted(index.packages.filter((p) => !same(p, ref)));
-}
-
-/** Removes every package whose label `key` equals `value` (e.g. all of one operation). */
-export function removeByLabel(index: PackageIndex, key: string, value: string): PackageIndex {
-  return sorted(index.packages.filter((p) => p.labels[key] !== value));
 }
 
 /**
@@ -81,17 +71,6 @@ export function setLabels(index: PackageIndex, ref: PackageRef, labels: Record<s
         else next[key] = value;
       }
       return { ...p, labels: next };
-    }),
-  );
-}
-
-/** Removes label `key` from every package that has it. */
-export function clearLabel(index: PackageIndex, key: string): PackageIndex {
-  return sorted(
-    index.packages.map((p) => {
-      if (!Object.hasOwn(p.labels, key)) return p;
-      const { [key]: _dropped, ...rest } = p.labels;
-      return { ...p, labels: rest };
     }),
   );
 }

@@ -37,7 +37,7 @@ async function feed(stream: NodeJS.EventEmitter & { end(data: Buffer): unknown }
 }
 
 /** Lists the entries of a tar or tar.gz; unreadable archives are ERR_IMAGE_ARCHIVE. */
-export async function listEntries(source: ArchiveSource, label: string): Promise<ListedEntry[]> {
+async function listEntries(source: ArchiveSource, label: string): Promise<ListedEntry[]> {
   const entries: ListedEntry[] = [];
   const onReadEntry = (entry: tar.ReadEntry): void => {
     entries.push({ path: entry.path, type: entry.type, ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });

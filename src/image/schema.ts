@@ -11,9 +11,6 @@ import { isPackageName, isSemver, type PackageRef } from '../plan/names.js';
 /** Well-known label keys of packages in an image and in a node's store. */
 export const LABEL = { purpose: 'purpose', installed: 'installed', operationId: 'operation-id' } as const;
 
-/** Values of the `purpose` label. */
-export const PURPOSE = { runtime: 'runtime', systemApp: 'system-app', app: 'app' } as const;
-
 function expecting(what: string) {
   return (issue: { input?: unknown }): string =>
     issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${showValue(issue.input)}`;
@@ -32,7 +29,7 @@ const labels = z.record(z.string(), z.string({ error: expecting('a string label 
 });
 
 /** One hook the node agent may run (`exec.hook`): a shell string or an argv list. */
-export const PackageHookSchema = z.strictObject({
+const PackageHookSchema = z.strictObject({
   run: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: expecting('a command string or a list of arguments') }),
   timeoutSeconds: z
     .number({ error: expecting('a positive number of seconds') })
@@ -50,7 +47,7 @@ export const PackageManifestSchema = z.strictObject({
 });
 
 /** One entry of an index: which blob holds the package, and its labels. */
-export const PackageEntrySchema = z.strictObject({
+const PackageEntrySchema = z.strictObject({
   name: packageName,
   version: packageVersion,
   sha256: checkedString('a lowercase hex sha256 digest', (v) => SHA256.test(v)),
@@ -63,8 +60,6 @@ export const PackageIndexSchema = z.strictObject({ packages: z.array(PackageEntr
 
 /** A validated package.yaml with defaults applied. */
 export type PackageManifest = z.output<typeof PackageManifestSchema>;
-/** One package hook. */
-export type PackageHook = z.output<typeof PackageHookSchema>;
 /** One index entry. */
 export type PackageEntry = z.output<typeof PackageEntrySchema>;
 /** A package index. */

@@ -35,7 +35,7 @@ export function defaultEndpointTargets(role: 'master' | 'worker'): EndpointsTarg
 }
 
 /** Accepts `app=x` (selector) or `[namespace/]name` strings as well as target objects. */
-export function toTarget(target: string | EndpointsTarget): Required<Pick<EndpointsTarget, 'namespace'>> & EndpointsTarget {
+function toTarget(target: string | EndpointsTarget): Required<Pick<EndpointsTarget, 'namespace'>> & EndpointsTarget {
   if (typeof target !== 'string') return { ...target, namespace: target.namespace ?? 'kube-system' };
   if (target.includes('=')) return { namespace: 'kube-system', selector: target };
   const [ns, name] = target.includes('/') ? target.split('/', 2) : ['kube-system', target];

@@ -12,7 +12,7 @@ export function lastErrorLine(result: Pick<KubectlResult, 'stderr' | 'stdout'>):
 }
 
 /** True when kubectl could not reach the API server at all. */
-export function isUnreachable(result: Pick<KubectlResult, 'stderr'>): boolean {
+function isUnreachable(result: Pick<KubectlResult, 'stderr'>): boolean {
   return /connection refused|Unable to connect to the server|no such host|i\/o timeout|dial tcp/i.test(result.stderr);
 }
 

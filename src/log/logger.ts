@@ -24,7 +24,7 @@ const REDACT = ['password', 'privateKey', 'passphrase', 'token', '*.password', '
 const RENDERED_ELSEWHERE = new Set(['phase.fail', 'cli.error']);
 
 /** Renders pino ndjson as `warn: message` lines for people. */
-export function humanStream(out: NodeJS.WritableStream): Writable {
+function humanStream(out: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString('utf8').split('\n')) {

@@ -46,7 +46,7 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
 }
 
 /** Removes packages this operation brought to `node` that are not installed. */
-export async function removeOperationPackages(
+async function removeOperationPackages(
   deps: PhaseDeps,
   ctx: PhaseContext,
   node: string,

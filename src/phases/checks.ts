@@ -10,7 +10,7 @@ import { humanSize } from '../human-size.js';
 import { type PhaseDeps, runOptions } from './deps.js';
 
 /** Gravity's defaults, used where the image states no requirement. */
-export const DEFAULT_REQUIREMENTS = { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 0 };
+const DEFAULT_REQUIREMENTS = { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 0 };
 
 type Requirements = typeof DEFAULT_REQUIREMENTS;
 

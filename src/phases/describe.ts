@@ -1,6 +1,6 @@
 /** What each leaf of a plan would do, in the executors' own words, for dry runs. Touches nothing. */
 import pino from 'pino';
-import { HoistError } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import { leaves } from '../plan/query.js';
 import type { Plan } from '../plan/types.js';
 import type { OperationRecord } from '../store/store.js';
@@ -9,7 +9,7 @@ import { phaseRegistry } from './index.js';
 /** Leaf id → one line from its executor's `describe` (leaves without one are left out). */
 export function describePlan(plan: Plan, operation: OperationRecord): Map<string, string> {
   const refuse = (): never => {
-    throw new HoistError('ERR_DRY_RUN', 'a dry run reaches no node', 70);
+    throw new HoistError('ERR_DRY_RUN', 'a dry run reaches no node', ExitCode.internal);
   };
   const registry = phaseRegistry({
     nodes: {

@@ -8,7 +8,7 @@ import { existsSync, promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { HoistError } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import { type SandboxRecord, writeSandboxRecord } from './manifest.js';
 
 /** How long a budget blocks evictions before it frees itself, so demos show the wait and go on. */
@@ -20,7 +20,7 @@ function entry(): string {
   if (existsSync(file)) return file;
   const built = fileURLToPath(new URL('../../dist/sandbox/kube/main.js', import.meta.url));
   if (existsSync(built)) return built;
-  throw new HoistError('ERR_SANDBOX_KUBE_MISSING', `the Kubernetes API emulator is not built (${file})`, 1, {
+  throw new HoistError('ERR_SANDBOX_KUBE_MISSING', `the Kubernetes API emulator is not built (${file})`, ExitCode.unexpected, {
     hint: 'build hoist first: npm run build',
   });
 }
@@ -66,7 +66,7 @@ export async function startSandboxKube(record: SandboxRecord, log?: Logger): Pro
     else await new Promise((r) => setTimeout(r, 50));
   }
   if (port === undefined)
-    throw new HoistError('ERR_SANDBOX_KUBE_START', 'the Kubernetes API emulator did not start', 1, {
+    throw new HoistError('ERR_SANDBOX_KUBE_START', 'the Kubernetes API emulator did not start', ExitCode.unexpected, {
       hint: `see ${path.join(dir, 'emulator.log')}`,
     });
   for (const node of record.nodes.filter((n) => n.role === 'master')) {

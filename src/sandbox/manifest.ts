@@ -11,7 +11,7 @@ import { StateError } from '../errors.js';
 import { recordJson, writeFileAtomic } from '../store/files.js';
 
 /** File name of the sandbox record inside the sandbox dir. */
-export const SANDBOX_FILE = 'sandbox.json';
+const SANDBOX_FILE = 'sandbox.json';
 
 const nodeSchema = z.looseObject({
   name: z.string(),

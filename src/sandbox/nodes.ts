@@ -28,7 +28,7 @@ export interface LayoutInput {
 }
 
 /** The node-relative path of the hoist state directory. */
-export const NODE_STATE_SUBDIR = path.join('var', 'lib', 'hoist');
+const NODE_STATE_SUBDIR = path.join('var', 'lib', 'hoist');
 
 /** Nodes node-1..node-M (masters) then node-(M+1).. (workers), on consecutive addresses. */
 export function layoutNodes(input: LayoutInput): SandboxNodeLayout[] {
@@ -76,7 +76,7 @@ function checkCount(field: string, value: number, min: number): void {
 }
 
 /** Octets of an IPv4 address inside 127.0.0.0/8; anything else is refused. */
-export function parseLoopback(address: string): number[] {
+function parseLoopback(address: string): number[] {
   const octets = address.split('.').map((part) => (/^\d{1,3}$/.test(part) ? Number(part) : NaN));
   const valid = octets.length === 4 && octets.every((o) => o >= 0 && o <= 255);
   if (!valid || octets[0] !== 127 || octets[3] === 0) {

@@ -47,7 +47,7 @@ function hostKeyAlgorithms(preferred: string[]): ServerHostKeyAlgorithm[] {
 }
 
 /** Reads the identity file, or falls back to ssh-agent, then to the user's default keys. */
-export async function loadCredentials(identityFile: string | undefined, agentSocket: string | undefined): Promise<Credentials> {
+async function loadCredentials(identityFile: string | undefined, agentSocket: string | undefined): Promise<Credentials> {
   if (identityFile) {
     try {
       return { privateKey: await fs.readFile(identityFile), agent: agentSocket };
@@ -141,7 +141,7 @@ export async function endClient(client: Client): Promise<void> {
 }
 
 /** Maps an ssh2 connect failure to an UnreachableError naming node and address. */
-export function connectError(
+function connectError(
   target: ConnectTarget,
   err: Error & { level?: string; code?: string },
   timeoutMs: number,

@@ -25,7 +25,7 @@ export interface HostKeySubject {
 }
 
 /** Default known_hosts of the user running hoist. */
-export function defaultKnownHostsFile(): string {
+function defaultKnownHostsFile(): string {
   return path.join(os.homedir(), '.ssh', 'known_hosts');
 }
 

@@ -70,12 +70,6 @@ export function hostToken(address: string, port = 22): string {
   return port === 22 ? address : `[${address}]:${port}`;
 }
 
-/** A hashed host field for `token`, as `ssh-keygen -H` writes it. */
-export function hashHostToken(token: string, salt: Buffer): string {
-  const hash = createHmac('sha1', salt).update(token).digest();
-  return `|1|${salt.toString('base64')}|${hash.toString('base64')}`;
-}
-
 /** True when `entry` names the host at address:port. */
 export function entryMatchesHost(entry: KnownHostEntry, address: string, port = 22): boolean {
   const token = hostToken(address, port);
@@ -128,7 +122,7 @@ export function fingerprint(key: Buffer): string {
 }
 
 /** How OpenSSH names a key type in messages (`ED25519`, `RSA`, `ECDSA`). */
-export function keyLabel(keyType: string): string {
+function keyLabel(keyType: string): string {
   if (keyType === 'ssh-ed25519') return 'ED25519';
   if (keyType === 'ssh-rsa') return 'RSA';
   if (keyType === 'ssh-dss') return 'DSA';

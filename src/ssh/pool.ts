@@ -11,7 +11,7 @@ import type { SshNode, SshSettings } from './settings.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** Name the bastion goes by in messages and known_hosts checks. */
-export const BASTION_NAME = 'bastion';
+const BASTION_NAME = 'bastion';
 
 /** Lazily created, reused SSH transports to the nodes of one cluster. */
 export class SshPool {

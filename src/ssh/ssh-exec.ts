@@ -5,7 +5,7 @@ import { InterruptedError, UnreachableError } from '../errors.js';
 import { abbreviate, type ExecOptions, type ExecResult, remoteTimeoutError, shellQuote } from './transport.js';
 
 /** The error for a command cut short by its AbortSignal. */
-export function abortError(node: string, cmd: string, signal: AbortSignal): InterruptedError {
+function abortError(node: string, cmd: string, signal: AbortSignal): InterruptedError {
   return new InterruptedError(`command on ${node} aborted: ${abbreviate(cmd)}`, { node, cause: signal.reason });
 }
 
@@ -44,7 +44,7 @@ export function openExecChannel(client: Client, node: string, cmd: string): Prom
 const PGID_MARKER = /\x1ehoist-pgid:(\d+)\x1e\n/;
 
 /** The line sent to sshd: the process-group marker, then `cmd` (wrapped by `wrap` for sudo). */
-export function execLine(cmd: string, wrap: (c: string) => string): string {
+function execLine(cmd: string, wrap: (c: string) => string): string {
   return `printf '\\036hoist-pgid:%s\\036\\n' "$$" >&2; exec sh -c ${shellQuote(wrap(cmd))}`;
 }
 

@@ -23,7 +23,7 @@ export interface UploadHost {
 }
 
 /** sha256 (hex) of a buffer or a local file. */
-export async function localSha256(src: string | Buffer): Promise<string> {
+async function localSha256(src: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
   if (Buffer.isBuffer(src)) return hash.update(src).digest('hex');
   await pipeline(createReadStream(src), hash);

@@ -1,7 +1,6 @@
 /**
  * The Transport contract: how hoist runs commands, copies files and reaches Unix sockets on one
- * host. SshTransport (ssh2) drives remote nodes; LocalTransport (execa) the orchestrator's own
- * host. Commands are shell strings run by `sh -c` on the host.
+ * host; SshTransport (ssh2) implements it. Commands are shell strings run by `sh -c` on the host.
  */
 import type { Duplex, Readable } from 'node:stream';
 import { ExitCode, HoistError } from '../errors.js';

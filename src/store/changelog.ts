@@ -41,7 +41,7 @@ export interface ParsedChangelog {
  * Parses changelog bytes. A torn last line is left out of `validBytes`; any other bad line, or
  * a seq that does not increase, is ERR_STORE_CORRUPT naming `file` and the line number.
  */
-export function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0, lastSeq: 0 }): ParsedChangelog {
+function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0, lastSeq: 0 }): ParsedChangelog {
   const changes: PlanChange[] = [];
   let { line, lastSeq } = start;
   let pos = 0;

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { StateError } from '../errors.js';
 
 /** Prefix of temp files and directories; readers skip names that start with a dot. */
-export const TEMP_PREFIX = '.tmp-';
+const TEMP_PREFIX = '.tmp-';
 
 /** A unique temp name for `target` in the same directory (same filesystem, so rename is atomic). */
 export function tempPath(target: string): string {

@@ -22,7 +22,7 @@ import { actionError } from '../errors.js';
 import { describeIssues } from '../protocol.js';
 
 /** A hook runs for at most this long unless its manifest says otherwise (Gravity's phase default). */
-export const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
+const DEFAULT_HOOK_TIMEOUT_SECONDS = 3600;
 
 /** `name:version` of an installed package. */
 export const packageRefSchema = z.string().transform((value, ctx): PackageRef => {
@@ -33,7 +33,7 @@ export const packageRefSchema = z.string().transform((value, ctx): PackageRef =>
 });
 
 /** One hook of `package.yaml`. */
-export const hookSchema = z.object({
+const hookSchema = z.object({
   run: z.union([z.string().min(1), z.array(z.string()).min(1)]),
   timeoutSeconds: z.number().positive().default(DEFAULT_HOOK_TIMEOUT_SECONDS),
 });

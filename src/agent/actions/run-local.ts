@@ -4,7 +4,7 @@
  * runs. Same validation and code as through an agent; no execution record.
  */
 import { randomUUID } from 'node:crypto';
-import { HoistError } from '../../errors.js';
+import { ExitCode, HoistError } from '../../errors.js';
 import type { LogLevel, OutputStream } from '../protocol.js';
 import { findAction } from './index.js';
 
@@ -26,9 +26,10 @@ export async function runActionLocally<T = unknown>(
   opts: LocalRunOptions,
 ): Promise<T> {
   const action = findAction(name);
-  if (!action) throw new HoistError('ERR_AGENT_UNKNOWN_ACTION', `unknown node action "${name}"`, 70);
+  if (!action) throw new HoistError('ERR_AGENT_UNKNOWN_ACTION', `unknown node action "${name}"`, ExitCode.internal);
   const parsed = action.params.safeParse(params);
-  if (!parsed.success) throw new HoistError('ERR_AGENT_BAD_PARAMS', `invalid params for ${name}: ${parsed.error.message}`, 70);
+  if (!parsed.success)
+    throw new HoistError('ERR_AGENT_BAD_PARAMS', `invalid params for ${name}: ${parsed.error.message}`, ExitCode.internal);
   return (await action.run(
     {
       stateDir,

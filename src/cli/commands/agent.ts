@@ -8,7 +8,7 @@ import pino from 'pino';
 import { type AgentArtifact, agentHello, deployAgent, type NodeIdentity, shutdownAgent } from '../../agent/lifecycle.js';
 import { startAgent } from '../../agent/server.js';
 import type { NodeSettings } from '../../cluster/inventory.js';
-import { HoistError, UnreachableError } from '../../errors.js';
+import { ExitCode, HoistError, UnreachableError } from '../../errors.js';
 import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
@@ -40,7 +40,7 @@ export function registerAgent(program: Command, run: Action): void {
 export function agentArtifact(): AgentArtifact {
   const file = fileURLToPath(new URL('../../agent/hoist-agent.mjs', import.meta.url));
   if (!existsSync(file)) {
-    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, 1, {
+    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, ExitCode.unexpected, {
       hint: 'build hoist first: npm run build',
     });
   }

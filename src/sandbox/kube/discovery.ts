@@ -5,7 +5,7 @@
 import { apiVersionOf, type Json, RESOURCE_VERBS, RESOURCES, SUBRESOURCES } from './resources.js';
 
 /** Kubernetes version the emulator claims; the kubectl dispatcher picks its client by it. */
-export const SERVER_VERSION = {
+const SERVER_VERSION = {
   major: '1',
   minor: '32',
   gitVersion: 'v1.32.4',

@@ -90,11 +90,6 @@ export function resourceForKind(apiVersion: string, kind: string): ResourceDef |
   return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
 }
 
-/** The resource called `plural` (plurals are unique across the table). */
-export function resourceByPlural(plural: string): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.plural === plural);
-}
-
 /** A resource request once its path is understood. */
 export interface ResourcePath {
   res: ResourceDef;

@@ -15,7 +15,7 @@ export class ApiFailure extends Error {
 }
 
 /** `pods` or `jobs.batch`, as the API server names a resource in messages. */
-export function qualifiedName(res: ResourceDef): string {
+function qualifiedName(res: ResourceDef): string {
   return res.group ? `${res.plural}.${res.group}` : res.plural;
 }
 

@@ -2,14 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { StateError } from '../../../src/errors.js';
 import {
   addPackage,
-  clearLabel,
   emptyIndex,
-  findByLabel,
   installedVersion,
   markInstalled,
   nodeStorePaths,
   parseNodeIndex,
-  removeByLabel,
   removePackage,
   serializeIndex,
   setLabels,
@@ -45,12 +42,11 @@ describe('image', () => {
       expect(one.packages).toEqual([DNS]);
     });
 
-    it('removes every package an operation brought, by its operation-id label', () => {
+    it('removes one package, idempotently', () => {
       let index = addPackage(emptyIndex(), OLD, { installed: 'installed' });
-      index = addPackage(index, NEW, { 'operation-id': 'op-1' });
       index = addPackage(index, DNS, { 'operation-id': 'op-2' });
-      expect(findByLabel(index, 'operation-id').map((p) => p.version)).toEqual(['7.0.3', '7.0.56-11709']);
-      const after = removeByLabel(index, 'operation-id', 'op-1');
+      const after = removePackage(addPackage(index, NEW, { 'operation-id': 'op-1' }), NEW);
+      expect(after).toEqual(index);
       expect(after.packages.map((p) => p.version)).toEqual(['7.0.3', '7.0.35-11706']);
       expect(removePackage(after, DNS).packages.map((p) => p.version)).toEqual(['7.0.35-11706']);
       expect(removePackage(after, { name: 'nope', version: '1.0.0' })).toEqual(after);
@@ -61,20 +57,17 @@ describe('image', () => {
       const labelled = setLabels(index, DNS, { installed: 'installed', 'operation-id': null });
       expect(labelled.packages[0]?.labels).toEqual({ purpose: 'system-app', installed: 'installed' });
       expect(() => setLabels(index, NEW, { installed: 'installed' })).toThrow(StateError);
-      expect(clearLabel(labelled, 'installed').packages[0]?.labels).toEqual({ purpose: 'system-app' });
     });
 
     it('keeps exactly one installed version per package across a switch and its rollback', () => {
       let index = addPackage(addPackage(emptyIndex(), OLD, { installed: 'installed' }), NEW);
       index = markInstalled(addPackage(index, DNS, { installed: 'installed' }), NEW);
       expect(installedVersion(index, 'runtime')?.version).toBe('7.0.56-11709');
-      expect(findByLabel(index, 'installed', 'installed').map((p) => `${p.name}:${p.version}`)).toEqual([
-        'dns-app:7.0.3',
-        'runtime:7.0.56-11709',
-      ]);
+      const installed = (i: typeof index) => i.packages.filter((p) => p.labels.installed === 'installed');
+      expect(installed(index).map((p) => `${p.name}:${p.version}`)).toEqual(['dns-app:7.0.3', 'runtime:7.0.56-11709']);
       index = markInstalled(index, OLD);
       expect(installedVersion(index, 'runtime')?.version).toBe('7.0.35-11706');
-      expect(findByLabel(index, 'installed').filter((p) => p.name === 'runtime')).toHaveLength(1);
+      expect(installed(index).map((p) => `${p.name}:${p.version}`)).toEqual(['dns-app:7.0.3', 'runtime:7.0.35-11706']);
     });
 
     it('round-trips through index.json text and names a damaged file', () => {
