@@ -11,9 +11,11 @@ import { AgentError, fromWireError } from './errors.js';
 import { decodeLine, LineSplitter } from './framing.js';
 import {
   describeIssues,
+  type ExecutionResponse,
   encodeMessage,
   type LogLevel,
   MAX_LINE_BYTES,
+  type NodeLease,
   type OutputStream,
   PROTOCOL_VERSION,
   type RequestInput,
@@ -27,13 +29,26 @@ export interface AgentInfo {
   version: string;
   hostname: string;
   pid: number;
+  /** Executions running on the node: phase (or action) by execution id. */
+  running?: Record<string, string>;
+  /** The operation the node serves, if any. */
+  lease?: NodeLease;
 }
+
+/** Where an execution stands on its node (`inspect`). */
+export type ExecutionInfo = Omit<ExecutionResponse, 'v' | 'id' | 'type'>;
 
 /** Options of one call. */
 export interface CallOptions {
   /** Operation and phase the call belongs to; empty outside an operation. */
   operationId?: string;
   phaseId?: string;
+  /** Epoch of the cluster lease this orchestrator holds, and who it is (node lease, protocol.ts). */
+  epoch?: number;
+  holder?: { host: string; pid: number };
+  /** Phase attempt and step of a `run` (one execution per step, protocol.ts). */
+  attempt?: string;
+  step?: string;
   /** Stops waiting (ERR_AGENT_ABORTED); the execution itself goes on on the node. */
   signal?: AbortSignal;
   /** The execution id, as soon as the agent accepted the request (record it to re-attach later). */
@@ -49,8 +64,17 @@ export interface AgentClientOptions {
   maxLineBytes?: number;
 }
 
+type CallBody =
+  | { type: 'hello' }
+  | { type: 'shutdown'; force: boolean }
+  | { type: 'release' }
+  | { type: 'cancel'; execution?: string }
+  | { type: 'inspect'; execution: string }
+  | { type: 'run'; action: string; params: Record<string, unknown>; attempt?: string; step?: string }
+  | { type: 'attach'; execution: string };
+
 interface PendingCall {
-  type: 'hello' | 'run' | 'attach' | 'shutdown';
+  type: CallBody['type'];
   options: CallOptions;
   execution?: string;
   resolve(value: unknown): void;
@@ -89,7 +113,8 @@ export class AgentClient {
 
   /** Runs `action` and resolves with its result data; a failed action throws its AgentError. */
   async run<T = unknown>(action: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
-    return (await this.call({ type: 'run', action, params }, options)) as T;
+    const ids = { ...(options.attempt ? { attempt: options.attempt } : {}), ...(options.step ? { step: options.step } : {}) };
+    return (await this.call({ type: 'run', action, params, ...ids }, options)) as T;
   }
 
   /** Follows an execution started earlier (replayed output first) and resolves with its result data. */
@@ -97,9 +122,27 @@ export class AgentClient {
     return (await this.call({ type: 'attach', execution }, options)) as T;
   }
 
-  /** Asks the agent to stop; resolves once it has acknowledged. */
-  async shutdown(options: CallOptions = {}): Promise<void> {
-    await this.call({ type: 'shutdown' }, options);
+  /** Where an execution stands, without following it. */
+  async inspect(execution: string, options: CallOptions = {}): Promise<ExecutionInfo> {
+    return (await this.call({ type: 'inspect', execution }, options)) as ExecutionInfo;
+  }
+
+  /**
+   * Cancels one execution, or every live execution of the options' operation and phase; resolves
+   * with their ids once they have ended on the node.
+   */
+  async cancel(execution: string | undefined, options: CallOptions = {}): Promise<string[]> {
+    return (await this.call({ type: 'cancel', ...(execution ? { execution } : {}) }, options)) as string[];
+  }
+
+  /** Releases the node lease of the options' operation. */
+  async release(options: CallOptions = {}): Promise<void> {
+    await this.call({ type: 'release' }, options);
+  }
+
+  /** Asks the agent to stop; resolves once it has acknowledged. Refused while executions run unless `force`. */
+  async shutdown(options: CallOptions & { force?: boolean } = {}): Promise<void> {
+    await this.call({ type: 'shutdown', force: !!options.force }, options);
   }
 
   /** Closes the connection; pending calls fail with ERR_AGENT_DISCONNECTED. */
@@ -108,20 +151,15 @@ export class AgentClient {
     this.stream.destroy();
   }
 
-  private call(
-    body:
-      | { type: 'hello' }
-      | { type: 'shutdown' }
-      | { type: 'run'; action: string; params: Record<string, unknown> }
-      | { type: 'attach'; execution: string },
-    options: CallOptions,
-  ): Promise<unknown> {
+  private call(body: CallBody, options: CallOptions): Promise<unknown> {
     const id = `r${this.nextId++}`;
     const request: RequestInput = {
       v: PROTOCOL_VERSION,
       id,
       operationId: options.operationId ?? '',
       phaseId: options.phaseId ?? '',
+      epoch: options.epoch ?? 0,
+      ...(options.holder ? { holder: options.holder } : {}),
       ...body,
     };
     const checked = requestSchema.safeParse(request);
@@ -218,7 +256,27 @@ export class AgentClient {
         return;
       case 'hello':
         if (call.type !== 'hello') return this.mismatch(message.id, call, message.type);
-        this.settle(message.id, call, undefined, { version: message.version, hostname: message.hostname, pid: message.pid });
+        this.settle(message.id, call, undefined, {
+          version: message.version,
+          hostname: message.hostname,
+          pid: message.pid,
+          running: message.running,
+          ...(message.lease ? { lease: message.lease } : {}),
+        });
+        return;
+      case 'execution': {
+        if (call.type !== 'inspect') return this.mismatch(message.id, call, message.type);
+        const { v: _v, id: _id, type: _t, ...info } = message;
+        this.settle(message.id, call, undefined, info);
+        return;
+      }
+      case 'cancelled':
+        if (call.type !== 'cancel') return this.mismatch(message.id, call, message.type);
+        this.settle(message.id, call, undefined, message.executions);
+        return;
+      case 'released':
+        if (call.type !== 'release') return this.mismatch(message.id, call, message.type);
+        this.settle(message.id, call, undefined);
         return;
       case 'bye':
         if (call.type !== 'shutdown') return this.mismatch(message.id, call, message.type);

@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import { ACTIONS, findAction } from './actions/index.js';
 import type { Action } from './actions/types.js';
 import { toWireError } from './errors.js';
-import type { ExecutionListener, ExecutionStore, LiveExecution } from './executions.js';
+import type { ExecutionListener, ExecutionStore } from './executions.js';
 import { decodeLine, LineSplitter } from './framing.js';
+import type { NodeLeaseKeeper } from './node-lease.js';
 import {
   describeIssues,
   encodeMessage,
@@ -22,15 +23,25 @@ import {
 
 type RunRequest = Extract<Request, { type: 'run' }>;
 type AttachRequest = Extract<Request, { type: 'attach' }>;
+type CancelRequest = Extract<Request, { type: 'cancel' }>;
+
+/** The execution that serves a `run`: a new one, or the one its phase step already has. */
+export interface StartedExecution {
+  id: string;
+  subscribe(listener: ExecutionListener): Promise<(() => void) | undefined>;
+}
 
 /** What a connection needs from the agent that accepted it. */
 export interface ConnectionHost {
   readonly store: ExecutionStore;
-  readonly hello: { version: string; hostname: string; pid: number };
+  readonly leases: NodeLeaseKeeper;
+  hello(): Omit<Extract<ResponseBody, { type: 'hello' }>, 'type' | 'id'>;
   readonly maxLineBytes: number;
   readonly log: Logger;
-  /** Creates the execution record and starts the action in the background. */
-  start(action: Action, params: unknown, request: RunRequest): Promise<LiveExecution>;
+  /** Starts the action in the background (or finds the execution of its step). */
+  start(action: Action, params: unknown, request: RunRequest): Promise<StartedExecution>;
+  /** Cancels executions and resolves with their ids once they have ended. */
+  cancel(request: CancelRequest): Promise<string[]>;
   /** Called after `bye` was written. */
   shutdown(): void;
 }
@@ -79,7 +90,26 @@ export class AgentConnection {
     }
     switch (request.type) {
       case 'hello':
-        this.send({ type: 'hello', id: request.id, ...this.host.hello });
+        this.send({ type: 'hello', id: request.id, ...this.host.hello() });
+        return;
+      case 'inspect':
+        void this.inspect(request).catch((err: unknown) => this.failed(request.id, err));
+        return;
+      case 'cancel':
+        this.inFlight.set(request.id, () => undefined);
+        void this.host
+          .cancel(request)
+          .then((executions) => {
+            this.inFlight.delete(request.id);
+            this.send({ type: 'cancelled', id: request.id, executions });
+          })
+          .catch((err: unknown) => this.failed(request.id, err));
+        return;
+      case 'release':
+        void this.host.leases
+          .release(request)
+          .then(() => this.send({ type: 'released', id: request.id }))
+          .catch((err: unknown) => this.failed(request.id, err));
         return;
       case 'run':
         void this.run(request).catch((err: unknown) => this.failed(request.id, err));
@@ -88,6 +118,15 @@ export class AgentConnection {
         void this.attach(request).catch((err: unknown) => this.failed(request.id, err));
         return;
       case 'shutdown':
+        if (!request.force && this.host.store.running().length > 0) {
+          const ids = this.host.store.running().map((e) => `${e.id} (${e.request.phaseId || e.request.action})`);
+          this.refuse(request.id, {
+            code: 'ERR_AGENT_BUSY',
+            message: `agent has executions running: ${ids.join(', ')}`,
+            hint: 'wait for them (hoist plan resume), cancel them (hoist plan cancel --phase P), or pass --force',
+          });
+          return;
+        }
         this.host.log.info({ op: request.operationId }, 'shutdown requested');
         this.socket.write(encodeMessage({ v: PROTOCOL_VERSION, type: 'bye', id: request.id }), () => this.host.shutdown());
         return;
@@ -117,7 +156,30 @@ export class AgentConnection {
     this.inFlight.set(request.id, () => undefined);
     const execution = await this.host.start(action, params.data, request);
     this.send({ type: 'accepted', id: request.id, execution: execution.id });
-    await this.follow(request.id, execution.id, (listener) => execution.follow(listener));
+    await this.follow(request.id, execution.id, (listener) => execution.subscribe(listener));
+  }
+
+  private async inspect(request: Extract<Request, { type: 'inspect' }>): Promise<void> {
+    const found = await this.host.store.inspect(request.execution);
+    if (!found) {
+      this.refuse(request.id, {
+        code: 'ERR_AGENT_UNKNOWN_EXECUTION',
+        message: `agent has no record of execution ${request.execution}`,
+        hint: 'the execution id may belong to another node, or its record under <stateDir>/agent/executions was removed',
+      });
+      return;
+    }
+    const { result } = found;
+    this.send({
+      type: 'execution',
+      id: request.id,
+      execution: found.id,
+      state: found.state,
+      action: found.request.action,
+      phaseId: found.request.phaseId,
+      attempt: found.request.attempt,
+      ...(result ? { ok: result.ok, ...(result.error ? { error: result.error } : {}) } : {}),
+    });
   }
 
   private async attach(request: AttachRequest): Promise<void> {

@@ -32,6 +32,10 @@ function exitCodeFor(code: string): ExitCodeValue {
     case 'ERR_AGENT_DISCONNECTED':
       return ExitCode.unreachable;
     case 'ERR_AGENT_PROTOCOL':
+    case 'ERR_AGENT_LEASE_HELD':
+    case 'ERR_AGENT_LEASE_STALE':
+    case 'ERR_AGENT_PHASE_BUSY':
+    case 'ERR_AGENT_BUSY':
       return ExitCode.stateConflict;
     case 'ERR_AGENT_BAD_MESSAGE':
       return ExitCode.internal;

@@ -5,6 +5,7 @@
  *   <stateDir>/agent/executions/<executionId>/request.json    what was asked, by whom, which agent ran it
  *   <stateDir>/agent/executions/<executionId>/output.ndjson   output and log events, appended as they happen
  *   <stateDir>/agent/executions/<executionId>/result.json     how it ended (written atomically, last)
+ *   <stateDir>/agent/steps/<digest>                            execution id of one phase step (see protocol.ts)
  *
  * No result.json means the execution is still running in this agent, or the agent that ran it died.
  */
@@ -29,6 +30,10 @@ const executionRequestSchema = z.looseObject({
   params: z.unknown(),
   operationId: z.string(),
   phaseId: z.string(),
+  /** Phase attempt and step (protocol.ts); empty for requests outside a phase. */
+  attempt: z.string().default(''),
+  step: z.string().default(''),
+  epoch: z.number().int().nonnegative().default(0),
   agent: agentIdentitySchema,
   startedAt: z.string(),
 });
@@ -76,6 +81,14 @@ export class ExecutionPaths {
 // not a crash of the node itself: the orchestrator's fsynced changelog is the record of truth.
 // Skipping fsync keeps a no-op action at a fraction of a millisecond of disk work.
 const RECORD = { durable: false };
+
+/** Error codes of an execution that did not run to its own end: a resume runs its step again. */
+export const CUT_OFF_CODES: ReadonlySet<string> = new Set(['ERR_AGENT_RESTARTED', 'ERR_AGENT_STOPPING', 'ERR_EXECUTION_CANCELLED']);
+
+/** True when `result` says the execution was stopped from outside rather than finishing. */
+export function wasCutOff(result: ExecutionResult): boolean {
+  return !result.ok && CUT_OFF_CODES.has(result.error?.code ?? '');
+}
 
 /** Creates the record directory and its request.json; fails if the execution already exists. */
 export async function writeRequest(paths: ExecutionPaths, request: ExecutionRequest): Promise<void> {

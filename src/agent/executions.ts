@@ -4,11 +4,12 @@
  * late first gets the recorded events, then the live ones, each event exactly once and in order.
  * Listeners come and go with connections; the execution itself never depends on them.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { readFileOrUndefined, writeFileAtomic } from '../store/files.js';
 import {
   type AgentIdentity,
   type ExecutionEvent,
@@ -19,10 +20,19 @@ import {
   readEvents,
   readRequest,
   readResult,
+  wasCutOff,
   writeRequest,
   writeResult,
 } from './execution-records.js';
 import type { WireError } from './protocol.js';
+
+/** File name under `steps/` of a phase step; undefined outside a phase attempt. */
+function stepKey(f: Pick<ExecutionRequest, 'operationId' | 'phaseId' | 'attempt' | 'step'>): string | undefined {
+  if (!f.operationId || !f.attempt || !f.step) return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify([f.operationId, f.phaseId, f.attempt, f.step]))
+    .digest('hex');
+}
 
 /** Longest `data` of one output event; keeps every wire line far below the line cap. */
 const MAX_CHUNK_CHARS = 64 * 1024;
@@ -48,11 +58,20 @@ export class LiveExecution {
   private writeFailed = false;
   result?: ExecutionResult;
 
+  /** Aborts the action: a `cancel` request, or the agent stopping. */
+  readonly controller = new AbortController();
+  /** Settles once the result is recorded. */
+  readonly done: Promise<ExecutionResult>;
+  private settle!: (r: ExecutionResult) => void;
+
   constructor(
     readonly paths: ExecutionPaths,
+    readonly request: ExecutionRequest,
     private readonly file: FileHandle,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
 
   get id(): string {
     return this.paths.id;
@@ -126,14 +145,28 @@ export class LiveExecution {
     this.result = result;
     for (const listener of this.listeners) listener.result(result);
     this.listeners.clear();
+    this.settle(result);
     return result;
   }
 }
+
+/** Where an execution stands: running here, finished on its own, or cut off (runs again on resume). */
+export interface ExecutionStanding {
+  id: string;
+  state: 'running' | 'finished' | 'died';
+  request: ExecutionRequest;
+  live?: LiveExecution;
+  result?: ExecutionResult;
+}
+
+/** Fields of a new execution's request.json. */
+export type NewExecution = Pick<ExecutionRequest, 'action' | 'params' | 'operationId' | 'phaseId' | 'attempt' | 'step' | 'epoch'>;
 
 /** The executions of the agent `identity`, recorded under `<stateDir>/agent/executions/`. */
 export class ExecutionStore {
   private readonly live = new Map<string, LiveExecution>();
   readonly root: string;
+  private readonly steps: string;
 
   constructor(
     stateDir: string,
@@ -141,17 +174,45 @@ export class ExecutionStore {
     private readonly log: Logger,
   ) {
     this.root = path.join(stateDir, 'agent', 'executions');
+    this.steps = path.join(stateDir, 'agent', 'steps');
   }
 
-  /** Records a new execution and opens its output log. */
-  async create(fields: Pick<ExecutionRequest, 'action' | 'params' | 'operationId' | 'phaseId'>): Promise<LiveExecution> {
+  /** Records a new execution and opens its output log; a phase step also names it in `steps/`. */
+  async create(fields: NewExecution): Promise<LiveExecution> {
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     const paths = new ExecutionPaths(this.root, randomUUID());
-    await writeRequest(paths, { execution: paths.id, ...fields, agent: this.identity, startedAt: new Date().toISOString() });
+    const request: ExecutionRequest = { execution: paths.id, ...fields, agent: this.identity, startedAt: new Date().toISOString() };
+    await writeRequest(paths, request);
+    const key = stepKey(fields);
+    if (key) {
+      await fs.mkdir(this.steps, { recursive: true, mode: 0o700 });
+      // Not fsynced, like the execution records: they outlive the agent, not a crash of the node.
+      await writeFileAtomic(path.join(this.steps, key), paths.id, { durable: false });
+    }
     const file = await fs.open(paths.output, 'a', 0o600);
-    const execution = new LiveExecution(paths, file, this.log);
+    const execution = new LiveExecution(paths, request, file, this.log);
     this.live.set(paths.id, execution);
     return execution;
+  }
+
+  /** The execution that serves this phase step, if one was started. */
+  async findStep(fields: Pick<ExecutionRequest, 'operationId' | 'phaseId' | 'attempt' | 'step'>): Promise<ExecutionStanding | undefined> {
+    const key = stepKey(fields);
+    if (!key) return undefined;
+    const id = (await readFileOrUndefined(path.join(this.steps, key)))?.trim();
+    return id ? this.inspect(id) : undefined;
+  }
+
+  /** Where execution `id` stands; undefined when it was never recorded here. */
+  async inspect(id: string): Promise<ExecutionStanding | undefined> {
+    const live = this.live.get(id);
+    if (live) return { id, state: 'running', request: live.request, live };
+    const paths = new ExecutionPaths(this.root, id);
+    const request = await readRequest(paths);
+    if (!request) return undefined;
+    const result = await readResult(paths);
+    if (!result) return { id, state: 'died', request };
+    return { id, state: wasCutOff(result) ? 'died' : 'finished', request, result };
   }
 
   /** Forgets a finished execution (its record stays on disk). */

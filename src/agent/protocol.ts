@@ -8,10 +8,20 @@
  * on one connection, plus the operation and phase they belong to (empty strings outside an
  * operation). Every response names the request `id` it answers, so many calls share a connection.
  *
- *   hello    → hello {version, hostname, pid}
+ *   hello    → hello {version, hostname, pid, running, lease}
  *   run      → accepted {execution}, then output* / log*, then result {ok, data | error}
  *   attach   → accepted {execution}, recorded output and log replayed, then the rest live, then result
+ *   inspect  → execution {state: running | finished | died, result}
+ *   cancel   → cancelled {executions} once every cancelled execution has ended
+ *   release  → released: the node lease of the operation is dropped
  *   shutdown → bye, then the agent stops
+ *
+ * One execution per phase step: a `run` inside an operation names its `attempt` (one run of one
+ * phase, as recorded in the changelog) and its `step` (which request of that attempt it is). A
+ * request for a step the agent has already started follows that execution instead of starting
+ * another: still running, it is attached; finished, its recorded result is replayed; cut off by a
+ * dead agent or cancelled, it runs again. So an orchestrator that resumes a phase after a crash
+ * re-issues the phase's requests and every node-side effect happens exactly once.
  *   anything the agent cannot accept → error {code, message} (the connection stays up)
  */
 import { z } from 'zod';
@@ -31,6 +41,10 @@ const requestBase = {
   id: z.string().min(1).max(128),
   operationId: z.string().max(256),
   phaseId: z.string().max(1024),
+  /** Fencing token of the orchestrator's cluster lease; a node refuses an epoch older than it has seen. */
+  epoch: z.number().int().nonnegative().default(0),
+  /** The orchestrator process that sends the request (named when the node refuses another one). */
+  holder: z.object({ host: z.string().max(256), pid: z.number().int().nonnegative() }).optional(),
 };
 
 /** `hello`: who is there. */
@@ -41,17 +55,30 @@ const runRequestSchema = z.object({
   type: z.literal('run'),
   action: z.string().min(1).max(128),
   params: z.record(z.string(), z.unknown()).default({}),
+  /** One run of the phase (the in-progress record of the changelog); empty: no deduplication. */
+  attempt: z.string().max(128).default(''),
+  /** Which request of the attempt this is (action, params digest, occurrence). */
+  step: z.string().max(256).default(''),
 });
 /** `attach`: follow an execution started earlier, possibly on another connection. */
 const attachRequestSchema = z.object({ ...requestBase, type: z.literal('attach'), execution: executionIdSchema });
-/** `shutdown`: the agent stops after answering. */
-const shutdownRequestSchema = z.object({ ...requestBase, type: z.literal('shutdown') });
+/** `inspect`: where an execution stands, without following it. */
+const inspectRequestSchema = z.object({ ...requestBase, type: z.literal('inspect'), execution: executionIdSchema });
+/** `cancel`: stops one execution, or every live execution of the request's operation and phase. */
+const cancelRequestSchema = z.object({ ...requestBase, type: z.literal('cancel'), execution: executionIdSchema.optional() });
+/** `release`: the operation is over; the node no longer belongs to it. */
+const releaseRequestSchema = z.object({ ...requestBase, type: z.literal('release') });
+/** `shutdown`: the agent stops after answering; refused while executions run unless `force`. */
+const shutdownRequestSchema = z.object({ ...requestBase, type: z.literal('shutdown'), force: z.boolean().default(false) });
 
 /** Any request. */
 export const requestSchema = z.discriminatedUnion('type', [
   helloRequestSchema,
   runRequestSchema,
   attachRequestSchema,
+  inspectRequestSchema,
+  cancelRequestSchema,
+  releaseRequestSchema,
   shutdownRequestSchema,
 ]);
 export type Request = z.infer<typeof requestSchema>;
@@ -76,6 +103,20 @@ export type OutputStream = (typeof OUTPUT_STREAMS)[number];
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * The node lease: the operation a node serves, as k0sctl locks its hosts. Requests of another
+ * operation are refused until it is released or expires; an older epoch is refused always.
+ */
+export const nodeLeaseSchema = z.looseObject({
+  operationId: z.string().min(1),
+  epoch: z.number().int().nonnegative(),
+  holder: z.object({ host: z.string(), pid: z.number().int().nonnegative() }).optional(),
+  acquired: z.string(),
+  heartbeat: z.string(),
+  expires: z.string(),
+});
+export type NodeLease = z.infer<typeof nodeLeaseSchema>;
+
 /** Answer to `hello`. */
 const helloResponseSchema = z.object({
   ...responseBase,
@@ -83,6 +124,9 @@ const helloResponseSchema = z.object({
   version: z.string(),
   hostname: z.string(),
   pid: z.number().int().nonnegative(),
+  /** Executions running now, as `phaseId` (or action) by execution id. */
+  running: z.record(z.string(), z.string()).default({}),
+  lease: nodeLeaseSchema.optional(),
 });
 /** The execution a `run` started or an `attach` follows. */
 const acceptedResponseSchema = z.object({ ...responseBase, type: z.literal('accepted'), execution: executionIdSchema });
@@ -113,6 +157,23 @@ const resultResponseSchema = z.object({
 });
 /** The request was refused; `id` is empty when the line could not be read at all. */
 const errorResponseSchema = z.object({ ...responseBase, type: z.literal('error'), error: wireErrorSchema });
+/** Answer to `inspect`. */
+const executionResponseSchema = z.object({
+  ...responseBase,
+  type: z.literal('execution'),
+  execution: executionIdSchema,
+  /** `died`: no result and no agent running it (cut off, or cancelled): a resume runs it again. */
+  state: z.enum(['running', 'finished', 'died']),
+  action: z.string(),
+  phaseId: z.string(),
+  attempt: z.string(),
+  ok: z.boolean().optional(),
+  error: wireErrorSchema.optional(),
+});
+/** Answer to `cancel`, once the cancelled executions have ended and their results are recorded. */
+const cancelledResponseSchema = z.object({ ...responseBase, type: z.literal('cancelled'), executions: z.array(executionIdSchema) });
+/** Answer to `release`. */
+const releasedResponseSchema = z.object({ ...responseBase, type: z.literal('released') });
 /** Answer to `shutdown`, sent just before the agent closes its socket. */
 const byeResponseSchema = z.object({ ...responseBase, type: z.literal('bye') });
 
@@ -124,9 +185,13 @@ export const responseSchema = z.discriminatedUnion('type', [
   logResponseSchema,
   resultResponseSchema,
   errorResponseSchema,
+  executionResponseSchema,
+  cancelledResponseSchema,
+  releasedResponseSchema,
   byeResponseSchema,
 ]);
 export type Response = z.infer<typeof responseSchema>;
+export type ExecutionResponse = z.infer<typeof executionResponseSchema>;
 
 /** Distributes Omit over a union, so each member keeps its own fields. */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -14,11 +14,15 @@ import type { Logger } from 'pino';
 import { ExitCode } from '../errors.js';
 import { isErrno, writeFileAtomic } from '../store/files.js';
 import type { Action, ActionContext } from './actions/types.js';
-import { AgentConnection, type ConnectionHost } from './connection.js';
+import { AgentConnection, type ConnectionHost, type StartedExecution } from './connection.js';
 import { AgentError, toWireError } from './errors.js';
 import type { AgentIdentity } from './execution-records.js';
-import { type ExecutionOutcome, ExecutionStore, type LiveExecution } from './executions.js';
-import { MAX_LINE_BYTES } from './protocol.js';
+import { type ExecutionOutcome, ExecutionStore } from './executions.js';
+import { NodeLeaseKeeper } from './node-lease.js';
+import { MAX_LINE_BYTES, type Request } from './protocol.js';
+
+type RunRequest = Extract<Request, { type: 'run' }>;
+type CancelRequest = Extract<Request, { type: 'cancel' }>;
 
 // sun_path holds 108 bytes on Linux, the terminating NUL included.
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -30,6 +34,8 @@ export interface AgentOptions {
   log: Logger;
   /** Line cap for requests and responses (tests lower it). */
   maxLineBytes?: number;
+  /** How long an unrenewed node lease holds (default NODE_LEASE_TTL_MS; 0: leases never hold). */
+  leaseTtlMs?: number;
 }
 
 /** A started agent. */
@@ -59,24 +65,35 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const identity: AgentIdentity = { pid: process.pid, instance: randomUUID(), version };
   const store = new ExecutionStore(stateDir, identity, log);
+  const leases = await NodeLeaseKeeper.open(stateDir, options.leaseTtlMs);
   const abort = new AbortController();
   const running = new Set<Promise<void>>();
   const connections = new Set<AgentConnection>();
 
-  const start = async (action: Action, params: unknown, request: Parameters<ConnectionHost['start']>[2]): Promise<LiveExecution> => {
+  const start = async (action: Action, params: unknown, request: RunRequest): Promise<StartedExecution> => {
     if (abort.signal.aborted) throw new AgentError('ERR_AGENT_STOPPING', 'agent is shutting down', ExitCode.phaseFailed);
-    const { operationId, phaseId } = request;
-    const execution = await store.create({ action: action.name, params: request.params, operationId, phaseId }).catch((err: unknown) => {
-      throw new AgentError(
-        'ERR_AGENT_RECORD',
-        `cannot record a new execution under ${store.root}: ${(err as Error).message}`,
-        ExitCode.phaseFailed,
-        {
-          hint: `check free space and permissions of ${stateDir} on the node`,
-          cause: err,
-        },
-      );
-    });
+    await leases.admit(request, action.name);
+    const { operationId, phaseId, attempt, step, epoch } = request;
+    // One execution per phase step: a repeated step follows the execution it already has.
+    const prior = await store.findStep(request);
+    if (prior && prior.state !== 'died') {
+      log.info({ execution: prior.id, op: operationId, phase: phaseId, state: prior.state }, 'repeated step follows its execution');
+      return { id: prior.id, subscribe: (listener) => store.follow(prior.id, listener) };
+    }
+    if (attempt) refuseBusyPhase(store, request);
+    const execution = await store
+      .create({ action: action.name, params: request.params, operationId, phaseId, attempt, step, epoch })
+      .catch((err: unknown) => {
+        throw new AgentError(
+          'ERR_AGENT_RECORD',
+          `cannot record a new execution under ${store.root}: ${(err as Error).message}`,
+          ExitCode.phaseFailed,
+          {
+            hint: `check free space and permissions of ${stateDir} on the node`,
+            cause: err,
+          },
+        );
+      });
     const bindings = { execution: execution.id, action: action.name, op: operationId || undefined, phase: phaseId || undefined };
     log.info(bindings, 'execution started');
     const ctx: ActionContext = {
@@ -85,7 +102,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       operationId,
       phaseId,
       executionId: execution.id,
-      signal: abort.signal,
+      signal: AbortSignal.any([abort.signal, execution.controller.signal]),
       output: (stream, data) => execution.emit({ type: 'output', stream, data }),
       log: (level, message) => {
         execution.emit({ type: 'log', level, message });
@@ -94,7 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     };
     const done = runAction(action, ctx, params)
       .then(async (outcome) => {
-        await execution.finish(outcome);
+        await execution.finish(stoppedOutcome(outcome, execution.controller.signal, abort.signal));
         log.info({ ...bindings, ok: outcome.ok, error: outcome.error }, 'execution finished');
       })
       .catch((err: unknown) => log.error({ ...bindings, err }, 'execution could not be finished'))
@@ -103,7 +120,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         running.delete(done);
       });
     running.add(done);
-    return execution;
+    return { id: execution.id, subscribe: (listener) => execution.follow(listener) };
+  };
+
+  const cancel = async (request: CancelRequest): Promise<string[]> => {
+    await leases.admit(request);
+    const targets = store
+      .running()
+      .filter((e) =>
+        request.execution
+          ? e.id === request.execution
+          : e.request.operationId === request.operationId && e.request.phaseId === request.phaseId,
+      );
+    for (const e of targets) {
+      log.info({ execution: e.id, op: request.operationId, phase: e.request.phaseId }, 'execution cancelled');
+      e.controller.abort(CANCELLED);
+    }
+    await Promise.all(targets.map((e) => e.done));
+    return targets.map((e) => e.id);
   };
 
   let stopping: Promise<void> | undefined;
@@ -131,10 +165,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   const host: ConnectionHost = {
     store,
-    hello: { version, hostname: os.hostname(), pid: process.pid },
+    leases,
+    hello: () => ({
+      version,
+      hostname: os.hostname(),
+      pid: process.pid,
+      running: Object.fromEntries(store.running().map((e) => [e.id, e.request.phaseId || e.request.action])),
+      ...(leases.current() ? { lease: leases.current() } : {}),
+    }),
     maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
     log,
     start,
+    cancel,
     shutdown: () => void stop(),
   };
 
@@ -142,6 +184,48 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await writeFileAtomic(pidFile, `${process.pid}\n`);
   log.info({ socket: socketPath, version, pid: process.pid }, 'agent listening');
   return { socketPath, pidFile, identity, stop, stopped };
+}
+
+/** Abort reason of a `cancel` request (an agent shutdown aborts without one). */
+const CANCELLED = 'cancelled';
+
+/**
+ * An action that failed because it was stopped from outside is recorded with the code saying so,
+ * whatever its own error was: that code is what makes a resume run the step again.
+ */
+function stoppedOutcome(outcome: ExecutionOutcome, cancelled: AbortSignal, stopping: AbortSignal): ExecutionOutcome {
+  if (outcome.ok) return outcome;
+  const detail = outcome.error?.message ?? 'stopped';
+  if (cancelled.aborted) {
+    return {
+      ok: false,
+      error: { code: 'ERR_EXECUTION_CANCELLED', message: `cancelled: ${detail}`, hint: 'the phase runs it again when resumed' },
+    };
+  }
+  if (stopping.aborted && outcome.error?.code !== 'ERR_AGENT_STOPPING') {
+    return {
+      ok: false,
+      error: { code: 'ERR_AGENT_STOPPING', message: `the agent stopped: ${detail}`, hint: 'start the agent again and re-run the phase' },
+    };
+  }
+  return outcome;
+}
+
+/** Refuses a second live run of one phase: an execution of another attempt still runs here. */
+function refuseBusyPhase(store: ExecutionStore, request: RunRequest): void {
+  const busy = store
+    .running()
+    .find(
+      (e) =>
+        e.request.operationId === request.operationId && e.request.phaseId === request.phaseId && e.request.attempt !== request.attempt,
+    );
+  if (!busy) return;
+  throw new AgentError(
+    'ERR_AGENT_PHASE_BUSY',
+    `phase ${request.phaseId} still has execution ${busy.id} (action "${busy.request.action}", started ${busy.request.startedAt}) running on this node`,
+    ExitCode.stateConflict,
+    { hint: `wait for it with "hoist plan resume", or stop it with "hoist plan cancel --phase ${request.phaseId}"` },
+  );
 }
 
 async function runAction(action: Action, ctx: ActionContext, params: unknown): Promise<ExecutionOutcome> {

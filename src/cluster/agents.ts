@@ -4,23 +4,57 @@
  * A dropped connection does not lose an action: the agent finishes it and we re-attach by its
  * execution id on a fresh connection. The orchestrator's own host runs actions in-process.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { runActionLocally } from '../agent/actions/run-local.js';
-import { AgentClient, type AgentInfo } from '../agent/client.js';
+import { AgentClient, type AgentInfo, type CallOptions } from '../agent/client.js';
 import { AgentError } from '../agent/errors.js';
 import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import type { SshPool } from '../ssh/pool.js';
 import type { NodeSettings } from './inventory.js';
 import type { NodeAccess, RunOptions } from './node-access.js';
 
+/** Where an execution recorded by a phase stands (`unknown`: the node has no record of it). */
+export type ExecutionStanding = 'running' | 'finished' | 'died' | 'unknown';
+
 /** How many times a dropped action is re-attached before giving up. */
 const REATTACH_ATTEMPTS = 5;
+/** Bound of the wait for a cancelled execution to end (a hook gets TERM, then KILL 5 s later). */
+const CANCEL_WAIT_MS = 30_000;
+
+/** The identity part of a call: operation, phase, lease epoch, orchestrator. */
+function ids(opts: RunOptions): CallOptions {
+  return {
+    ...(opts.operationId ? { operationId: opts.operationId } : {}),
+    ...(opts.phaseId ? { phaseId: opts.phaseId } : {}),
+    ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+    ...(opts.holder ? { holder: opts.holder } : {}),
+  };
+}
+
+/**
+ * Names the steps of phase attempts: the n-th request with the same action and params in one
+ * attempt on one node. A resumed attempt issues its requests in the same order, so each names
+ * the step it named before and the node answers with that step's execution.
+ */
+class StepCounter {
+  private readonly seen = new Map<string, number>();
+
+  next(node: string, action: string, params: Record<string, unknown>, opts: RunOptions): string {
+    const digest = createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16);
+    const key = JSON.stringify([node, opts.operationId, opts.phaseId, opts.attempt, action, digest]);
+    const n = (this.seen.get(key) ?? 0) + 1;
+    this.seen.set(key, n);
+    return `${action}:${digest}:${n}`;
+  }
+}
 
 /** Agents of one cluster, reached over SSH. */
 export class ClusterAgents implements NodeAccess {
   private readonly clients = new Map<string, Promise<AgentClient>>();
   private readonly byName: Map<string, NodeSettings>;
+  private readonly steps = new StepCounter();
 
   constructor(
     private readonly nodes: NodeSettings[],
@@ -50,19 +84,85 @@ export class ClusterAgents implements NodeAccess {
     const settings = this.node(node);
     if (this.opts.isLocal?.(settings)) return this.runLocally<T>(settings, action, params, opts);
     let execution: string | undefined;
-    const call = {
-      operationId: opts.operationId,
-      phaseId: opts.phaseId,
+    const call: CallOptions = {
+      ...ids(opts),
+      ...(opts.attempt ? { attempt: opts.attempt, step: this.steps.next(node, action, params, opts) } : {}),
       signal: opts.signal,
       onOutput: opts.onOutput,
       onLog: opts.onLog,
-      onAccepted: (id: string) => (execution = id),
+      onAccepted: (id: string) => {
+        execution = id;
+        opts.onAccepted?.(id, node);
+      },
     };
     try {
       return await (await this.client(settings)).run<T>(action, params, call);
     } catch (err) {
+      if (AgentError.isHoistError(err) && err.code === 'ERR_AGENT_ABORTED' && execution) {
+        // Stopping the wait is not enough: the node work stops too, before the phase is recorded.
+        await this.cancelExecution(settings, execution, opts);
+        throw err;
+      }
       if (!(AgentError.isHoistError(err) && err.code === 'ERR_AGENT_DISCONNECTED' && execution)) throw err;
       return this.reattach<T>(settings, execution, call, err);
+    }
+  }
+
+  /** Where a recorded execution stands on its node. */
+  async inspect(node: string, execution: string, opts: RunOptions = {}): Promise<ExecutionStanding> {
+    try {
+      return (await (await this.client(this.node(node))).inspect(execution, ids(opts))).state;
+    } catch (err) {
+      if (AgentError.isHoistError(err) && err.code === 'ERR_AGENT_UNKNOWN_EXECUTION') return 'unknown';
+      throw err;
+    }
+  }
+
+  /** Follows an execution to its end; its outcome is for the phase's replay to read, not thrown here. */
+  async follow(node: string, execution: string, opts: RunOptions = {}): Promise<void> {
+    const { signal, onOutput, onLog } = opts;
+    await (await this.client(this.node(node)))
+      .attach(execution, { ...ids(opts), ...(signal ? { signal } : {}), ...(onOutput ? { onOutput } : {}), ...(onLog ? { onLog } : {}) })
+      .catch((err: unknown) => {
+        if (AgentError.isHoistError(err) && err.code === 'ERR_AGENT_ABORTED') {
+          return this.cancelExecution(this.node(node), execution, opts).then(() => Promise.reject(err));
+        }
+        if (!(AgentError.isHoistError(err) && err.exitCode === 6)) throw err;
+      });
+  }
+
+  /** Cancels the live executions of the options' operation and phase on `node`; resolves once they ended. */
+  async cancel(node: string, opts: RunOptions): Promise<string[]> {
+    return (await this.client(this.node(node))).cancel(undefined, { ...ids(opts), signal: AbortSignal.timeout(CANCEL_WAIT_MS) });
+  }
+
+  /** Releases the node lease of the options' operation on every node that answers. */
+  async release(opts: RunOptions): Promise<void> {
+    await Promise.all(
+      this.nodes
+        .filter((n) => !this.opts.isLocal?.(n))
+        .map(async (n) => {
+          try {
+            await (await this.client(n)).release(ids(opts));
+          } catch (err) {
+            this.opts.log?.debug({ err, node: n.name }, 'node lease not released');
+          }
+        }),
+    );
+  }
+
+  private async cancelExecution(settings: NodeSettings, execution: string, opts: RunOptions): Promise<void> {
+    this.opts.log?.warn(
+      { event: 'agent.cancel', node: settings.name, execution, phase: opts.phaseId },
+      `cancelling execution ${execution} on ${settings.name}`,
+    );
+    try {
+      await (await this.client(settings)).cancel(execution, { ...ids(opts), signal: AbortSignal.timeout(CANCEL_WAIT_MS) });
+    } catch (err) {
+      this.opts.log?.error(
+        { event: 'agent.cancel', node: settings.name, execution, err },
+        `could not cancel execution ${execution} on ${settings.name}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -79,7 +179,7 @@ export class ClusterAgents implements NodeAccess {
   }
 
   /** Follows an execution whose connection dropped, on new connections, until it answers. */
-  private async reattach<T>(settings: NodeSettings, execution: string, call: RunOptions, first: unknown): Promise<T> {
+  private async reattach<T>(settings: NodeSettings, execution: string, call: CallOptions, first: unknown): Promise<T> {
     let last: unknown = first;
     for (let attempt = 1; attempt <= REATTACH_ATTEMPTS; attempt++) {
       this.opts.log?.warn(

@@ -9,7 +9,13 @@ import type { LogLevel, OutputStream } from '../agent/protocol.js';
 export interface RunOptions {
   operationId?: string;
   phaseId?: string;
+  /** Phase attempt (one execution per step on the node), lease epoch and orchestrator identity. */
+  attempt?: string;
+  epoch?: number;
+  holder?: { host: string; pid: number };
   signal?: AbortSignal;
+  /** `node` accepted the request as execution `id` (recorded so a resume can re-attach). */
+  onAccepted?(id: string, node: string): void;
   onOutput?(stream: OutputStream, data: string): void;
   onLog?(level: LogLevel, message: string): void;
 }

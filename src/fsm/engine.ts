@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, toPhaseError, UnreachableError } from '../errors.js';
 import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
 import type { Lease, OperationRecord, Store } from '../store/store.js';
-import type { Executor, ExecutorRegistry, PhaseContext } from './executor.js';
+import type { Executor, ExecutorRegistry, NodeExecutions, PhaseContext } from './executor.js';
+import { PhaseRun } from './phase-run.js';
 import { PlanState } from './plan-state.js';
 import { humanDuration, type ProgressSink, startTicker } from './progress.js';
 import { runChildren } from './scheduler.js';
@@ -28,6 +29,8 @@ export interface EngineOptions {
   owner: ExecutorOwner;
   /** The cluster lease: every change is fenced with it, and losing it aborts the run at once. */
   lease: Lease;
+  /** The node executions of phases: a resume asks them before it runs a phase again. */
+  executions?: NodeExecutions;
   signal?: AbortSignal;
   /** "locally" / "on node-2" for a leaf; default: on its node. */
   placement?: (phase: Phase) => string;
@@ -156,11 +159,18 @@ export class Engine {
 
     let status: string | undefined;
     const stop = startTicker(this.opts.progress, 'executing', phase.id, where, () => status, this.opts.tickMs ?? 10_000);
+    // An interrupted attempt is continued: its node executions are re-attached, not started again.
+    const previous = this.state.leaf(phase.id)?.change;
+    const interrupted = previous?.state === 'in_progress' && previous.action !== 'rollback' ? previous.owner : undefined;
+    const run = new PhaseRun(this, phase, 'execute', interrupted?.attempt ? interrupted : undefined);
+    if (interrupted?.executions?.length && !interrupted.attempt) await PhaseRun.refuseIfRunning(this, phase, interrupted, 'run again');
     try {
-      await this.step(phase, executor, 'preCheck', log, (s) => (status = s));
-      await this.record(phase.id, 'in_progress', 'execute');
-      await this.step(phase, executor, 'execute', log, (s) => (status = s));
-      await this.step(phase, executor, 'postCheck', log, (s) => (status = s));
+      await this.step(phase, executor, 'preCheck', log, (s) => (status = s), run);
+      await run.reattach(log, this.signal);
+      await this.record(phase.id, 'in_progress', 'execute', undefined, run.owner());
+      await this.step(phase, executor, 'execute', log, (s) => (status = s), run);
+      await this.step(phase, executor, 'postCheck', log, (s) => (status = s), run);
+      await run.settled();
       await this.record(phase.id, 'completed', 'execute');
       log.info({ event: 'phase.complete' }, `Phase ${phase.id} completed`);
     } finally {
@@ -178,15 +188,25 @@ export class Engine {
     name: 'preCheck' | 'execute' | 'postCheck' | 'rollback',
     log: Logger,
     report: (s: string) => void,
+    run?: PhaseRun,
   ): Promise<void> {
     const fn = executor[name];
     if (!fn) return;
     const timeout = AbortSignal.timeout(this.opts.phaseTimeoutMs ?? HOUR);
     const signal = AbortSignal.any([this.signal, timeout]);
-    const ctx: PhaseContext = { plan: this.opts.plan, phase, operation: this.opts.operation, logger: log, signal, report };
+    const ctx: PhaseContext = {
+      plan: this.opts.plan,
+      phase,
+      operation: this.opts.operation,
+      logger: log,
+      signal,
+      report,
+      ...run?.context(),
+    };
     try {
       await this.untilAborted(fn.call(executor, ctx), signal);
     } catch (err) {
+      await run?.settled();
       const action = name === 'rollback' ? 'rollback' : 'execute';
       // Without the lease nothing may be recorded: the new owner decides what this phase became.
       this.throwIfLeaseLost();
@@ -223,9 +243,13 @@ export class Engine {
     if (this.opts.lease.signal.aborted) throw this.opts.lease.signal.reason;
   }
 
-  /** Waits for the step, but not forever once aborted: an executor gets a grace period to stop. */
+  /**
+   * Waits for the step, but not forever once aborted: an executor gets a grace period to stop.
+   * The grace covers cancelling node work (a hook gets TERM, then KILL 5 s later) and waiting
+   * for it to end, so that an interrupted phase is recorded only once its work has stopped.
+   */
   private untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
-    const grace = this.opts.abortGraceMs ?? 5_000;
+    const grace = this.opts.abortGraceMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
@@ -251,7 +275,7 @@ export class Engine {
   }
 
   /** Persists a change, then applies it to the working copy. */
-  async record(phase: string, state: PhaseState, action: 'execute' | 'rollback', error?: PhaseError): Promise<void> {
+  async record(phase: string, state: PhaseState, action: 'execute' | 'rollback', error?: PhaseError, owner?: ExecutorOwner): Promise<void> {
     const change = await this.opts.store.appendChange(
       this.opts.plan.cluster,
       this.opts.plan.operationId,
@@ -261,7 +285,7 @@ export class Engine {
         action,
         at: (this.opts.now?.() ?? new Date()).toISOString(),
         ...(error ? { error } : {}),
-        ...(state === 'in_progress' ? { owner: { ...this.opts.owner, epoch: this.opts.lease.epoch } } : {}),
+        ...(state === 'in_progress' ? { owner: { ...(owner ?? this.opts.owner), epoch: this.opts.lease.epoch } } : {}),
       },
       this.opts.lease,
     );

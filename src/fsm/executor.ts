@@ -17,6 +17,34 @@ export interface PhaseContext {
   signal: AbortSignal;
   /** Short live status ("waiting for pod x (budget y)"), shown with the next progress line. */
   report(status: string): void;
+  /** This run of the phase (see ExecutorOwner.attempt); requests to nodes carry it. */
+  attempt?: string;
+  /** Epoch of the cluster lease the run holds, and who runs it; requests to nodes carry them. */
+  epoch?: number;
+  holder?: { host: string; pid: number };
+  /** A node accepted a request of this phase as execution `id`: recorded before the work goes on. */
+  onExecution?(node: string, id: string): void;
+}
+
+/**
+ * The engine's view of node executions (implemented over the agents): what a resume asks before
+ * it runs an interrupted phase again, and what a rollback or cancel needs.
+ */
+export interface NodeExecutions {
+  /** `unknown`: the node has no record of it (another node, or records removed). */
+  inspect(node: string, execution: string, ids: ExecutionIds): Promise<'running' | 'finished' | 'died' | 'unknown'>;
+  /** Follows a running execution to its end (aborting the wait cancels it). */
+  follow(node: string, execution: string, ids: ExecutionIds & { signal?: AbortSignal }): Promise<void>;
+  /** Cancels the live executions of a phase on a node; resolves with their ids once they ended. */
+  cancel(node: string, ids: ExecutionIds): Promise<string[]>;
+}
+
+/** Identity of the requests a phase run sends. */
+export interface ExecutionIds {
+  operationId: string;
+  phaseId: string;
+  epoch?: number;
+  holder?: { host: string; pid: number };
 }
 
 /**

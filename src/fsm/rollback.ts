@@ -8,6 +8,7 @@ import { StateError } from '../errors.js';
 import { dependentsOf, isWithin, leaves } from '../plan/query.js';
 import type { Phase } from '../plan/types.js';
 import type { Engine } from './engine.js';
+import { PhaseRun } from './phase-run.js';
 import { humanDuration, startTicker } from './progress.js';
 
 /** `plan rollback --phase P [--force]`. */
@@ -69,11 +70,19 @@ async function rollbackLeaf(engine: Engine, phase: Phase): Promise<void> {
     return;
   }
   const executor = engine.opts.registry.get(phase.executor ?? '');
+  const previous = engine.state.leaf(phase.id)?.change;
+  // Undoing work that still runs would race it: the execution is cancelled or finished first.
+  if (previous?.state === 'in_progress' && previous.action !== 'rollback')
+    await PhaseRun.refuseIfRunning(engine, phase, previous.owner, 'roll back');
+  const interrupted = previous?.state === 'in_progress' && previous.action === 'rollback' ? previous.owner : undefined;
+  const run = new PhaseRun(engine, phase, 'rollback', interrupted?.attempt ? interrupted : undefined);
   let status: string | undefined;
   const stop = startTicker(engine.opts.progress, 'rolling back', phase.id, where, () => status, engine.opts.tickMs ?? 10_000);
   try {
-    await engine.record(phase.id, 'in_progress', 'rollback');
-    await engine.step(phase, executor, 'rollback', log, (s) => (status = s));
+    await run.reattach(log, engine.signal);
+    await engine.record(phase.id, 'in_progress', 'rollback', undefined, run.owner());
+    await engine.step(phase, executor, 'rollback', log, (s) => (status = s), run);
+    await run.settled();
     await engine.record(phase.id, 'rolled_back', 'rollback');
     log.info({ event: 'phase.rolled_back' }, `Phase ${phase.id} rolled back`);
   } finally {

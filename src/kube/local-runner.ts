@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InterruptedError } from '../errors.js';
+import { stopGroupOnAbort } from '../process-group.js';
 import { KubeError } from './errors.js';
 import type { KubectlResult, KubectlRunner, KubectlRunOptions } from './runner.js';
 
@@ -18,6 +19,11 @@ export interface LocalKubectlRunnerOptions {
   kubectl?: string;
   /** Discovery cache; default a fresh temp dir removed by `close()`. */
   cacheDir?: string;
+  /**
+   * Run kubectl in a process group of its own and stop the whole group (TERM, then KILL) on
+   * abort: how a node agent runs it, so a cancelled drain leaves nothing evicting behind.
+   */
+  processGroup?: boolean;
 }
 
 /** A local runner; `close()` removes the temp cache dir it created. */
@@ -42,12 +48,14 @@ export function localKubectlRunner(options: LocalKubectlRunnerOptions = {}): Loc
         stripFinalNewline: false,
         ...(opts.stdin !== undefined ? { input: opts.stdin } : { stdin: 'ignore' as const }),
         ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
-        ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+        ...(opts.signal && !options.processGroup ? { cancelSignal: opts.signal } : {}),
+        ...(options.processGroup ? { detached: true } : {}),
       });
+      const disarm = options.processGroup && opts.signal ? stopGroupOnAbort(child.pid, opts.signal) : undefined;
       if (opts.onStdout) child.stdout?.on('data', (chunk: Buffer) => opts.onStdout!(chunk.toString('utf8')));
       if (opts.onStderr) child.stderr?.on('data', (chunk: Buffer) => opts.onStderr!(chunk.toString('utf8')));
-      const result = await child;
-      if (result.isCanceled) throw new InterruptedError(`kubectl ${args[0] ?? ''} was interrupted`);
+      const result = await child.finally(() => disarm?.());
+      if (result.isCanceled || (disarm && opts.signal?.aborted)) throw new InterruptedError(`kubectl ${args[0] ?? ''} was interrupted`);
       if ((result as { code?: string }).code === 'ENOENT') {
         throw new KubeError('ERR_KUBE_KUBECTL_NOT_FOUND', `kubectl not found: ${binary}`, {
           hint: 'install kubectl (or point hoist at it) and re-run',

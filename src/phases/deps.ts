@@ -18,8 +18,12 @@ export interface PhaseDeps {
 /** RunOptions for an action done on behalf of a phase: ids, abort signal, output into the log. */
 export function runOptions(ctx: PhaseContext): RunOptions {
   return {
+    ...(ctx.onExecution ? { onAccepted: (id: string, node: string) => ctx.onExecution!(node, id) } : {}),
     operationId: ctx.operation.id,
     phaseId: ctx.phase.id,
+    ...(ctx.attempt ? { attempt: ctx.attempt } : {}),
+    ...(ctx.epoch !== undefined ? { epoch: ctx.epoch } : {}),
+    ...(ctx.holder ? { holder: ctx.holder } : {}),
     signal: ctx.signal,
     onOutput: (stream, data) => ctx.logger.debug({ event: 'phase.output', stream }, data.trimEnd()),
     onLog: (level, message) => {

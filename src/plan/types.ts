@@ -63,6 +63,13 @@ export interface ExecutorOwner {
   execution?: string;
   /** Lease epoch of the run that started the phase. */
   epoch?: number;
+  /**
+   * This run of the phase. A resume of an interrupted phase continues the same attempt, so the
+   * nodes answer its requests with the executions it started (each step runs once).
+   */
+  attempt?: string;
+  /** The node executions this attempt started so far, oldest first. */
+  executions?: { node: string; id: string }[];
 }
 
 /** One appended state change. `seq` orders changes; wall clocks never do. */

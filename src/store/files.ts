@@ -106,3 +106,13 @@ export async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }
+
+/** The text of `file`, or undefined when it does not exist. */
+export async function readFileOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}

@@ -20,6 +20,8 @@ export const executorOwnerSchema = z.looseObject({
   pid: z.number().int().nonnegative(),
   execution: z.string().optional(),
   epoch: z.number().int().nonnegative().optional(),
+  attempt: z.string().optional(),
+  executions: z.array(z.looseObject({ node: z.string(), id: z.string() })).optional(),
 });
 
 /** One changelog line. */

@@ -7,13 +7,11 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { z } from 'zod';
+import { KILL_GRACE_MS, killGroup } from '../../process-group.js';
 import { actionError } from '../errors.js';
 import type { OutputStream } from '../protocol.js';
 import { findHook, packageRefSchema } from './packages.js';
 import { type ActionContext, defineAction } from './types.js';
-
-/** After SIGTERM, a hook gets this long to exit before SIGKILL. */
-const KILL_GRACE_MS = 5000;
 
 /** Result of a successful `exec.hook`. */
 export interface ExecHookResult {
@@ -122,13 +120,4 @@ function pipeOutput(ctx: ActionContext, stream: Readable | null, name: OutputStr
     const rest = decoder.end();
     if (rest) ctx.output(name, rest);
   });
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
 }

@@ -37,7 +37,7 @@ export const kubeRunAction = defineAction({
   }),
   async run(ctx, p): Promise<KubeRunResult> {
     const dir = path.join(ctx.stateDir, 'kube');
-    const runner = localKubectlRunner({ kubeconfig: path.join(dir, 'kubeconfig'), cacheDir: path.join(dir, 'cache') });
+    const runner = localKubectlRunner({ kubeconfig: path.join(dir, 'kubeconfig'), cacheDir: path.join(dir, 'cache'), processGroup: true });
     return runner.run(p.args, {
       signal: ctx.signal,
       ...(p.stdin !== undefined ? { stdin: p.stdin } : {}),

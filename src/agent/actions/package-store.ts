@@ -3,6 +3,11 @@
  * labels, and each package unpacked for its hooks. Blobs arrive in chunks over the agent protocol
  * (its lines are capped), are verified by sha256, then unpacked with the image's safe extractor.
  * Index updates are serialized: two phases may touch one node's store at once.
+ *
+ * Nothing is named by the index before it is durable: the blob is fsynced before its rename and
+ * the blobs directory after it, the unpacked tree is extracted beside its place, fsynced file by
+ * file and directory by directory, then renamed in. A blob already present is reused only when
+ * its sha256 matches, not merely its size.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -22,7 +27,7 @@ import {
 import { safeExtract } from '../../image/safe-extract.js';
 import type { PackageIndex } from '../../image/schema.js';
 import { isPackageName, isSemver } from '../../plan/names.js';
-import { isErrno, writeFileAtomic } from '../../store/files.js';
+import { fsyncDir, isErrno, tempPath, writeFileAtomic } from '../../store/files.js';
 import { actionError } from '../errors.js';
 import { defineAction } from './types.js';
 
@@ -58,6 +63,25 @@ async function updateIndex<T>(stateDir: string, fn: (index: PackageIndex) => Pro
   return run;
 }
 
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs every regular file and directory under `dir`, children before their directory. */
+async function fsyncTree(dir: string): Promise<void> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await fsyncTree(full);
+    else if (entry.isFile()) await fsyncFile(full);
+  }
+  await fsyncDir(dir);
+}
+
 async function sha256Of(file: string): Promise<string> {
   return createHash('sha256')
     .update(await fs.readFile(file))
@@ -89,7 +113,7 @@ export const packagePutAction = defineAction({
     const store = nodeStorePaths(ctx.stateDir);
     const blob = store.blob(p.sha256);
     const have = await fs.stat(blob).then(
-      (s) => s.size === p.size,
+      async (s) => s.size === p.size && (await sha256Of(blob)) === p.sha256,
       () => false,
     );
     if (!have) {
@@ -117,14 +141,25 @@ export const packagePutAction = defineAction({
           'push it again; if it fails again the image is damaged',
         );
       }
+      await fsyncFile(part);
       await fs.mkdir(store.blobs, { recursive: true });
       await fs.rename(part, blob);
+      await fsyncDir(store.blobs);
     } else if (!p.final) {
       return { received: p.size, installed: false };
     }
     const dest = store.unpacked({ name: p.name, version: p.version });
-    await fs.rm(dest, { recursive: true, force: true });
-    await safeExtract(blob, dest, { label: `${p.name}:${p.version}` });
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    const staging = tempPath(dest);
+    try {
+      await safeExtract(blob, staging, { label: `${p.name}:${p.version}` });
+      await fsyncTree(staging);
+      await fs.rm(dest, { recursive: true, force: true });
+      await fs.rename(staging, dest);
+      await fsyncDir(path.dirname(dest));
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
     await updateIndex(ctx.stateDir, (index) => [
       addPackage(
         index,

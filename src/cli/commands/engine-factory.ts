@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { InputError, StateError } from '../../errors.js';
 import { Engine } from '../../fsm/engine.js';
-import { type Executor, ExecutorRegistry } from '../../fsm/executor.js';
+import { type Executor, ExecutorRegistry, type NodeExecutions } from '../../fsm/executor.js';
 import { type Image, openImage } from '../../image/open.js';
 import { phaseRegistry } from '../../phases/index.js';
 import { leaves } from '../../plan/query.js';
@@ -45,6 +45,7 @@ function lazyImage(ctx: Context, op: OperationRecord): () => Promise<Image> {
 export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
   let registry: ExecutorRegistry;
   let placement: ((node: string | undefined) => string) | undefined;
+  let executions: NodeExecutions | undefined;
   if (ctx.globals.state) {
     registry = new ExecutorRegistry();
     for (const leaf of leaves(plan.phases)) if (leaf.executor) registry.register(leaf.executor, () => offline(leaf.executor!));
@@ -58,6 +59,7 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
       ...(drainTimeout ? { drainTimeoutMs: parseDuration('--drain-timeout', drainTimeout) } : {}),
     });
     placement = (node) => agents.where(node);
+    executions = agents;
   }
   return new Engine({
     store: ctx.store(),
@@ -70,6 +72,7 @@ export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, 
     owner: { host: hostname(), pid: process.pid },
     lease: ctx.heldLease(),
     signal: ctx.io.signal,
+    ...(executions ? { executions } : {}),
     ...(placement ? { placement: (phase) => placement(phase.node) } : {}),
   });
 }

@@ -62,7 +62,7 @@ describe('agent bundle', () => {
     const stateDir = await newStateDir();
     const { child, client } = await spawnAgent(stateDir);
     const info = await client.hello();
-    expect(info).toEqual({ version: packageVersion, hostname: expect.any(String), pid: child.pid });
+    expect(info).toEqual({ version: packageVersion, hostname: expect.any(String), pid: child.pid, running: {} });
     await expect(client.run('check.time')).resolves.toMatchObject({ time: expect.any(Number) });
     expect((await fs.readFile(path.join(stateDir, 'agent', 'agent.pid'), 'utf8')).trim()).toBe(String(child.pid));
 

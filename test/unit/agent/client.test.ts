@@ -49,13 +49,14 @@ describe('agent client', () => {
       params: {},
       operationId: 'op-1',
       phaseId: '/init/node-2',
+      epoch: 0,
     });
     expect(r2).toMatchObject({ v: 1, type: 'hello', operationId: '', phaseId: '' });
     // Answer out of order.
     agent.send({ type: 'hello', id: r2.id, version: '1.0.0', hostname: 'n2', pid: 7 });
     agent.send({ type: 'accepted', id: r1.id, execution: 'e1' });
     agent.send({ type: 'result', id: r1.id, execution: 'e1', ok: true, data: { hostname: 'n2' } });
-    await expect(second).resolves.toEqual({ version: '1.0.0', hostname: 'n2', pid: 7 });
+    await expect(second).resolves.toEqual({ version: '1.0.0', hostname: 'n2', pid: 7, running: {} });
     await expect(first).resolves.toEqual({ hostname: 'n2' });
   });
 

@@ -44,7 +44,7 @@ describe('agent framing', () => {
       const decoded = decodeLine('{"v":1,"id":"a","type":"run","action":"facts","operationId":"","phaseId":""}', requestSchema, 'request');
       expect(decoded).toEqual({
         ok: true,
-        value: { v: 1, id: 'a', type: 'run', action: 'facts', params: {}, operationId: '', phaseId: '' },
+        value: { v: 1, id: 'a', type: 'run', action: 'facts', params: {}, operationId: '', phaseId: '', epoch: 0, attempt: '', step: '' },
       });
     });
 

@@ -42,12 +42,14 @@ export interface TestAgent {
 }
 
 /** Starts an in-process agent. */
-export async function startTestAgent(options: { stateDir?: string; maxLineBytes?: number } = {}): Promise<TestAgent> {
+export async function startTestAgent(options: { stateDir?: string; maxLineBytes?: number; leaseTtlMs?: number } = {}): Promise<TestAgent> {
   const stateDir = options.stateDir ?? (await tempDir());
   const agent = await startAgent({
     stateDir,
     version: '9.9.9-test',
     log: silentLog,
+    // Most tests mix operations on one agent; the node-lease tests pass a real TTL.
+    leaseTtlMs: options.leaseTtlMs ?? 0,
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
   });
   const clients: AgentClient[] = [];
