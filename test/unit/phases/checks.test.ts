@@ -10,9 +10,10 @@ import { plan } from '../../helpers/plan-dsl.js';
  * Scripted node answers. Behaviour note: every node passes unless `bad` names it; a bad node runs
  * an old agent, has no free space, writes at 2 MB/s and runs its clock 5 s ahead.
  */
-function nodes(bad: string[] = []): NodeAccess {
+function nodes(bad: string[] = [], calls: string[] = []): NodeAccess {
   return {
     async run<T>(node: string, action: string): Promise<T> {
+      calls.push(`${node} ${action}`);
       const isBad = bad.includes(node);
       const answers: Record<string, unknown> = {
         facts: { agentVersion: isBad ? '0.0.1' : '1.0.0', stateDirFreeBytes: isBad ? 0 : 2 ** 40 },
@@ -69,8 +70,12 @@ const image = async () => {
 };
 
 describe('phases › checks', () => {
-  it('passes when every node meets the requirements', async () => {
-    await checksExecutor({ nodes: nodes(), version: '1.0.0', image }).execute(ctx());
+  it('passes when every node meets the requirements, having run every check on every node', async () => {
+    const calls: string[] = [];
+    await expect(checksExecutor({ nodes: nodes([], calls), version: '1.0.0', image }).execute(ctx())).resolves.toBeUndefined();
+    expect(calls.sort()).toEqual(
+      ['node-1', 'node-2'].flatMap((n) => ['check.disk-write', 'check.time', 'check.tmp', 'facts'].map((a) => `${n} ${a}`)),
+    );
   });
 
   it('lists every failed check of every node under "The following checks failed:"', async () => {
