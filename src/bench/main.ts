@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderPlanTable } from '../cli/render/plan-table.js';
 import { ExitCode } from '../errors.js';
-import { newOperationRecord } from '../fsm/operations.js';
+import { newOperationRecord } from '../operation/records.js';
 import type { ImageFacts, NodeFacts } from '../plan/builder/input.js';
 import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
 import { leaves } from '../plan/query.js';

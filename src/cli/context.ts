@@ -11,16 +11,18 @@ import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadIn
 import { InputError, StateError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import { createLogger } from '../log/logger.js';
+import type { OperationEnv } from '../operation/env.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
-import { type Lease, type LeaseRequest, type OperationRecord, ownerAlive, type Store } from '../store/store.js';
+import { type Lease, type LeaseRequest, type OperationRecord, ownerAlive } from '../store/store.js';
 import { hoistVersion } from '../version.js';
+import { parseDuration } from './commands/shared.js';
 import type { CliIO, Globals } from './io.js';
 
-/** What a command works with. */
-export class Context {
+/** What a command works with; also what the workflows of src/operation run with. */
+export class Context implements OperationEnv {
   private storeInstance?: JsonStore;
   private stateCache?: Promise<LoadedClusterState>;
   private inventoryCache?: Promise<LoadedInventory>;
@@ -41,6 +43,24 @@ export class Context {
 
   get json(): boolean {
     return this.globals.output === 'json';
+  }
+
+  get signal(): AbortSignal {
+    return this.io.signal;
+  }
+
+  /** --state plans offline: nothing touches a node. */
+  get offline(): boolean {
+    return !!this.globals.state;
+  }
+
+  get drainTimeoutMs(): number | undefined {
+    return this.globals.drainTimeout ? parseDuration('--drain-timeout', this.globals.drainTimeout) : undefined;
+  }
+
+  /** Per-node results go to stdout for humans; a JSON result is one document written at the end. */
+  nodeResult(text: string): void {
+    if (!this.json) this.out(`${text}\n`);
   }
 
   /** Writes a result to stdout. */
@@ -173,8 +193,8 @@ export class Context {
   }
 
   /** Adds the per-operation debug log file to the logger. */
-  useOperationLog(store: Store, op: { cluster: string; id: string }): string {
-    const file = store.logPath(op.cluster, op.id);
+  useOperationLog(op: { cluster: string; id: string }): string {
+    const file = this.store().logPath(op.cluster, op.id);
     this.opLog = file;
     this.logger = this.makeLogger(file);
     this.logger.info({ event: 'cli.start', command: this.command }, `Start: ${this.command}`);

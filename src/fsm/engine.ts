@@ -1,7 +1,8 @@
 /**
- * The phase state machine: execute and resume (this file), rollback (rollback.ts), complete
- * (complete.ts). Gravity's rules (spec §4) with hoist's fixes: pre/post-check failures are
- * recorded, interrupted phases are re-run by resume, groups honour their `parallel` limit.
+ * The phase state machine: execute and resume (this file), rollback (rollback.ts). It knows
+ * phases, not upgrades: creating and completing operations lives in src/operation. Gravity's
+ * rules (spec §4) with hoist's fixes: pre/post-check failures are recorded, interrupted phases
+ * are re-run by resume, groups honour their `parallel` limit.
  *
  * The caller holds the cluster lock for the whole run, so this engine is the only writer of the
  * operation's changelog; every change is persisted before the working copy moves on.

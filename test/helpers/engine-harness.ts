@@ -2,7 +2,7 @@
 import pino from 'pino';
 import { Engine, type EngineOptions } from '../../src/fsm/engine.js';
 import type { ExecutorRegistry } from '../../src/fsm/executor.js';
-import { newOperationRecord } from '../../src/fsm/operations.js';
+import { newOperationRecord } from '../../src/operation/records.js';
 import type { Plan } from '../../src/plan/types.js';
 import { MemoryStore } from './memory-store.js';
 

@@ -36,7 +36,16 @@ describe('architecture', () => {
   it('lets the engine reach executors only through the registry, never phases/ssh/agent directly', () => {
     const bad = all
       .filter((f) => f.file.startsWith('fsm/'))
-      .flatMap((f) => f.imports.filter((i) => /\/(phases|ssh|agent|cli)\//.test(i) || i === 'ssh2').map((i) => `${f.file} imports ${i}`));
+      .flatMap((f) =>
+        f.imports.filter((i) => /\/(phases|ssh|agent|cli|operation)\//.test(i) || i === 'ssh2').map((i) => `${f.file} imports ${i}`),
+      );
+    expect(bad).toEqual([]);
+  });
+
+  it('keeps workflows (src/operation) free of the CLI, which calls them', () => {
+    const bad = all
+      .filter((f) => f.file.startsWith('operation/'))
+      .flatMap((f) => f.imports.filter((i) => /\/cli\//.test(i) || i === 'commander').map((i) => `${f.file} imports ${i}`));
     expect(bad).toEqual([]);
   });
 

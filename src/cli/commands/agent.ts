@@ -1,14 +1,11 @@
 /** `hoist agent deploy|status|shutdown|run`. */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { type AgentArtifact, agentHello, deployAgent, type NodeIdentity, shutdownAgent } from '../../agent/lifecycle.js';
+import { agentHello } from '../../agent/lifecycle.js';
 import { startAgent } from '../../agent/server.js';
-import type { NodeSettings } from '../../cluster/inventory.js';
-import { ExitCode, HoistError, UnreachableError } from '../../errors.js';
+import { UnreachableError } from '../../errors.js';
+import { deployAgents, shutdownAgents } from '../../operation/agents.js';
 import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
@@ -34,37 +31,6 @@ export function registerAgent(program: Command, run: Action): void {
     .description('run the agent in the foreground on this node (what deploy starts on each node)')
     .requiredOption('--node-state-dir <dir>', "the node's hoist state directory")
     .action((o: { nodeStateDir: string }, cmd: Command) => run(cmd, (ctx) => runHere(ctx, o.nodeStateDir)));
-}
-
-/** The bundle `npm run build` writes next to the compiled CLI. */
-export function agentArtifact(): AgentArtifact {
-  const file = fileURLToPath(new URL('../../agent/hoist-agent.mjs', import.meta.url));
-  if (!existsSync(file)) {
-    throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, ExitCode.unexpected, {
-      hint: 'build hoist first: npm run build',
-    });
-  }
-  return { path: file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex'), version: hoistVersion() };
-}
-
-function identity(cluster: string, node: NodeSettings, nodes: NodeSettings[]): NodeIdentity {
-  const masters = nodes.filter((n) => n.role === 'master').map((n) => ({ name: n.name, address: n.address }));
-  return { cluster, name: node.name, address: node.address, role: node.role, masters };
-}
-
-/** Deploys agents on every node; prints one line per node as it comes up. Used by `upgrade` too. */
-export async function deployAgents(ctx: Context): Promise<void> {
-  const { nodes, pool } = await ctx.connect();
-  const cluster = await ctx.clusterName();
-  const artifact = agentArtifact();
-  ctx.progress.line('Deploying agents on cluster nodes');
-  const results = await Promise.allSettled(
-    nodes.map(async (node) => {
-      await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), ctx.io.signal);
-      if (!ctx.json) ctx.out(`Deployed agent on ${node.name} (${node.address})\n`);
-    }),
-  );
-  throwFirst(results);
 }
 
 async function deployAll(ctx: Context): Promise<void> {
@@ -96,30 +62,6 @@ async function status(ctx: Context): Promise<void> {
 async function shutdownAll(ctx: Context): Promise<void> {
   await shutdownAgents(ctx);
   if (ctx.json) ctx.outJson({ shutdown: (await ctx.connect()).nodes.map((n) => n.name) });
-}
-
-/** Stops and removes the agent on every node; one line per node. Used by `upgrade` too. */
-export async function shutdownAgents(ctx: Context): Promise<void> {
-  const { nodes, pool, agents } = await ctx.connect();
-  // This run's own agent connections close first, so none of them is cut off by the shutdown.
-  await agents.disconnect();
-  ctx.progress.line('Shutting down the agents');
-  const results = await Promise.allSettled(
-    nodes.map(async (node) => {
-      await shutdownAgent(pool.get(node.name), node, ctx.io.signal);
-      if (!ctx.json) ctx.out(`Shut down agent on ${node.name} (${node.address})\n`);
-    }),
-  );
-  throwFirst(results);
-}
-
-/** The first failure in node order, with the others as details. */
-function throwFirst(results: PromiseSettledResult<unknown>[]): void {
-  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (failures.length === 0) return;
-  const [first, ...rest] = failures;
-  if (HoistError.isHoistError(first)) first.details.push(...rest.map((e) => (e instanceof Error ? e.message : String(e))));
-  throw first;
 }
 
 async function runHere(ctx: Context, stateDir: string): Promise<void> {

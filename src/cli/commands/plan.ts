@@ -1,13 +1,10 @@
 /** `hoist plan [display]`, `plan execute|rollback|resume|complete`. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { Engine } from '../../fsm/engine.js';
-import { completeUpgrade } from '../../fsm/operations.js';
-import { PlanState } from '../../fsm/plan-state.js';
-import { rollbackPhase } from '../../fsm/rollback.js';
+import { finishOperation } from '../../operation/finish.js';
+import { type PhaseAction, runPhases } from '../../operation/run.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
-import { makeEngine } from './engine-factory.js';
 import { tailPlan } from './plan-tail.js';
 import type { Action } from './shared.js';
 
@@ -31,7 +28,7 @@ export function registerPlan(program: Command, run: Action): void {
     .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-1/drain')
     .option('--force', 'run a single phase even if it is in progress or its requirements are not completed')
     .action((o: { phase: string; force?: boolean }, cmd: Command) =>
-      run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.execute(checkId(o.phase), { force: !!o.force }), o.phase)),
+      run(cmd, (ctx) => onPlan(ctx, { kind: 'execute', phase: checkId(o.phase), force: !!o.force })),
     );
   plan
     .command('rollback')
@@ -39,15 +36,13 @@ export function registerPlan(program: Command, run: Action): void {
     .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-2/system-upgrade')
     .option('--force', 'roll back even though phases that depend on it are still applied')
     .action((o: { phase: string; force?: boolean }, cmd: Command) =>
-      run(cmd, (ctx) => onPlan(ctx, async (engine) => rollbackPhase(engine, checkId(o.phase), { force: !!o.force }), o.phase)),
+      run(cmd, (ctx) => onPlan(ctx, { kind: 'rollback', phase: checkId(o.phase), force: !!o.force })),
     );
   plan
     .command('resume')
     .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
     .option('--force', 'also re-run in-progress phases whose executor may still be alive')
-    .action((o: { force?: boolean }, cmd: Command) =>
-      run(cmd, (ctx) => onPlan(ctx, async (engine) => engine.resume({ force: !!o.force }), '/')),
-    );
+    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, { kind: 'resume', force: !!o.force })));
   plan
     .command('complete')
     .description('finish the operation: completed if every phase completed, failed if nothing is applied')
@@ -71,40 +66,26 @@ async function showPlan(ctx: Context, tail: boolean): Promise<void> {
   ctx.out(renderPlan(view, ctx.globals.output, op));
 }
 
-/** Runs an engine action on the active operation under the cluster lock. */
-async function onPlan(ctx: Context, action: (engine: Engine) => Promise<void>, phase: string): Promise<void> {
+/** Runs a phase action on the active operation. */
+async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
   const op = await ctx.operation();
-  await ctx.withLock(op.cluster, async () => {
-    ctx.useOperationLog(ctx.store(), op);
-    const { plan, changes } = await ctx.planOf(op);
-    const engine = await makeEngine(ctx, op, plan, changes);
-    await action(engine);
-    if (ctx.json) ctx.outJson({ operation: op.id, phase, state: engine.state.stateOf(phase) });
-  });
+  const outcome = await runPhases(ctx, op, action);
+  if (ctx.json) ctx.outJson({ operation: op.id, phase: outcome.phase, state: outcome.state });
 }
 
 async function complete(ctx: Context, force: boolean): Promise<void> {
   const op = await ctx.operation();
-  await ctx.withLock(op.cluster, async (lease) => {
-    ctx.useOperationLog(ctx.store(), op);
-    const { plan, changes } = await ctx.planOf(op);
-    const done = await completeUpgrade(ctx.store(), op, new PlanState(plan, changes), { force, lease });
-    if (done.forced)
-      ctx.logger.warn(
-        { event: 'operation.forced' },
-        `operation ${op.id} closed as failed while partly applied: the cluster is partly upgraded`,
-      );
-    if (ctx.json)
-      ctx.outJson({
-        operation: done.operation.id,
-        state: done.operation.state,
-        cluster: done.cluster.name,
-        status: done.cluster.status,
-        installedVersion: done.cluster.image.version,
-      });
-    else
-      ctx.out(
-        `Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
-      );
-  });
+  const done = await finishOperation(ctx, op, { force });
+  if (ctx.json)
+    ctx.outJson({
+      operation: done.operation.id,
+      state: done.operation.state,
+      cluster: done.cluster.name,
+      status: done.cluster.status,
+      installedVersion: done.cluster.image.version,
+    });
+  else
+    ctx.out(
+      `Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
+    );
 }

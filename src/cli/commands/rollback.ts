@@ -2,11 +2,9 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { completeUpgrade } from '../../fsm/operations.js';
-import { rollbackOperation, rollbackOrder } from '../../fsm/rollback.js';
+import { rollbackUpgrade } from '../../operation/rollback.js';
 import type { Context } from '../context.js';
 import { columns, formatUpdated } from '../render/plan-table.js';
-import { makeEngine } from './engine-factory.js';
 import type { Action } from './shared.js';
 
 /** Registers `rollback`. */
@@ -44,29 +42,20 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
       return;
     }
   }
-  await ctx.withLock(op.cluster, async (lease) => {
-    if (!o.dryRun) ctx.useOperationLog(ctx.store(), op);
-    const { plan, changes } = await ctx.planOf(op);
-    const engine = await makeEngine(ctx, op, plan, changes);
-    if (o.dryRun) {
-      const order = rollbackOrder(engine);
-      if (ctx.json) ctx.outJson({ operation: op.id, dryRun: true, phases: order.map((p) => p.id) });
-      else {
-        await rollbackOperation(engine, { dryRun: true });
-        if (order.length === 0) ctx.progress.line('[DRY-RUN] Nothing to roll back.');
-      }
-      return;
-    }
-    const undone = await rollbackOperation(engine);
-    const done = await completeUpgrade(ctx.store(), op, engine.state, { reason: 'rolled back', lease });
-    if (ctx.json)
-      ctx.outJson({
-        operation: op.id,
-        state: done.operation.state,
-        rolledBack: undone.map((p) => p.id),
-        installedVersion: done.cluster.image.version,
-      });
-    else
-      ctx.out(`Operation ${op.id} rolled back; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
-  });
+  const outcome = await rollbackUpgrade(ctx, op, { dryRun: !!o.dryRun, announce: !ctx.json });
+  const done = outcome.completion;
+  if (!done) {
+    if (ctx.json) ctx.outJson({ operation: op.id, dryRun: true, phases: outcome.phases.map((p) => p.id) });
+    else if (outcome.phases.length === 0) ctx.progress.line('[DRY-RUN] Nothing to roll back.');
+    return;
+  }
+  if (ctx.json)
+    ctx.outJson({
+      operation: op.id,
+      state: done.operation.state,
+      rolledBack: outcome.phases.map((p) => p.id),
+      installedVersion: done.cluster.image.version,
+    });
+  else
+    ctx.out(`Operation ${op.id} rolled back; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`);
 }

@@ -1,8 +1,8 @@
 /** `hoist status [-o json]`: the cluster, its active operation's progress, or its last operation. */
 import type { Command } from 'commander';
 import { StateError } from '../../errors.js';
-import { tally } from '../../fsm/operations.js';
 import { PlanState } from '../../fsm/plan-state.js';
+import { tally } from '../../operation/tally.js';
 import type { ClusterRecord } from '../../store/store.js';
 import type { Context } from '../context.js';
 import { renderStatus, type StatusInfo, statusDocument } from '../render/status.js';

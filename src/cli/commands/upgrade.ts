@@ -2,19 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { liveClusterFacts } from '../../cluster/live-state.js';
 import { resolveImageArg } from '../../config/load.js';
-import { clusterStateToInput, toUpgradeInput } from '../../config/upgrade-input.js';
-import { completeUpgrade, createUpgrade, newOperationRecord } from '../../fsm/operations.js';
-import { openImage } from '../../image/open.js';
-import { Events } from '../../log/events.js';
+import { newOperationRecord } from '../../operation/records.js';
+import { planUpgrade, startUpgrade } from '../../operation/upgrade.js';
 import { describePlan } from '../../phases/describe.js';
-import { buildUpgradePlan } from '../../plan/builder/upgrade-plan.js';
 import { resolvePlan } from '../../plan/resolve.js';
 import { type Context, needStateFile } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
-import { deployAgents, shutdownAgents } from './agent.js';
-import { makeEngine } from './engine-factory.js';
 import { type Action, parseCount } from './shared.js';
 
 interface UpgradeOptions {
@@ -44,13 +38,6 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
   // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
   if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
-  if (image.source.kind !== 'manifest') {
-    // Every package is checked before anything is planned or created: a damaged or unsafe image
-    // is refused here (exit 3), not half-way through an upgrade.
-    const opened = await openImage(image.source.path);
-    ctx.onClose(() => opened.close());
-    await opened.verify();
-  }
   const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%')
     ? opts.maxUnavailableWorkers
     : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
@@ -60,15 +47,8 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     maxUnavailableWorkers: maxUnavailable,
     ...(opts.parallel ? { parallel: parseCount('--parallel', opts.parallel) } : {}),
   };
-  let input;
-  if (statePromise) {
-    input = clusterStateToInput(await statePromise, image.manifest, options);
-  } else {
-    await deployAgents(ctx);
-    const { agents } = await ctx.connect();
-    input = toUpgradeInput(await liveClusterFacts((await ctx.inventory()).config, agents, ctx.io.signal), image.manifest, options);
-  }
-  const plan = buildUpgradePlan(input);
+  const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config) };
+  const plan = await planUpgrade(ctx, image, from, options);
 
   if (opts.dryRun) {
     // Machine-readable dry runs also say what each phase would do, in its executor's words.
@@ -77,51 +57,20 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ctx.out(renderPlan(resolvePlan(plan, []), ctx.globals.output, undefined, does));
     return;
   }
-  const store = ctx.store();
-  await ctx.withLock(plan.cluster, async (lease) => {
-    const op = await createUpgrade(store, {
-      lease,
-      plan,
-      image: image.manifest.metadata.name,
-      source: resolve(ctx.io.cwd, imageArg),
-      mode: opts.manual ? 'manual' : 'automatic',
-      createdBy: ctx.creator(),
-      force: !!opts.force,
-    });
-    ctx.useOperationLog(store, op);
-    ctx.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
-    ctx.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
-    if (opts.manual) {
-      if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: op.state, mode: op.mode });
-      else ctx.out(`The operation ${op.id} has been created in manual mode.\n`);
-      ctx.progress.line(
-        `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
-      );
-      return;
-    }
-    const engine = await makeEngine(ctx, op, plan, []);
-    try {
-      await engine.resume();
-    } catch (err) {
-      ctx.progress.line(
-        `The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`,
-      );
-      throw err;
-    }
-    const done = await completeUpgrade(store, op, engine.state, { lease });
-    // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
-    if (!ctx.globals.state) await shutdownAgents(ctx);
-    if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state: done.operation.state, mode: op.mode });
-    else ctx.out(`Cluster ${op.cluster} upgraded from ${op.from} to ${op.to} (operation ${op.id}).\n`);
+  const { operation: op, completion } = await startUpgrade(ctx, {
+    plan,
+    image: image.manifest.metadata.name,
+    source: resolve(ctx.io.cwd, imageArg),
+    manual: !!opts.manual,
+    force: !!opts.force,
   });
-}
-
-/** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines. */
-function stamp(d = new Date()): string {
-  return d
-    .toUTCString()
-    .replace(
-      /^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/,
-      (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`,
+  const state = completion?.operation.state ?? op.state;
+  if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state, mode: op.mode });
+  else if (completion) ctx.out(`Cluster ${op.cluster} upgraded from ${op.from} to ${op.to} (operation ${op.id}).\n`);
+  else ctx.out(`The operation ${op.id} has been created in manual mode.\n`);
+  if (!completion) {
+    ctx.progress.line(
+      `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
     );
+  }
 }

@@ -1,5 +1,5 @@
 /** `hoist status`: the cluster record and its active or last operation, as text or JSON. */
-import type { PlanTally } from '../../fsm/operations.js';
+import type { PlanTally } from '../../operation/tally.js';
 import type { ClusterRecord, OperationRecord } from '../../store/store.js';
 import { formatUpdated } from './plan-table.js';
 

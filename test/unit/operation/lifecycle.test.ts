@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HoistError } from '../../../src/errors.js';
-import { completeUpgrade, createUpgrade } from '../../../src/fsm/operations.js';
 import { rollbackPhase } from '../../../src/fsm/rollback.js';
+import { completeUpgrade } from '../../../src/operation/complete.js';
+import { createUpgrade } from '../../../src/operation/create.js';
 import { harness } from '../../helpers/engine-harness.js';
 import { MemoryStore } from '../../helpers/memory-store.js';
 import { group, leaf, plan } from '../../helpers/plan-dsl.js';

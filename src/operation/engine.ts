@@ -1,16 +1,15 @@
-/** Builds the engine for a command: the store, the executors, where phases run, and progress. */
+/** Builds the engine for a workflow: the store, the executors, where phases run, and progress. */
 import { hostname } from 'node:os';
-import { InputError, StateError } from '../../errors.js';
-import { Engine } from '../../fsm/engine.js';
-import { type Executor, ExecutorRegistry, type NodeExecutions } from '../../fsm/executor.js';
-import { type Image, openImage } from '../../image/open.js';
-import { phaseRegistry } from '../../phases/index.js';
-import { leaves } from '../../plan/query.js';
-import type { Plan, PlanChange } from '../../plan/types.js';
-import type { OperationRecord } from '../../store/store.js';
-import { hoistVersion } from '../../version.js';
-import type { Context } from '../context.js';
-import { parseDuration } from './shared.js';
+import { InputError, StateError } from '../errors.js';
+import { Engine } from '../fsm/engine.js';
+import { type Executor, ExecutorRegistry, type NodeExecutions } from '../fsm/executor.js';
+import { type Image, openImage } from '../image/open.js';
+import { phaseRegistry } from '../phases/index.js';
+import { leaves } from '../plan/query.js';
+import type { Plan, PlanChange } from '../plan/types.js';
+import type { OperationRecord } from '../store/store.js';
+import { hoistVersion } from '../version.js';
+import type { OperationEnv } from './env.js';
 
 /** With --state nothing may touch a node, so every executor refuses, saying why. */
 function offline(key: string): Executor {
@@ -23,7 +22,7 @@ function offline(key: string): Executor {
 }
 
 /** The operation's target image, opened on first use and closed with the command. */
-function lazyImage(ctx: Context, op: OperationRecord): () => Promise<Image> {
+function lazyImage(env: OperationEnv, op: OperationRecord): () => Promise<Image> {
   let opened: Promise<Image> | undefined;
   return () => {
     if (!opened) {
@@ -35,43 +34,43 @@ function lazyImage(ctx: Context, op: OperationRecord): () => Promise<Image> {
         );
       }
       opened = openImage(op.source);
-      ctx.onClose(async () => (await opened!.catch(() => undefined))?.close());
+      env.onClose(async () => (await opened!.catch(() => undefined))?.close());
     }
     return opened;
   };
 }
 
 /** An engine over the operation's plan and changelog, wired to the nodes unless --state is given. */
-export async function makeEngine(ctx: Context, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
+export async function makeEngine(env: OperationEnv, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
   let registry: ExecutorRegistry;
   let placement: ((node: string | undefined) => string) | undefined;
   let executions: NodeExecutions | undefined;
-  if (ctx.globals.state) {
+  if (env.offline) {
     registry = new ExecutorRegistry();
     for (const leaf of leaves(plan.phases)) if (leaf.executor) registry.register(leaf.executor, () => offline(leaf.executor!));
   } else {
-    const { agents } = await ctx.connect();
-    const drainTimeout = ctx.globals.drainTimeout;
+    const { agents } = await env.connect();
+    const drainTimeoutMs = env.drainTimeoutMs;
     registry = phaseRegistry({
       nodes: agents,
       version: hoistVersion(),
-      image: lazyImage(ctx, op),
-      ...(drainTimeout ? { drainTimeoutMs: parseDuration('--drain-timeout', drainTimeout) } : {}),
+      image: lazyImage(env, op),
+      ...(drainTimeoutMs ? { drainTimeoutMs } : {}),
     });
     placement = (node) => agents.where(node);
     executions = agents;
   }
   return new Engine({
-    store: ctx.store(),
+    store: env.store(),
     plan,
     operation: op,
     changes,
     registry,
-    logger: ctx.logger,
-    progress: ctx.progress,
+    logger: env.logger,
+    progress: env.progress,
     owner: { host: hostname(), pid: process.pid },
-    lease: ctx.heldLease(),
-    signal: ctx.io.signal,
+    lease: env.heldLease(),
+    signal: env.signal,
     ...(executions ? { executions } : {}),
     ...(placement ? { placement: (phase) => placement(phase.node) } : {}),
   });

@@ -1,0 +1,46 @@
+/**
+ * What a workflow needs from its caller. The CLI's per-command context provides it; a workflow
+ * never reads argv, never writes stdout and never sets an exit code.
+ */
+import type { Logger } from 'pino';
+import type { ClusterAgents } from '../cluster/agents.js';
+import type { NodeSettings } from '../cluster/inventory.js';
+import type { ProgressSink } from '../fsm/progress.js';
+import type { SshPool } from '../ssh/pool.js';
+import type { Lease, OperationRecord, Store } from '../store/store.js';
+
+/** Live access to the nodes of the cluster. */
+export interface LiveCluster {
+  nodes: NodeSettings[];
+  pool: SshPool;
+  agents: ClusterAgents;
+}
+
+/** The services a workflow runs with. */
+export interface OperationEnv {
+  store(): Store;
+  /** Changes once the operation's debug log is attached; read it at the time of use. */
+  readonly logger: Logger;
+  readonly progress: ProgressSink;
+  /** Aborted on Ctrl-C. */
+  readonly signal: AbortSignal;
+  /** Planning from a state file (--state): nothing may touch a node. */
+  readonly offline: boolean;
+  /** --drain-timeout, if given. */
+  readonly drainTimeoutMs: number | undefined;
+  clusterName(): Promise<string>;
+  /** SSH pool and agents, opened once and closed with the command. */
+  connect(): Promise<LiveCluster>;
+  /** Runs `fn` holding the cluster lease; every store write inside is fenced with it. */
+  withLock<T>(cluster: string, fn: (lease: Lease) => Promise<T>): Promise<T>;
+  /** The lease taken by the enclosing `withLock`. */
+  heldLease(): Lease;
+  /** Sends the debug log to the operation's log file from now on. */
+  useOperationLog(op: { cluster: string; id: string }): void;
+  /** Runs `fn` when the command ends, whatever the outcome. */
+  onClose(fn: () => Promise<void>): void;
+  /** Who is creating an operation. */
+  creator(): OperationRecord['createdBy'];
+  /** A per-node result line for a human reader (agent deployed, shut down); silent for machine output. */
+  nodeResult(text: string): void;
+}

@@ -1,0 +1,100 @@
+/**
+ * The upgrade workflow: verify the image, read the cluster (from a state file, or live through
+ * freshly deployed agents), build the plan; then create the operation and, in automatic mode,
+ * run it to the end, complete it and shut the agents down.
+ */
+import { liveClusterFacts } from '../cluster/live-state.js';
+import type { LoadedClusterState, LoadedImage } from '../config/load.js';
+import type { ClusterConfig } from '../config/schema.js';
+import { clusterStateToInput, type InputOptions, toUpgradeInput } from '../config/upgrade-input.js';
+import { openImage } from '../image/open.js';
+import { Events } from '../log/events.js';
+import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
+import type { Plan } from '../plan/types.js';
+import type { OperationRecord } from '../store/store.js';
+import { deployAgents, shutdownAgents } from './agents.js';
+import { type Completion, completeUpgrade } from './complete.js';
+import { createUpgrade } from './create.js';
+import { makeEngine } from './engine.js';
+import type { OperationEnv } from './env.js';
+
+/** Where the cluster's current state comes from: a state file, or the live nodes. */
+export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory: Promise<ClusterConfig> };
+
+/**
+ * Verifies every package of the image (a damaged or unsafe image is refused here, exit 3, not
+ * half-way through an upgrade) and builds the plan. Live clusters get their agents deployed first.
+ */
+export async function planUpgrade(env: OperationEnv, image: LoadedImage, from: ClusterSource, options: InputOptions): Promise<Plan> {
+  if (image.source.kind !== 'manifest') {
+    const opened = await openImage(image.source.path);
+    env.onClose(() => opened.close());
+    await opened.verify();
+  }
+  if ('state' in from) return buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options));
+  await deployAgents(env);
+  const { agents } = await env.connect();
+  const facts = await liveClusterFacts(await from.inventory, agents, env.signal);
+  return buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
+}
+
+/** What `startUpgrade` creates. */
+export interface UpgradeRequest {
+  plan: Plan;
+  /** The image's name (manifest metadata). */
+  image: string;
+  /** Absolute path of the image, reopened by later commands. */
+  source: string;
+  manual: boolean;
+  /** Create even if the previous upgrade was left unfinished. */
+  force: boolean;
+}
+
+/** The new operation and, for an automatic upgrade, how it finished. */
+export interface UpgradeOutcome {
+  operation: OperationRecord;
+  completion?: Completion;
+}
+
+/** Creates the operation under the cluster lock and, unless manual, runs and completes it. */
+export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Promise<UpgradeOutcome> {
+  const store = env.store();
+  return env.withLock(req.plan.cluster, async (lease) => {
+    const op = await createUpgrade(store, {
+      lease,
+      plan: req.plan,
+      image: req.image,
+      source: req.source,
+      mode: req.manual ? 'manual' : 'automatic',
+      createdBy: env.creator(),
+      force: req.force,
+    });
+    env.useOperationLog(op);
+    env.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
+    env.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
+    if (req.manual) return { operation: op };
+    const engine = await makeEngine(env, op, req.plan, []);
+    try {
+      await engine.resume();
+    } catch (err) {
+      env.progress.line(
+        `The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`,
+      );
+      throw err;
+    }
+    const completion = await completeUpgrade(store, op, engine.state, { lease });
+    // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
+    if (!env.offline) await shutdownAgents(env);
+    return { operation: op, completion };
+  });
+}
+
+/** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines. */
+function stamp(d = new Date()): string {
+  return d
+    .toUTCString()
+    .replace(
+      /^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/,
+      (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`,
+    );
+}
