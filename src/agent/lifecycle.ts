@@ -6,8 +6,10 @@
 import path from 'node:path';
 import type { NodeSettings } from '../cluster/inventory.js';
 import { ExitCode, HoistError, UnreachableError } from '../errors.js';
+import { hashFile } from '../image/fs-util.js';
 import { shellQuote as q, type Transport } from '../ssh/transport.js';
 import { AgentClient, type AgentInfo } from './client.js';
+import { systemdUnit, UNIT } from './systemd-unit.js';
 
 /** The bundle to deploy. */
 export interface AgentArtifact {
@@ -25,10 +27,9 @@ export interface NodeIdentity {
   masters: { name: string; address: string }[];
 }
 
-const UNIT = 'hoist-agent.service';
 const MIN_NODE_MAJOR = 20;
 
-function paths(node: NodeSettings) {
+function paths(node: Pick<NodeSettings, 'nodeStateDir'>) {
   const dir = path.posix.join(node.nodeStateDir, 'agent');
   return {
     dir,
@@ -40,33 +41,54 @@ function paths(node: NodeSettings) {
   };
 }
 
-/** What one probe command learns about a node before a deploy or a shutdown. */
+/** Where the orchestrator reaches a node's agent: its socket, and the Node.js that relays to it. */
+export function agentEndpoint(nodeStateDir: string): { socket: string; runtime: string } {
+  const p = paths({ nodeStateDir });
+  return { socket: p.socket, runtime: p.node };
+}
+
+/** What the probe commands learn about a node before a deploy or a shutdown. */
 interface Probe {
   systemd: boolean;
   pid?: number;
-  /** Node.js binaries found, with their versions. */
-  nodes: { bin: string; version: string }[];
+  /** The login environment's Node.js (absolute path) and its version, if it has one. */
+  loginNode?: { bin: string; version: string };
+  /** What `<agent>/node` is now: a link to the node's own Node.js, or a copy of ours by sha256. */
+  runtime?: { link: string } | { sha256: string };
   uname: string;
 }
 
-/** One command for everything deploy needs to know: each command costs a round trip and a login shell. */
+/**
+ * Two commands: Node.js is looked up in the login user's environment (a sudo shell has its own
+ * PATH), everything under the state dir as root. Each command costs a round trip and a login shell.
+ */
 async function probe(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<Probe> {
   const p = paths(node);
-  const script = [
-    `mkdir -p ${q(p.dir)} && chmod 700 ${q(p.dir)} || exit 1`,
+  const login = [
     'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then echo systemd=1; else echo systemd=0; fi',
-    `echo "pid=$(cat ${q(p.pid)} 2>/dev/null)"`,
-    `for n in "$(command -v node 2>/dev/null)" ${q(p.node)}; do [ -x "$n" ] && echo "node=$n $("$n" -e 'process.stdout.write(process.versions.node)' 2>/dev/null)"; done`,
+    `n=$(command -v node 2>/dev/null) && [ -x "$n" ] && echo "node=$n $("$n" -e 'process.stdout.write(process.versions.node)' 2>/dev/null)"`,
     'echo "uname=$(uname -sm)"',
   ].join('\n');
-  const out = (await t.exec(script, { sudo: true, check: true, signal })).stdout.split('\n');
-  const values = (key: string): string[] => out.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
-  const pid = Number.parseInt(values('pid')[0] ?? '', 10);
+  const rt = q(p.node);
+  const root = [
+    `mkdir -p ${q(p.dir)} && chmod 700 ${q(p.dir)} || exit 1`,
+    `echo "pid=$(cat ${q(p.pid)} 2>/dev/null)"`,
+    `if [ -L ${rt} ]; then echo "runtime=link $(readlink ${rt})"; elif [ -f ${rt} ]; then s=$(sha256sum ${rt}) && echo "runtime=\${s%% *}"; fi`,
+  ].join('\n');
+  const out = (await t.exec(login, { check: true, signal })).stdout.split('\n');
+  out.push(...(await t.exec(root, { sudo: true, check: true, signal })).stdout.split('\n'));
+  const value = (key: string): string | undefined => out.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+  const pid = Number.parseInt(value('pid') ?? '', 10);
+  const found = value('node');
+  const runtime = value('runtime');
   return {
-    systemd: values('systemd')[0] === '1',
+    systemd: value('systemd') === '1',
     ...(Number.isInteger(pid) && pid > 1 ? { pid } : {}),
-    nodes: values('node').map((l) => ({ bin: l.slice(0, l.lastIndexOf(' ')), version: l.slice(l.lastIndexOf(' ') + 1) })),
-    uname: values('uname')[0] ?? '',
+    ...(found?.startsWith('/')
+      ? { loginNode: { bin: found.slice(0, found.lastIndexOf(' ')), version: found.slice(found.lastIndexOf(' ') + 1) } }
+      : {}),
+    ...(runtime ? { runtime: runtime.startsWith('link ') ? { link: runtime.slice(5) } : { sha256: runtime } } : {}),
+    uname: value('uname') ?? '',
   };
 }
 
@@ -93,7 +115,7 @@ export async function deployAgent(
 ): Promise<AgentInfo> {
   const p = paths(node);
   const facts = await probe(t, node, signal);
-  const nodeBin = await nodeRuntime(t, facts, p.node, signal);
+  const nodeBin = await ensureRuntime(t, facts, p.node, signal);
   // The bundle is replaced by a rename, so a running agent keeps its file until it is restarted.
   await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
   const idFile = q(path.posix.join(node.nodeStateDir, 'node.json'));
@@ -101,17 +123,7 @@ export async function deployAgent(
   const stdin = `${JSON.stringify(identity, null, 2)}\n`;
   const command = `${q(nodeBin)} ${q(p.bundle)} --state-dir ${q(node.nodeStateDir)}`;
   if (facts.systemd) {
-    const unit = [
-      '[Unit]',
-      'Description=hoist agent',
-      '[Service]',
-      'Type=simple',
-      `ExecStart=${command}`,
-      'Restart=on-failure',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      '',
-    ].join('\n');
+    const unit = systemdUnit(command);
     await t.upload(Buffer.from(unit), `/etc/systemd/system/${UNIT}`, { mode: 0o644, sudo: true, signal });
     await t.exec(`${writeIdentity} && systemctl daemon-reload && systemctl enable ${UNIT} && systemctl restart ${UNIT}`, {
       sudo: true,
@@ -132,7 +144,8 @@ export async function deployAgent(
 export async function agentHello(t: Transport, node: NodeSettings): Promise<AgentInfo | undefined> {
   let client: AgentClient | undefined;
   try {
-    client = new AgentClient(await t.openUnixSocket(paths(node).socket, { sudo: true }), { node: node.name });
+    const { socket, runtime } = agentEndpoint(node.nodeStateDir);
+    client = new AgentClient(await t.openUnixSocket(socket, { sudo: true, runtime }), { node: node.name });
     return await client.hello({ signal: AbortSignal.timeout(5_000) });
   } catch (err) {
     // A host key problem is the operator's to see (with its fingerprint), not an offline agent.
@@ -154,10 +167,19 @@ export async function shutdownAgent(t: Transport, node: NodeSettings, signal?: A
   if (r.exitCode !== 0) throw stopFailed(node, facts.pid);
 }
 
-/** The Node.js to run the agent with: the node's own if ≥ 20, else a copy of ours. */
-async function nodeRuntime(t: Transport, facts: Probe, target: string, signal?: AbortSignal): Promise<string> {
-  const fit = facts.nodes.find((n) => Number.parseInt(n.version, 10) >= MIN_NODE_MAJOR);
-  if (fit) return fit.bin;
+let ourRuntimeSha: Promise<string> | undefined;
+
+/**
+ * Makes `<agent>/node` the Node.js the agent runs with: a link to the node's own when it is ≥ 20,
+ * else a copy of this orchestrator's, uploaded once (verified by sha256) and kept while it matches.
+ */
+async function ensureRuntime(t: Transport, facts: Probe, target: string, signal?: AbortSignal): Promise<string> {
+  const own = facts.loginNode;
+  if (own && Number.parseInt(own.version, 10) >= MIN_NODE_MAJOR) {
+    const linked = facts.runtime && 'link' in facts.runtime && facts.runtime.link === own.bin;
+    if (!linked) await t.exec(`ln -sfn ${q(own.bin)} ${q(target)}`, { sudo: true, check: true, signal });
+    return target;
+  }
   const [os, machine] = facts.uname.split(' ');
   const ours = { linux: 'Linux', x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>;
   if (os !== ours[process.platform] || machine !== ours[process.arch]) {
@@ -171,7 +193,11 @@ async function nodeRuntime(t: Transport, facts: Probe, target: string, signal?: 
       },
     );
   }
-  await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
+  ourRuntimeSha ??= hashFile(process.execPath).then((h) => h.sha256);
+  const sha = await ourRuntimeSha;
+  if (!(facts.runtime && 'sha256' in facts.runtime && facts.runtime.sha256 === sha)) {
+    await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
+  }
   return target;
 }
 

@@ -5,11 +5,11 @@
  * execution id on a fresh connection. The orchestrator's own host runs actions in-process.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { runActionLocally } from '../agent/actions/run-local.js';
 import { AgentClient, type AgentInfo, type CallOptions } from '../agent/client.js';
 import { AgentError } from '../agent/errors.js';
+import { agentEndpoint } from '../agent/lifecycle.js';
 import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import type { SshPool } from '../ssh/pool.js';
 import type { NodeSettings } from './inventory.js';
@@ -182,7 +182,8 @@ export class ClusterAgents implements NodeAccess {
   private async reattach<T>(settings: NodeSettings, execution: string, call: CallOptions, first: unknown): Promise<T> {
     let last: unknown = first;
     for (let attempt = 1; attempt <= REATTACH_ATTEMPTS; attempt++) {
-      this.opts.log?.warn(
+      // One warning per lost connection; the retries are detail.
+      this.opts.log?.[attempt === 1 ? 'warn' : 'debug'](
         { event: 'agent.reattach', node: settings.name, execution, attempt },
         `connection to ${settings.name} dropped; re-attaching to execution ${execution}`,
       );
@@ -192,7 +193,9 @@ export class ClusterAgents implements NodeAccess {
         return await (await this.client(settings)).attach<T>(execution, call);
       } catch (err) {
         last = err;
-        const retry = HoistError.isHoistError(err) && (err.code === 'ERR_AGENT_DISCONNECTED' || err.exitCode === 5);
+        // A node that answers SSH but has no agent lost the execution with it: nothing to wait for.
+        const retry =
+          HoistError.isHoistError(err) && err.code !== 'ERR_AGENT_OFFLINE' && (err.code === 'ERR_AGENT_DISCONNECTED' || err.exitCode === 5);
         if (!retry || call.signal?.aborted) throw err;
         await new Promise((r) => setTimeout(r, 500 * attempt));
       }
@@ -223,10 +226,10 @@ export class ClusterAgents implements NodeAccess {
   }
 
   private async connect(settings: NodeSettings): Promise<AgentClient> {
-    const socket = path.posix.join(settings.nodeStateDir, 'agent.sock');
+    const { socket, runtime } = agentEndpoint(settings.nodeStateDir);
     let stream;
     try {
-      stream = await this.pool.get(settings.name).openUnixSocket(socket, { sudo: true });
+      stream = await this.pool.get(settings.name).openUnixSocket(socket, { sudo: true, runtime });
     } catch (err) {
       if (HoistError.isHoistError(err) && err.exitCode === 5 && err.code !== 'ERR_SSH_SOCKET_UNAVAILABLE') throw err;
       throw new UnreachableError('ERR_AGENT_OFFLINE', `no agent is running on node ${settings.name} (${settings.address})`, {

@@ -29,6 +29,7 @@ export function sshNodesOf(nodes: NodeSettings[]): SshNode[] {
     user: n.ssh.user,
     ...(n.ssh.identityFile ? { identityFile: n.ssh.identityFile } : {}),
     ...(n.ssh.knownHostsFile ? { knownHostsFile: n.ssh.knownHostsFile } : {}),
+    ...(n.ssh.bastion ? { bastion: n.ssh.bastion } : {}),
   }));
 }
 

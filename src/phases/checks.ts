@@ -57,7 +57,8 @@ async function checkNode(deps: PhaseDeps, ctx: PhaseContext, node: string, req: 
     try {
       await fn();
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      // An unreachable node is not a failed check: it fails the phase with exit 5, once.
+      if (ctx.signal.aborted || (HoistError.isHoistError(err) && err.exitCode === ExitCode.unreachable)) throw err;
       report.failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };

@@ -9,11 +9,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { InputError, StateError } from '../errors.js';
 import { formatKnownHostLine } from '../ssh/known-hosts.js';
+import { layoutBastion } from './bastion.js';
+import { createLoginUser, removeLoginUser, type SandboxUserRecord } from './login-user.js';
 import { readSandboxRecord, renderClusterYaml, type SandboxNodeRecord, type SandboxRecord, writeSandboxRecord } from './manifest.js';
 import { layoutNodes, type SandboxNodeLayout } from './nodes.js';
 import { isSandboxSshd } from './processes.js';
 import { stopSandboxServices } from './services.js';
 import { assertAddressFree, ensureSshd, generateKey, renderSshdConfig, startSshd, stopSshd, validateSshdConfig } from './sshd.js';
+import { pathWithoutNode } from './without-node.js';
 
 export type { SandboxNodeRecord, SandboxRecord } from './manifest.js';
 
@@ -29,6 +32,12 @@ export interface SandboxUpOptions {
   log?: Logger;
   /** Extra sshd_config keywords for every node (tests switch features off with it). */
   sshdOptions?: Record<string, string>;
+  /** Log in as this non-root user, created with password-less sudo (removed by sandboxDown). */
+  user?: string;
+  /** Nodes whose login environment has no Node.js. */
+  withoutNode?: string[];
+  /** Nodes reached through the sandbox's own bastion (an extra sshd). */
+  bastionFor?: string[];
 }
 
 /** Per-node line of sandboxStatus. */
@@ -60,26 +69,44 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
     workers: options.workers ?? 0,
     firstAddress: options.firstAddress ?? '127.0.0.2',
   });
+  const bastion = options.bastionFor?.length ? layoutBastion(dir, layout, options.bastionFor) : undefined;
+  checkNodeNames('--without-node', options.withoutNode ?? [], layout);
   await prepareDir(dir, log);
-  for (const node of layout) await assertAddressFree(node);
+  for (const node of [...layout, ...(bastion ? [bastion] : [])]) await assertAddressFree(node);
   const sshdBinary = await ensureSshd(log);
 
   const created = await fs.mkdir(dir, { recursive: true });
   const started: SandboxNodeRecord[] = [];
+  let user: SandboxUserRecord | undefined;
   try {
     const identityFile = path.join(dir, 'id_ed25519');
     const userKey = await generateKey(identityFile, `hoist-sandbox@${name}`);
     const authorizedKeys = path.join(dir, 'authorized_keys');
     await fs.writeFile(authorizedKeys, `${userKey}\n`, { mode: 0o600 });
-    const hostKeys = await Promise.all(layout.map((node) => prepareNode(node, authorizedKeys, options.sshdOptions ?? {})));
-    for (const node of layout) await validateSshdConfig(sshdBinary, node);
+    if (options.user) user = await createLoginUser(options.user, dir, userKey, log);
+    // sshd reads authorized keys as the login user, who cannot enter a root-only sandbox dir: its own are in its home.
+    const keyFiles = user ? `${authorizedKeys} .ssh/authorized_keys` : authorizedKeys;
+    const withoutNode = new Set(options.withoutNode ?? []);
+    const all = [...layout, ...(bastion ? [bastion] : [])];
+    const hostKeys = await Promise.all(
+      all.map(async (node) => {
+        const extra = { ...options.sshdOptions };
+        if (withoutNode.has(node.name)) {
+          // Under the user's home when there is a login user: it cannot enter the root-only sandbox dir.
+          const bin = user ? path.join(user.home, `.sandbox-${node.name}-bin`) : path.join(node.nodeDir, 'bin');
+          extra.SetEnv = `PATH=${await pathWithoutNode(bin)}`;
+        }
+        return prepareNode(node, keyFiles, extra);
+      }),
+    );
+    for (const node of all) await validateSshdConfig(sshdBinary, node);
 
     const knownHostsFile = path.join(dir, 'known_hosts');
-    const knownHosts = layout.map((node, i) => formatKnownHostLine(node.address, node.port, hostKeys[i]!));
+    const knownHosts = all.map((node, i) => formatKnownHostLine(node.address, node.port, hostKeys[i]!));
     await fs.writeFile(knownHostsFile, `${knownHosts.join('\n')}\n`, { mode: 0o600 });
 
     const results = await Promise.allSettled(
-      layout.map(async (node) => {
+      all.map(async (node) => {
         const pid = await startSshd(sshdBinary, node);
         started.push(nodeRecord(node, pid));
         log?.info(
@@ -101,7 +128,9 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
       identityFile,
       knownHostsFile,
       clusterFile: path.join(dir, 'cluster.yaml'),
-      nodes: layout.map((node) => byName.get(node.name)!),
+      nodes: layout.map((node) => ({ ...byName.get(node.name)!, ...(withoutNode.has(node.name) ? { withoutNode: true } : {}) })),
+      ...(user ? { user } : {}),
+      ...(bastion ? { bastion: { ...byName.get(bastion.name)!, for: options.bastionFor! } } : {}),
     };
     await writeSandboxRecord(record);
     await fs.writeFile(record.clusterFile, renderClusterYaml(record));
@@ -110,9 +139,19 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
   } catch (err) {
     // Leave nothing running; remove the directory only if this call created it (else it was empty).
     for (const node of started) await stopSshd(node.sshd.pid, node).catch(() => undefined);
+    if (user) await removeLoginUser(user).catch(() => undefined);
     if (created !== undefined) await fs.rm(dir, { recursive: true, force: true });
     else for (const entry of await fs.readdir(dir)) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
     throw err;
+  }
+}
+
+function checkNodeNames(flag: string, names: string[], layout: SandboxNodeLayout[]): void {
+  const unknown = names.filter((n) => !layout.some((node) => node.name === n));
+  if (unknown.length > 0) {
+    throw new InputError('ERR_SANDBOX_NODE_UNKNOWN', `${flag} names ${unknown.join(', ')}, not a node of this sandbox`, {
+      hint: `name one of ${layout.map((n) => n.name).join(', ')}`,
+    });
   }
 }
 
@@ -174,6 +213,8 @@ export async function sandboxDown(options: { dir: string; log?: Logger }): Promi
       options.log?.info({ event: 'sandbox.node.down', node: node.name, pid: node.sshd.pid, stopped }, `${node.name}: ${what}`);
     }),
   );
+  if (record.bastion) await stopSshd(record.bastion.sshd.pid, record.bastion);
+  if (record.user) await removeLoginUser(record.user, options.log);
   await fs.rm(dir, { recursive: true, force: true });
   options.log?.info({ event: 'sandbox.down', dir }, `sandbox ${record.name} removed`);
   return { removed: true };

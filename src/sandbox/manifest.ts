@@ -29,6 +29,8 @@ const nodeSchema = z.looseObject({
   }),
 });
 
+const userSchema = z.looseObject({ name: z.string(), home: z.string(), sudoers: z.string() });
+
 const recordSchema = z.looseObject({
   version: z.literal(1),
   name: z.string(),
@@ -39,6 +41,10 @@ const recordSchema = z.looseObject({
   knownHostsFile: z.string(),
   clusterFile: z.string(),
   nodes: z.array(nodeSchema),
+  /** The non-root login user the sandbox created, if any. */
+  user: userSchema.optional(),
+  /** The jump host of the nodes named in `for`, if any. */
+  bastion: nodeSchema.extend({ for: z.array(z.string()) }).optional(),
 });
 
 /** What `sandbox.json` holds. */
@@ -84,8 +90,16 @@ export function renderClusterYaml(record: SandboxRecord): string {
     kind: 'Cluster',
     metadata: { name: record.name },
     spec: {
-      ssh: { user: 'root', port: 22, identityFile: record.identityFile, knownHostsFile: record.knownHostsFile },
-      nodes: record.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role, nodeStateDir: n.nodeStateDir })),
+      ssh: { user: record.user?.name ?? 'root', port: 22, identityFile: record.identityFile, knownHostsFile: record.knownHostsFile },
+      nodes: record.nodes.map((n) => ({
+        name: n.name,
+        address: n.address,
+        role: n.role,
+        nodeStateDir: n.nodeStateDir,
+        ...(record.bastion?.for.includes(n.name)
+          ? { ssh: { bastion: { address: record.bastion.address, port: record.bastion.port } } }
+          : {}),
+      })),
     },
   });
   // One line per node and for the small maps, as people write inventories by hand.

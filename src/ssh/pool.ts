@@ -1,13 +1,14 @@
 /**
- * One SSH connection per node for a whole run. Transports are created on first use; a bastion,
- * when configured, is connected once and carries every node connection.
+ * One SSH connection per node for a whole run. Transports are created on first use; a bastion
+ * (the cluster's, or a node's own, which replaces it) is connected once and carries every node
+ * connection that goes through it. Bastion host keys are checked against known_hosts like a node's.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
 import { InputError } from '../errors.js';
 import { type ConnectTarget, connectClient, endClient, forwardThrough } from './connect.js';
-import type { SshNode, SshSettings } from './settings.js';
+import type { BastionSettings, SshNode, SshSettings } from './settings.js';
 import { SshTransport } from './ssh-transport.js';
 
 /** Name the bastion goes by in messages and known_hosts checks. */
@@ -17,7 +18,8 @@ const BASTION_NAME = 'bastion';
 export class SshPool {
   private readonly nodes = new Map<string, SshNode>();
   private readonly transports = new Map<string, SshTransport>();
-  private bastion?: Promise<Client>;
+  /** Open bastion connections by user@address:port. */
+  private readonly bastions = new Map<string, Promise<Client>>();
 
   constructor(
     nodes: SshNode[],
@@ -38,9 +40,12 @@ export class SshPool {
         hint: `known nodes: ${[...this.nodes.keys()].join(', ')}`,
       });
     }
+    const bastion = node.bastion ?? this.settings.bastion;
+    const shared = this.settings.bastion && bastion && sameHost(bastion, this.settings.bastion);
+    const bastionName = shared ? BASTION_NAME : `bastion of ${node.name}`;
     transport = new SshTransport(node, this.settings, {
       log: this.log,
-      ...(this.settings.bastion ? { dial: (target: ConnectTarget) => this.dialThroughBastion(target) } : {}),
+      ...(bastion ? { dial: (target: ConnectTarget) => this.dialThrough(bastion, bastionName, target) } : {}),
     });
     this.transports.set(name, transport);
     return transport;
@@ -61,46 +66,56 @@ export class SshPool {
     throw first;
   }
 
-  /** Closes every connection, the bastion last. */
+  /** Closes every connection, the bastions last. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.transports.values()].map((t) => t.close()));
     this.transports.clear();
-    const bastion = this.bastion;
-    this.bastion = undefined;
-    const client = await bastion?.catch(() => undefined);
-    if (client) await endClient(client);
+    const bastions = [...this.bastions.values()];
+    this.bastions.clear();
+    for (const pending of bastions) {
+      const client = await pending.catch(() => undefined);
+      if (client) await endClient(client);
+    }
   }
 
-  private async dialThroughBastion(target: ConnectTarget): Promise<Duplex> {
-    if (!this.bastion) {
-      const pending = this.connectBastion();
-      this.bastion = pending;
-      pending.catch(() => {
-        if (this.bastion === pending) this.bastion = undefined;
+  private async dialThrough(bastion: BastionSettings, name: string, target: ConnectTarget): Promise<Duplex> {
+    const login = this.bastionTarget(bastion, name);
+    const key = `${login.user}@${login.address}:${login.port}`;
+    let pending = this.bastions.get(key);
+    if (!pending) {
+      pending = this.connectBastion(login, key);
+      this.bastions.set(key, pending);
+      const mine = pending;
+      mine.catch(() => {
+        if (this.bastions.get(key) === mine) this.bastions.delete(key);
       });
     }
-    return forwardThrough(await this.bastion, BASTION_NAME, target);
+    return forwardThrough(await pending, name, target);
   }
 
-  private async connectBastion(): Promise<Client> {
-    const b = this.settings.bastion!;
-    const client = await connectClient(
-      {
-        name: BASTION_NAME,
-        address: b.address,
-        port: b.port ?? 22,
-        user: b.user ?? this.settings.user ?? 'root',
-        identityFile: b.identityFile ?? this.settings.identityFile,
-      },
-      this.settings,
-    );
+  private bastionTarget(b: BastionSettings, name: string): ConnectTarget {
+    return {
+      name,
+      address: b.address,
+      port: b.port ?? 22,
+      user: b.user ?? this.settings.user ?? 'root',
+      identityFile: b.identityFile ?? this.settings.identityFile,
+    };
+  }
+
+  private async connectBastion(login: ConnectTarget, key: string): Promise<Client> {
+    const client = await connectClient(login, this.settings);
     client.on('error', (err: Error) =>
-      this.log?.warn({ event: 'ssh.error', node: BASTION_NAME, err: err.message }, `bastion connection failed: ${err.message}`),
+      this.log?.warn({ event: 'ssh.error', node: login.name, err: err.message }, `${login.name} connection failed: ${err.message}`),
     );
-    const current = this.bastion;
+    const current = this.bastions.get(key);
     client.on('close', () => {
-      if (this.bastion === current) this.bastion = undefined;
+      if (this.bastions.get(key) === current) this.bastions.delete(key);
     });
     return client;
   }
+}
+
+function sameHost(a: BastionSettings, b: BastionSettings): boolean {
+  return a.address === b.address && (a.port ?? 22) === (b.port ?? 22) && a.user === b.user;
 }

@@ -1,6 +1,6 @@
 /** SSH settings of a cluster (from the inventory's `spec.ssh`) and of one node. */
 
-/** A jump host every node connection goes through. */
+/** A jump host that node connections go through. */
 export interface BastionSettings {
   address: string;
   port?: number;
@@ -41,6 +41,8 @@ export interface SshNode {
   identityFile?: string;
   /** Overrides SshSettings.knownHostsFile for this node. */
   knownHostsFile?: string;
+  /** This node's own jump host; replaces SshSettings.bastion for it. */
+  bastion?: BastionSettings;
 }
 
 /** Default connect deadline: long enough for a loaded node, short enough that a dead one fails fast. */

@@ -43,10 +43,16 @@ while True:
         put(1,d)
 `;
 
-/** The shell command of the relay for `socketPath`. */
-export function relayCommand(socketPath: string): string {
+/**
+ * The shell command of the relay for `socketPath`. `runtime`, a Node.js binary on the node (the
+ * agent's), is tried first: the PATH of a sudo shell is not the login user's, and a node without
+ * Node.js of its own has only the runtime hoist uploaded.
+ */
+export function relayCommand(socketPath: string, runtime?: string): string {
   const p = shellQuote(socketPath);
+  const r = runtime === undefined ? undefined : shellQuote(runtime);
   return [
+    ...(r ? [`if [ -x ${r} ]; then exec ${r} -e ${shellQuote(NODE_RELAY)} ${p}; fi`] : []),
     `if command -v node >/dev/null 2>&1; then exec node -e ${shellQuote(NODE_RELAY)} ${p}; fi`,
     `if command -v python3 >/dev/null 2>&1; then exec python3 -c ${shellQuote(PYTHON_RELAY)} ${p}; fi`,
     `if command -v socat >/dev/null 2>&1; then [ -S ${p} ] || { echo "no socket at ${socketPath.replace(/[^A-Za-z0-9_./-]/g, '?')}" >&2; exit 2; }; printf R; exec socat - UNIX-CONNECT:${p}; fi`,
@@ -74,8 +80,17 @@ export function openStreamLocal(client: Client, socketPath: string): Promise<Cli
   });
 }
 
-/** A stream over an exec-channel relay; `line` is relayCommand() possibly wrapped for sudo. */
-export async function openRelay(client: Client, node: string, socketPath: string, line: string): Promise<Duplex> {
+/**
+ * A stream over an exec-channel relay; `line` is relayCommand() possibly wrapped for sudo.
+ * `explain` may turn the relay's stderr into a more precise error (sudo refused it).
+ */
+export async function openRelay(
+  client: Client,
+  node: string,
+  socketPath: string,
+  line: string,
+  explain?: (stderr: string) => Error | undefined,
+): Promise<Duplex> {
   const channel = await openExecChannel(client, node, line);
   let stderr = '';
   const onStderr = (chunk: Buffer) => {
@@ -97,7 +112,7 @@ export async function openRelay(client: Client, node: string, socketPath: string
     };
     const onClose = () => {
       cleanup();
-      reject(socketError(node, socketPath, tailLines(stderr, 3).join('; ') || 'the relay exited'));
+      reject(explain?.(stderr) ?? socketError(node, socketPath, tailLines(stderr, 3).join('; ') || 'the relay exited'));
     };
     channel.on('readable', onReadable);
     channel.once('close', onClose);

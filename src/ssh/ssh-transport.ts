@@ -6,12 +6,13 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
-import { HoistError } from '../errors.js';
+import { ExitCode, HoistError } from '../errors.js';
 import { type ConnectTarget, connectClient, endClient } from './connect.js';
 import { describeNode, type SshNode, type SshSettings } from './settings.js';
 import { execOnClient } from './ssh-exec.js';
 import { openRelay, openStreamLocal, relayCommand, socketError } from './ssh-socket.js';
 import { uploadOverSftp } from './ssh-upload.js';
+import { sudoRefusal, sudoRefusedError } from './sudo.js';
 import {
   type ExecOptions,
   type ExecResult,
@@ -40,6 +41,11 @@ export class SshTransport implements Transport {
   /** How many times a connection was established (1 for a healthy run). */
   connectCount = 0;
   private pending?: Promise<Client>;
+  /**
+   * Why the last connect failed, kept until close(): a node's reachability is one fact per
+   * command, so the phases after the first do not each wait out their own connect timeout.
+   */
+  private unreachable?: unknown;
   private streamLocalUnavailable = false;
   private readonly settings: SshSettings;
   private readonly options: SshTransportOptions;
@@ -60,11 +66,14 @@ export class SshTransport implements Transport {
 
   /** The live connection, opened on first use or after a drop. */
   client(): Promise<Client> {
+    if (this.unreachable !== undefined) return Promise.reject(this.unreachable);
     if (!this.pending) {
       const pending = this.connect();
       this.pending = pending;
-      pending.catch(() => {
-        if (this.pending === pending) this.pending = undefined;
+      pending.catch((err: unknown) => {
+        if (this.pending !== pending) return;
+        this.pending = undefined;
+        if (HoistError.isHoistError(err) && err.exitCode === ExitCode.unreachable) this.unreachable = err;
       });
     }
     return this.pending;
@@ -95,6 +104,10 @@ export class SshTransport implements Transport {
   async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.client();
     const result = await execOnClient(client, this.node, cmd, opts, (c) => withSudo(c, this.user, opts.sudo));
+    if (opts.sudo && this.user !== 'root') {
+      const refused = sudoRefusal(result);
+      if (refused) throw sudoRefusedError(this.node, this.user, cmd, refused);
+    }
     if (opts.check && (result.exitCode !== 0 || result.signal)) throw new RemoteCommandError(this.node, cmd, result);
     return result;
   }
@@ -122,7 +135,11 @@ export class SshTransport implements Transport {
       }
     }
     try {
-      const stream = await openRelay(client, this.node, path, withSudo(relayCommand(path), this.user, opts.sudo));
+      const line = withSudo(relayCommand(path, opts.runtime), this.user, opts.sudo);
+      const stream = await openRelay(client, this.node, path, line, (stderr) => {
+        const refused = sudo ? sudoRefusal({ exitCode: 1, stderr }) : undefined;
+        return refused ? sudoRefusedError(this.node, this.user, `connect to ${path}`, refused) : undefined;
+      });
       // The relay reached the socket that forwarding could not: forwarding is refused here.
       if (forwardError !== undefined) this.streamLocalUnavailable = true;
       return stream;
@@ -132,8 +149,9 @@ export class SshTransport implements Transport {
     }
   }
 
-  /** Closes the connection; a later call reconnects. */
+  /** Closes the connection; a later call reconnects (also after a failed connect). */
   async close(): Promise<void> {
+    this.unreachable = undefined;
     const pending = this.pending;
     this.pending = undefined;
     if (!pending) return;

@@ -46,6 +46,8 @@ export interface UploadOptions {
 export interface UnixSocketOptions {
   /** Reach a root-only socket through `sudo -n` when the transport's user is not root. */
   sudo?: boolean;
+  /** A Node.js binary on the host to run the socket relay with, tried before the PATH's. */
+  runtime?: string;
 }
 
 /** One host that hoist acts on. */

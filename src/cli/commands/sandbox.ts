@@ -16,7 +16,12 @@ interface UpOptions {
   dir?: string;
   firstAddress: string;
   image: string;
+  user?: string;
+  withoutNode: string[];
+  bastionFor: string[];
 }
+
+const collect = (value: string, list: string[]): string[] => [...list, value];
 
 /** The demo image 1.0.0 shipped with hoist's sources. */
 const DEMO_IMAGE = fileURLToPath(new URL('../../../fixtures/images/upgrade-demo-1.0.0', import.meta.url));
@@ -33,6 +38,9 @@ export function registerSandbox(program: Command, run: Action): void {
     .option('--workers <n>', 'worker nodes', '0')
     .option('--first-address <ip>', 'address of node-1; the others follow', '127.0.0.2')
     .option('--image <dir>', 'cluster image installed on the nodes', DEMO_IMAGE)
+    .option('--user <name>', 'log in as this new non-root user with password-less sudo (removed by sandbox down)')
+    .option('--without-node <node>', 'a node whose login environment has no Node.js (repeatable)', collect, [])
+    .option('--bastion-for <node>', 'reach this node through an extra sshd as its bastion (repeatable)', collect, [])
     .option(dirOption, dirHelp)
     .action((o: UpOptions, cmd: Command) => run(cmd, (ctx) => up(ctx, o)));
   sandbox
@@ -79,7 +87,16 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   const dir = dirOf(ctx, o.dir);
   // sandboxUp cleans up after its own failures, and a refusal (a sandbox already running there)
   // must leave that sandbox alone: only what this call started is torn down below.
-  const nodes = await sandboxUp({ dir, masters, workers, firstAddress: o.firstAddress, log: ctx.logger });
+  const nodes = await sandboxUp({
+    dir,
+    masters,
+    workers,
+    firstAddress: o.firstAddress,
+    log: ctx.logger,
+    ...(o.user ? { user: o.user } : {}),
+    withoutNode: o.withoutNode,
+    bastionFor: o.bastionFor,
+  });
   let record;
   let version: string;
   try {
@@ -92,6 +109,9 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   }
   if (ctx.json) return ctx.outJson({ ...record, installedVersion: version });
   for (const n of record.nodes) ctx.out(`Started node ${n.name} (${n.address}, ${n.role}) sshd pid ${n.sshd.pid}\n`);
+  if (record.bastion)
+    ctx.out(`Started bastion (${record.bastion.address}) for ${record.bastion.for.join(', ')}, sshd pid ${record.bastion.sshd.pid}\n`);
+  if (record.user) ctx.out(`Nodes are reached as ${record.user.name} with password-less sudo (${record.user.sudoers})\n`);
   ctx.out(`Sandbox ${record.name} is up with version ${version} installed; inventory: ${record.clusterFile}\n`);
   ctx.progress.line(`Next: hoist -c ${record.clusterFile} agent deploy`);
 }

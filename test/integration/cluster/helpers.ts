@@ -126,10 +126,13 @@ export class TestCluster {
   }
 }
 
-/** Brings up a 3-master sandbox on `firstAddress` through the CLI and, unless told not to, deploys the agents. */
-export async function startCluster(firstAddress: string, opts: { deploy?: boolean } = {}): Promise<TestCluster> {
+/**
+ * Brings up a 3-master sandbox on `firstAddress` through the CLI (with `upArgs` added to
+ * `sandbox up`) and, unless told not to, deploys the agents.
+ */
+export async function startCluster(firstAddress: string, opts: { deploy?: boolean; upArgs?: string[] } = {}): Promise<TestCluster> {
   const cluster = new TestCluster(await fs.mkdtemp(path.join(os.tmpdir(), 'hoist-cluster-')));
-  const up = await cluster.hoist(['sandbox', 'up', '--first-address', firstAddress]);
+  const up = await cluster.hoist(['sandbox', 'up', '--first-address', firstAddress, ...(opts.upArgs ?? [])]);
   if (up.code !== 0) throw new Error(`hoist sandbox up failed (${up.code}): ${up.stderr}`);
   cluster.record = JSON.parse(await fs.readFile(path.join(cluster.sandboxDir, 'sandbox.json'), 'utf8')) as SandboxRecord;
   for (const n of cluster.record.nodes) cluster.pids.add(n.sshd.pid);

@@ -33,4 +33,10 @@ describe('ssh › transport helpers', () => {
     expect(order.every((pos) => pos >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
+
+  it('runs the relay with the given Node.js runtime first, when it is there', () => {
+    const cmd = relayCommand('/var/lib/hoist/agent.sock', '/var/lib/hoist/agent/node');
+    expect(cmd.split('\n')[0]).toMatch(/^if \[ -x \/var\/lib\/hoist\/agent\/node \]; then exec \/var\/lib\/hoist\/agent\/node -e /);
+    expect(cmd.indexOf('command -v node')).toBeGreaterThan(0);
+  });
 });
