@@ -10,13 +10,15 @@ import { isLocalAddress, type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf }
 import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadInventory } from '../config/load.js';
 import { InputError, StateError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
+import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
 import type { OperationEnv } from '../operation/env.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
-import { type Lease, type LeaseRequest, type OperationRecord, ownerAlive } from '../store/store.js';
+import { describeTakeover } from '../store/lock.js';
+import { type Lease, type LeaseRequest, type LeaseTakeover, type OperationRecord, ownerAlive } from '../store/store.js';
 import { hoistVersion } from '../version.js';
 import { parseDuration } from './commands/shared.js';
 import type { CliIO, Globals } from './io.js';
@@ -176,12 +178,30 @@ export class Context implements OperationEnv {
   async withLock<T>(cluster: string, fn: (lease: Lease) => Promise<T>, request?: LeaseRequest): Promise<T> {
     const lease = await this.store().lock(cluster, { host: hostname(), pid: process.pid, command: this.command }, request);
     this.lease = lease;
+    const takeover = lease.owner.lastTakeover;
+    // Logged once the operation's log file is known (useOperationLog), else right after.
+    if (takeover && takeover.by.epoch === lease.epoch) this.pendingTakeover = takeover;
     try {
       return await fn(lease);
     } finally {
+      this.logTakeover();
       this.lease = undefined;
       await lease.release();
     }
+  }
+
+  private pendingTakeover?: LeaseTakeover;
+
+  private logTakeover(): void {
+    const t = this.pendingTakeover;
+    this.pendingTakeover = undefined;
+    if (t) this.logger.warn({ event: Events.lockTakeover, takeover: t }, `cluster lease ${describeTakeover(t)}`);
+  }
+
+  /** The last lease takeover if it happened during `op`, for `plan` and `status`. */
+  async takeoverDuring(op: OperationRecord): Promise<LeaseTakeover | undefined> {
+    const t = (await this.store().readLease(op.cluster))?.lastTakeover;
+    return t && t.at >= op.created ? t : undefined;
   }
 
   /** The lease taken by the enclosing `withLock`. */
@@ -198,6 +218,7 @@ export class Context implements OperationEnv {
     this.opLog = file;
     this.logger = this.makeLogger(file);
     this.logger.info({ event: 'cli.start', command: this.command }, `Start: ${this.command}`);
+    this.logTakeover();
     return file;
   }
 

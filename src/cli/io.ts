@@ -7,7 +7,7 @@ export interface CliIO {
   cwd: string;
   /** Whether stdin is a terminal (prompts need one). */
   interactive: boolean;
-  /** Aborted on SIGINT. */
+  /** Aborted on SIGINT, SIGTERM and SIGHUP. */
   signal: AbortSignal;
 }
 

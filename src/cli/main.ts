@@ -9,16 +9,34 @@ import type { CliIO } from './io.js';
 import { buildProgram, type RunRecord } from './program.js';
 import { errorDocument, renderError } from './render/error.js';
 
+/**
+ * Signals that stop a run the way Ctrl-C does: the same AbortSignal cancels the running phases,
+ * they are recorded interrupted, the lease is released, and hoist exits 128 + the signal number.
+ * A terminal that closes (SIGHUP) or a CI timeout / systemd stop (SIGTERM) must not leave a
+ * phase "in progress" behind a lease that nobody renews.
+ */
+const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
 /** Runs hoist with `argv` (as process.argv: node, script, args…); returns the exit code. */
 export async function main(argv: string[] = process.argv, partial?: Partial<CliIO>): Promise<number> {
   const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) return;
-    process.stderr.write('\nInterrupted: stopping running phases (they will be recorded as failed "interrupted")…\n');
+  let received: StopSignal | undefined;
+  const onSignal = (name: StopSignal): void => {
+    if (received) {
+      // A second signal means "now": nothing more is recorded, the lease expires on its own.
+      process.stderr.write(`\n${name} again: exiting at once\n`);
+      process.exit(128 + STOP_SIGNALS[name]);
+    }
+    received = name;
+    process.stderr.write(
+      `\n${name === 'SIGINT' ? 'Interrupted' : `Received ${name}`}: stopping running phases (they will be recorded as failed "interrupted")…\n`,
+    );
     controller.abort();
   };
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => [name, () => onSignal(name as StopSignal)] as const);
   const ownProcess = !partial;
-  if (ownProcess) process.on('SIGINT', onSigint);
+  if (ownProcess) for (const [name, fn] of handlers) process.on(name, fn);
   const io: CliIO = {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -36,9 +54,11 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   } catch (err) {
     code = report(err, io, record);
   } finally {
-    if (ownProcess) process.off('SIGINT', onSigint);
     await record.ctx?.close();
+    if (ownProcess) for (const [name, fn] of handlers) process.off(name, fn);
   }
+  // An interrupted run says which signal stopped it (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+  if (received && code === ExitCode.interrupted) code = 128 + STOP_SIGNALS[received];
   if (ownProcess) process.exitCode = code;
   return code;
 }

@@ -7,7 +7,7 @@ import type { ClusterAgents } from '../cluster/agents.js';
 import type { NodeSettings } from '../cluster/inventory.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import type { SshPool } from '../ssh/pool.js';
-import type { Lease, OperationRecord, Store } from '../store/store.js';
+import type { Lease, LeaseRequest, OperationRecord, Store } from '../store/store.js';
 
 /** Live access to the nodes of the cluster. */
 export interface LiveCluster {
@@ -32,7 +32,7 @@ export interface OperationEnv {
   /** SSH pool and agents, opened once and closed with the command. */
   connect(): Promise<LiveCluster>;
   /** Runs `fn` holding the cluster lease; every store write inside is fenced with it. */
-  withLock<T>(cluster: string, fn: (lease: Lease) => Promise<T>): Promise<T>;
+  withLock<T>(cluster: string, fn: (lease: Lease) => Promise<T>, request?: LeaseRequest): Promise<T>;
   /** The lease taken by the enclosing `withLock`. */
   heldLease(): Lease;
   /** Sends the debug log to the operation's log file from now on. */

@@ -20,14 +20,16 @@ export interface PhaseOutcome {
 /** Runs `action` on the operation's plan under the cluster lock. */
 export async function runPhases(env: OperationEnv, op: OperationRecord, action: PhaseAction): Promise<PhaseOutcome> {
   const store = env.store();
-  return env.withLock(op.cluster, async () => {
+  const run = async (): Promise<PhaseOutcome> => {
     env.useOperationLog(op);
     const [plan, changes] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id)]);
     const engine = await makeEngine(env, op, plan, changes);
     const phase = action.kind === 'resume' ? '/' : action.phase;
     if (action.kind === 'execute') await engine.execute(phase, { force: action.force });
     else if (action.kind === 'rollback') await rollbackPhase(engine, phase, { force: action.force });
-    else await engine.resume({ force: action.force });
+    else await engine.resume();
     return { phase, state: engine.state.stateOf(phase) };
-  });
+  };
+  // resume --force: the operator knows the live-looking holder is gone; fencing keeps it harmless.
+  return env.withLock(op.cluster, run, { takeOver: action.kind === 'resume' && action.force });
 }

@@ -276,10 +276,14 @@ function leaseTaken(cluster: string, mine: LeaseRecord, current: LeaseRecord | u
   });
 }
 
+function seconds(ms: number): string {
+  return `${ms < 10_000 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)} s`;
+}
+
 function leaseExpired(cluster: string, mine: LeaseRecord, silentMs: number, opts: LeaseTiming): StateError {
   return new StateError(
     'ERR_LOCK_LOST',
-    `lost the lease of cluster "${cluster}" (epoch ${mine.epoch}): no heartbeat for ${Math.round(silentMs / 1000)} s, past its ${Math.round(opts.staleAfterMs / 1000)} s expiry (was this process paused?)`,
+    `lost the lease of cluster "${cluster}" (epoch ${mine.epoch}): no heartbeat for ${seconds(silentMs)}, past its ${seconds(opts.staleAfterMs)} expiry (was this process paused?)`,
     {
       hint: 'another command may have taken over; this one stopped before writing anything more; see "hoist plan" and "hoist status", then "hoist plan resume"',
     },

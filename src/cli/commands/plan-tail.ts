@@ -2,7 +2,7 @@
  * `hoist plan --tail`: follow an operation's plan as it changes, one line per phase change,
  * `<time>\t[  i/  N] Phase <id> is <state>`, until the plan is completed, rolled back or failed.
  */
-import { PhaseFailedError } from '../../errors.js';
+import { PhaseFailedError, StateError } from '../../errors.js';
 import { leaves } from '../../plan/query.js';
 import { latestChanges } from '../../plan/resolve.js';
 import type { PlanChange } from '../../plan/types.js';
@@ -50,6 +50,16 @@ export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000
       );
     }
     if ((await store.getOperation(op.cluster, op.id)).state !== 'in_progress' || ctx.io.signal.aborted) return;
+    // A writer that died holding the lease will never add a line: say so instead of waiting.
+    const writer = await store.readLock(op.cluster);
+    if (writer?.stale) {
+      const w = writer.record;
+      throw new StateError(
+        'ERR_LOCK_EXPIRED',
+        `the writer of operation ${op.id} is gone: the lease of "${w.command}" (pid ${w.pid} on host ${w.host}, epoch ${w.epoch}) expired at ${w.expires}, last heartbeat ${w.heartbeat}`,
+        { hint: 'see "hoist plan"; continue the operation with "hoist plan resume"' },
+      );
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, pollMs);
       ctx.io.signal.addEventListener(

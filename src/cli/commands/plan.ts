@@ -41,7 +41,7 @@ export function registerPlan(program: Command, run: Action): void {
   plan
     .command('resume')
     .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
-    .option('--force', 'also re-run in-progress phases whose executor may still be alive')
+    .option('--force', 'take the cluster lease over even from a holder that looks alive (you know it is gone); it can write nothing more')
     .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, { kind: 'resume', force: !!o.force })));
   plan
     .command('complete')
@@ -63,7 +63,7 @@ async function showPlan(ctx: Context, tail: boolean): Promise<void> {
   const op = await ctx.operation({ allowFinished: true });
   if (tail) return tailPlan(ctx, op);
   const { view } = await ctx.planOf(op);
-  ctx.out(renderPlan(view, ctx.globals.output, op));
+  ctx.out(renderPlan(view, ctx.globals.output, op, undefined, await ctx.takeoverDuring(op)));
 }
 
 /** Runs a phase action on the active operation. */

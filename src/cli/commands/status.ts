@@ -41,6 +41,8 @@ async function status(ctx: Context): Promise<void> {
     const op = await store.getOperation(name, cluster.activeOperation);
     const { plan, changes } = await ctx.planOf(op);
     info.active = { operation: op, progress: tally(new PlanState(plan, changes)) };
+    const takeover = await ctx.takeoverDuring(op);
+    if (takeover) info.takeover = takeover;
   } else if (cluster.lastOperation) {
     info.last = await store.getOperation(name, cluster.lastOperation);
   }

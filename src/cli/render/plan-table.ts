@@ -4,7 +4,8 @@
  */
 import { stringify } from 'yaml';
 import type { PhaseState, PhaseView, PlanView } from '../../plan/types.js';
-import type { OperationRecord } from '../../store/store.js';
+import { describeTakeover } from '../../store/lock.js';
+import type { LeaseTakeover, OperationRecord } from '../../store/store.js';
 
 const MARKERS: Record<PhaseState, string> = {
   unstarted: '*',
@@ -155,15 +156,23 @@ export function planDocument(
 }
 
 /** Renders a plan in the requested format. */
-export function renderPlan(view: PlanView, format: string, operation?: OperationRecord, does?: ReadonlyMap<string, string>): string {
+export function renderPlan(
+  view: PlanView,
+  format: string,
+  operation?: OperationRecord,
+  does?: ReadonlyMap<string, string>,
+  takeover?: LeaseTakeover,
+): string {
+  const doc = () => ({ ...planDocument(view, operation, does), ...(takeover ? { takeover } : {}) });
+  const note = takeover ? `Ownership: ${describeTakeover(takeover)}\n` : '';
   switch (format) {
     case 'json':
-      return `${JSON.stringify(planDocument(view, operation, does), null, 2)}\n`;
+      return `${JSON.stringify(doc(), null, 2)}\n`;
     case 'yaml':
-      return stringify(planDocument(view, operation, does));
+      return stringify(doc());
     case 'short':
-      return renderPlanShort(view);
+      return renderPlanShort(view) + note;
     default:
-      return renderPlanTable(view);
+      return renderPlanTable(view) + note;
   }
 }

@@ -1,6 +1,7 @@
 /** `hoist status`: the cluster record and its active or last operation, as text or JSON. */
 import type { PlanTally } from '../../operation/tally.js';
-import type { ClusterRecord, OperationRecord } from '../../store/store.js';
+import { describeTakeover } from '../../store/lock.js';
+import type { ClusterRecord, LeaseTakeover, OperationRecord } from '../../store/store.js';
 import { formatUpdated } from './plan-table.js';
 
 /** What `hoist status` shows. */
@@ -8,6 +9,8 @@ export interface StatusInfo {
   cluster: ClusterRecord;
   active?: { operation: OperationRecord; progress: PlanTally };
   last?: OperationRecord;
+  /** A lease takeover during the active operation. */
+  takeover?: LeaseTakeover;
 }
 
 /** `-o json`: cluster name, status, installed version, active and last operation. */
@@ -30,6 +33,7 @@ export function statusDocument(info: StatusInfo): Record<string, unknown> {
     installedVersion: info.cluster.image.version,
     activeOperation: info.active ? { ...op(info.active.operation), progress: info.active.progress } : null,
     lastOperation: info.last ? op(info.last) : null,
+    ...(info.takeover ? { takeover: info.takeover } : {}),
   };
 }
 
@@ -59,6 +63,7 @@ export function renderStatus(info: StatusInfo, now = new Date()): string {
       `      Progress: ${p.completed} of ${p.total} phases completed${p.failed ? `, ${p.failed} failed` : ''}${p.inProgress ? `, ${p.inProgress} in progress` : ''}`,
       `      Use 'hoist plan --operation-id=${o.id}' to check operation status`,
     );
+    if (info.takeover) lines.push(`      Ownership: ${describeTakeover(info.takeover)}`);
   } else if (info.last) {
     const o = info.last;
     lines.push(

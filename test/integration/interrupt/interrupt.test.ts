@@ -3,7 +3,7 @@
  * "interrupted", plan resumable) and a kill -9 of hoist mid-phase (phase shown Interrupted,
  * resume re-runs it). Real sandbox nodes on 127.0.30.x.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -66,6 +66,21 @@ describe('interruptions', () => {
     expect(await leafState('/checks')).toMatchObject({ state: 'completed' });
   }, 180_000);
 
+  it('SIGTERM during a phase: exit 143, the phase failed "interrupted", and the lease is released', async () => {
+    expect((await hoist('plan', 'rollback', '--phase', '/checks')).exitCode).toBe(0);
+    const child = hoist('plan', 'execute', '--phase', '/checks');
+    await waitFor(child, 'Executing "/checks" on node-1');
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(143);
+    expect(r.stderr).toContain('Received SIGTERM');
+    expect(await leafState('/checks')).toMatchObject({ state: 'failed', error: { code: 'ERR_INTERRUPTED' } });
+    const lease = JSON.parse(readFileSync(join(state, 'clusters', 'upgrade-demo', 'lock'), 'utf8')) as { released?: string; pid: number };
+    expect(lease).toMatchObject({ pid: child.pid, released: expect.any(String) });
+    const again = await hoist('plan', 'execute', '--phase', '/checks');
+    expect(again.exitCode, again.stderr).toBe(0);
+  }, 180_000);
+
   it('kill -9 mid-phase: the phase shows Interrupted, and resume re-runs it', async () => {
     expect((await hoist('plan', 'rollback', '--phase', '/checks')).exitCode).toBe(0);
     const child = hoist('plan', 'execute', '--phase', '/checks');
@@ -76,13 +91,13 @@ describe('interruptions', () => {
     expect(await leafState('/checks')).toMatchObject({ state: 'in_progress', interrupted: true });
     const table = await hoist('plan');
     expect(table.stdout).toMatch(/^→ checks +Run preflight checks +Interrupted /m);
+    // Its owner is provably gone (pid dead, lease stale), so no --force is needed.
     const plain = await hoist('plan', 'execute', '--phase', '/checks');
-    expect(plain.exitCode).toBe(4);
-    expect(plain.stderr).toContain('phase "/checks" is in progress, use --force flag to force execution');
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('Executing "/checks" on node-1');
+    expect(await leafState('/checks')).toMatchObject({ state: 'completed' });
     const resumed = await hoist('plan', 'resume');
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain('Executing "/checks" on node-1');
-    expect(await leafState('/checks')).toMatchObject({ state: 'completed' });
     expect(await leafState('/gc')).toMatchObject({ state: 'completed' });
   }, 180_000);
 });
