@@ -14,11 +14,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // Whole upgrades of each upgrade kind take minutes each: `npm run test:upgrade-kinds`.
+          exclude: ['test/integration/upgrade-kinds/**'],
           environment: 'node',
           // Real sshd and etcd processes are shared per file; running files one at a time keeps
           // loopback addresses and ports from colliding.
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'upgrade-kinds',
+          include: ['test/integration/upgrade-kinds/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 900_000,
           hookTimeout: 180_000,
         },
       },

@@ -101,6 +101,16 @@ export const ClusterSchema = z.strictObject({
   }),
 });
 
+/**
+ * An intermediate version an image embeds (Gravity's "upgrade via"): its runtime package travels in
+ * the image, labelled `purpose: intermediate-upgrade`, so an older cluster can step through it.
+ */
+export const IntermediateSchema = z.strictObject({
+  version,
+  upgradeFrom: versionRange.optional(),
+  runtime: z.strictObject({ package: runtimeLocator, etcdVersion: version }),
+});
+
 /** The cluster image manifest, `app.yaml`. */
 export const ImageManifestSchema = z.strictObject({
   apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
@@ -109,6 +119,7 @@ export const ImageManifestSchema = z.strictObject({
   spec: z.strictObject({
     upgradeFrom: versionRange.optional(),
     runtime: z.strictObject({ package: runtimeLocator, etcdVersion: version }),
+    upgradeVia: z.array(IntermediateSchema, { error: expecting('a list of intermediate versions') }).default([]),
     systemApps: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
     appDependencies: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
     hooks: z

@@ -14,6 +14,16 @@ export function toImageFacts(manifest: ImageManifest): ImageFacts {
     etcdVersion: spec.runtime.etcdVersion,
     systemApps: [...spec.systemApps],
     appDependencies: [...spec.appDependencies],
+    ...(spec.upgradeVia.length > 0
+      ? {
+          upgradeVia: spec.upgradeVia.map((h) => ({
+            version: h.version,
+            ...(h.upgradeFrom === undefined ? {} : { upgradeFrom: h.upgradeFrom }),
+            runtime: h.runtime.package,
+            etcdVersion: h.runtime.etcdVersion,
+          })),
+        }
+      : {}),
     ...(Object.keys(spec.requirements).length > 0 ? { requirements: { ...spec.requirements } } : {}),
   };
 }

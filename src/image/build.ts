@@ -18,6 +18,7 @@ import { packageMissing } from './errors.js';
 import { replaceDir, siblingTemp } from './fs-util.js';
 import { type PackageSource, packageFolder, readPackageSources, requiredPackages } from './package-source.js';
 import { comparePackages, type PackageEntry, type PackageIndex } from './schema.js';
+import { type Intermediate, readIntermediates, recordIntermediates, withIntermediates } from './upgrade-via.js';
 
 /** Where a built image's index and blobs live, relative to the image root. */
 export const IMAGE_LAYOUT = { index: 'packages/index.json', blobs: 'packages/blobs' } as const;
@@ -93,15 +94,29 @@ export interface BuildOptions {
   force?: boolean;
   /** Directory the output may never be or contain (default: the process's working directory). */
   cwd?: string;
+  /** Older images of the application whose runtimes the image embeds as intermediate versions. */
+  upgradeVia?: readonly string[];
+}
+
+/** Adds the intermediate runtimes the source does not already carry, keeping the index sorted. */
+async function addIntermediateBlobs(intermediates: readonly Intermediate[], stage: string, index: PackageIndex): Promise<void> {
+  for (const { entry, blob } of intermediates) {
+    if (index.packages.some((p) => locatorOf(p) === locatorOf(entry))) continue;
+    await writeFile(join(stage, IMAGE_LAYOUT.blobs, entry.sha256), blob);
+    index.packages.push(entry);
+  }
+  index.packages.sort(comparePackages);
 }
 
 /** Builds the image in `srcDir` into `outFile` (a directory, or an archive by its suffix). */
 export async function buildImage(srcDir: string, outFile: string, options: BuildOptions = {}): Promise<BuiltImage> {
   await checkBuildOutput(srcDir, outFile, options);
   await checkSource(srcDir);
-  const { manifest } = await resolveImageArg(srcDir);
+  const { manifest: source } = await resolveImageArg(srcDir);
   const sources = await readPackageSources(srcDir);
-  checkRequired(srcDir, manifest, sources);
+  checkRequired(srcDir, source, sources);
+  const intermediates = await readIntermediates(options.upgradeVia ?? [], source);
+  const manifest = intermediates.length > 0 ? withIntermediates(source, intermediates) : source;
 
   const archive = isArchivePath(outFile);
   const stage = siblingTemp(outFile, 'build');
@@ -109,6 +124,10 @@ export async function buildImage(srcDir: string, outFile: string, options: Build
     await mkdir(stage, { recursive: true });
     await copyTopLevel(srcDir, stage);
     const index = await packBlobs(sources, stage);
+    if (intermediates.length > 0) {
+      await recordIntermediates(stage, manifest);
+      await addIntermediateBlobs(intermediates, stage, index);
+    }
     await writeFile(join(stage, IMAGE_LAYOUT.index), `${JSON.stringify(index, null, 2)}\n`);
     if (!archive) {
       await replaceDir(stage, outFile);

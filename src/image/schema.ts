@@ -9,7 +9,12 @@ import { showValue } from '../config/problems.js';
 import { isPackageName, isSemver, type PackageRef } from '../plan/names.js';
 
 /** Well-known label keys of packages in an image and in a node's store. */
-export const LABEL = { purpose: 'purpose', installed: 'installed', operationId: 'operation-id' } as const;
+export const LABEL = {
+  purpose: 'purpose',
+  installed: 'installed',
+  operationId: 'operation-id',
+  intermediate: 'intermediate-upgrade',
+} as const;
 
 function expecting(what: string) {
   return (issue: { input?: unknown }): string =>

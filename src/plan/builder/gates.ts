@@ -1,13 +1,15 @@
 /**
  * Gates checked before a plan exists (spec §8.2): the input must describe a sane cluster, and
  * the image must be a newer build of the same application that may upgrade from what is
- * installed without taking any node's runtime backwards.
+ * installed (directly or through the intermediate versions it embeds) without taking any node's
+ * runtime backwards.
  */
 import { InputError } from '../../errors.js';
 import { isNodeName, parseLocator } from '../names.js';
+import { checkIntermediates, upgradeHops } from './hops.js';
 import type { ImageFacts, UpgradeInput } from './input.js';
 import { checkMaxUnavailable, checkParallel } from './limits.js';
-import { isNewer, isValidRange, requireVersion, satisfiesRange } from './versions.js';
+import { isNewer, requireVersion } from './versions.js';
 
 /** Throws an InputError (exit 3) naming the first reason the upgrade may not be planned. */
 export function checkUpgradeGates(input: UpgradeInput): void {
@@ -19,7 +21,8 @@ export function checkUpgradeGates(input: UpgradeInput): void {
   if (input.etcdVersion !== undefined) requireVersion(input.etcdVersion, 'etcdVersion');
   checkSameApplication(input.installed, input.target);
   checkNewer(input.installed, input.target);
-  checkUpgradePath(input.installed, input.target);
+  checkIntermediates(input.target, 'target');
+  upgradeHops(input.installed, input.target);
   checkRuntimeNotOlder(input);
 }
 
@@ -82,22 +85,6 @@ function checkNewer(installed: ImageFacts, target: ImageFacts): void {
     'ERR_VERSION_NOT_NEWER',
     `update version (${target.version}) must be greater than the currently installed version (${installed.version})`,
     { hint: `use an image of "${installed.name}" newer than ${installed.version}` },
-  );
-}
-
-function checkUpgradePath(installed: ImageFacts, target: ImageFacts): void {
-  const range = target.upgradeFrom;
-  if (range === undefined) return;
-  if (!isValidRange(range)) {
-    throw new InputError('ERR_UPGRADE_PATH', `target.upgradeFrom: "${range}" is not a semver range`, {
-      hint: 'fix upgradeFrom in the image manifest, e.g. ">=1.0.0 <2.0.0"',
-    });
-  }
-  if (satisfiesRange(installed.version, range)) return;
-  throw new InputError(
-    'ERR_UPGRADE_PATH',
-    `${target.name} ${target.version} cannot upgrade from installed version ${installed.version} (allowed: ${range})`,
-    { hint: `upgrade first to a version of "${installed.name}" that ${target.version} accepts (${range})` },
   );
 }
 

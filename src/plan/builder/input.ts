@@ -13,8 +13,19 @@ export interface ImageFacts {
   systemApps: string[];
   /** Apps updated under /app before the app itself, `name:version`. */
   appDependencies: string[];
+  /** Intermediate versions embedded in the image, any order (`spec.upgradeVia`). */
+  upgradeVia?: IntermediateFacts[];
   /** What /checks verifies on every node (defaults apply where absent). */
   requirements?: { minDiskWriteMBps?: number; maxTimeDriftMs?: number; minFreeStateDirBytes?: number };
+}
+
+/** An intermediate version the image can step through: its runtime and what it upgrades from. */
+export interface IntermediateFacts {
+  version: string;
+  upgradeFrom?: string;
+  /** Runtime package locator of that version. */
+  runtime: string;
+  etcdVersion: string;
 }
 
 /** A node of the inventory. */

@@ -5,7 +5,7 @@
 
 import { type PackageRef, parseLocator } from '../names.js';
 import type { NodeFacts, UpgradeInput } from './input.js';
-import { changedPackages, isNewer, sameVersion } from './versions.js';
+import { changedPackages, isNewer } from './versions.js';
 
 /** A package the plan updates: target locator plus the installed version, when there was one. */
 export type PackageUpdate = PackageRef & { from?: string };
@@ -19,7 +19,7 @@ export interface UpgradeFacts {
   /** Masters, lead first. */
   masters: NodeFacts[];
   workers: NodeFacts[];
-  /** Masters and workers whose installed runtime is not the target's, same order. */
+  /** Masters and workers whose installed runtime is older than the target's, same order. */
   mastersToUpdate: NodeFacts[];
   workersToUpdate: NodeFacts[];
   systemApps: PackageUpdate[];
@@ -40,9 +40,11 @@ export function gatherFacts(input: UpgradeInput): UpgradeFacts {
   const masters = nodes.filter((n) => n.role === 'master');
   const workers = nodes.filter((n) => n.role === 'worker');
   const target = parseLocator(input.target.runtime, 'target.runtime');
+  // A node already past the target (one stage of a multi-hop plan) is left alone; the gates keep
+  // any node past the image's own runtime out of a plan.
   const differs = (n: NodeFacts): boolean => {
     const installed = parseLocator(nodeRuntime(input, n), `node ${n.name} runtime`);
-    return installed.name !== target.name || !sameVersion(installed.version, target.version);
+    return installed.name !== target.name || isNewer(target.version, installed.version);
   };
   const facts: UpgradeFacts = {
     input,

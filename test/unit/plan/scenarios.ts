@@ -56,6 +56,12 @@ export const DEMO_V2_1: ImageFacts = {
   ],
 };
 
+/** 2.1.0 built with `--upgrade-via` 2.0.0: a cluster on 1.0.0 steps through 2.0.0's runtime. */
+export const DEMO_V2_1_VIA_V2: ImageFacts = {
+  ...DEMO_V2_1,
+  upgradeVia: [{ version: '2.0.0', upgradeFrom: '>=1.0.0 <2.0.0', runtime: 'runtime:7.0.56-11709', etcdVersion: '3.4.23' }],
+};
+
 const master = (n: number): NodeFacts => ({ name: `node-${n}`, address: `127.0.0.${n + 1}`, role: 'master' });
 const worker = (n: number): NodeFacts => ({ name: `node-${n}`, address: `127.0.0.${n + 1}`, role: 'worker' });
 
@@ -102,6 +108,12 @@ export const SCENARIOS: Record<string, UpgradeInput> = {
     nodes: [master(1)],
     installed: DEMO_V1,
     target: DEMO_V2,
+  },
+  'multi-hop': {
+    ...base('multi-hop'),
+    nodes: [master(1), master(2), master(3), worker(4), worker(5)],
+    installed: DEMO_V1,
+    target: DEMO_V2_1_VIA_V2,
   },
   'partly-upgraded': {
     ...base('partly-upgraded'),
