@@ -48,13 +48,13 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
       upArgs: ['--user', USER, '--bastion-for', 'node-2', '--without-node', 'node-3'],
     });
     uid = Number((await execa('id', ['-u', USER])).stdout.trim());
-  }, 180_000);
+  }, 400_000);
 
   afterAll(async () => {
     await expectCleanTeardown(c);
     expect((await execa('id', ['-u', USER], { reject: false })).exitCode).not.toBe(0);
     await expect(fs.stat(sudoersFile(USER))).rejects.toThrow(/ENOENT/);
-  }, 180_000);
+  }, 400_000);
 
   it('creates the user with password-less sudo and writes an inventory that logs in as it', async () => {
     expect(uid).toBeGreaterThan(0);
@@ -78,7 +78,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     expect((await ssh('127.0.50.2')).stdout.trim()).toBe('/usr/bin/node');
   });
 
-  it('deploys the agents: node-3 gets this runtime uploaded once, and reuses it on redeploy', { timeout: 180_000 }, async () => {
+  it('deploys the agents: node-3 gets this runtime uploaded once, and reuses it on redeploy', { timeout: 600_000 }, async () => {
     const bastionLog = c.record.bastion!.sshd.logFile;
     const deploy = await c.cli('agent', 'deploy');
     expect(deploy.code, deploy.stderr).toBe(0);
@@ -101,7 +101,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     expect(logins.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('runs the walkthrough through /masters as that user, then rolls the whole operation back', { timeout: 900_000 }, async () => {
+  it('runs the walkthrough through /masters as that user, then rolls the whole operation back', { timeout: 1_800_000 }, async () => {
     const up = await c.cli('upgrade', '--manual', IMAGE_2);
     expect(up.code, up.stderr).toBe(0);
     for (const phase of [
@@ -137,7 +137,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     expect(ours).toEqual([]);
   });
 
-  it('refuses a user without password-less sudo at agent deploy: ERR_SSH_SUDO, exit 5, no prompt', { timeout: 120_000 }, async () => {
+  it('refuses a user without password-less sudo at agent deploy: ERR_SSH_SUDO, exit 5, no prompt', { timeout: 400_000 }, async () => {
     const file = sudoersFile(USER);
     const original = await fs.readFile(file, 'utf8');
     await fs.writeFile(file, `${USER} ALL=(root) ALL\n`, { mode: 0o440 });
@@ -155,7 +155,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     }
   });
 
-  it('refuses a bastion whose host key is not known: ERR_SSH_HOST_KEY_UNKNOWN, exit 5', { timeout: 120_000 }, async () => {
+  it('refuses a bastion whose host key is not known: ERR_SSH_HOST_KEY_UNKNOWN, exit 5', { timeout: 400_000 }, async () => {
     const knownHosts = path.join(c.root, 'known_hosts_without_bastion');
     const lines = (await fs.readFile(c.record.knownHostsFile, 'utf8')).split('\n').filter((l) => l && !l.startsWith('127.0.50.5 '));
     await fs.writeFile(knownHosts, `${lines.join('\n')}\n`);
@@ -168,7 +168,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     );
   });
 
-  it('refuses a bastion that does not answer: ERR_SSH_UNREACHABLE naming it, exit 5', { timeout: 120_000 }, async () => {
+  it('refuses a bastion that does not answer: ERR_SSH_UNREACHABLE naming it, exit 5', { timeout: 400_000 }, async () => {
     const file = path.join(c.root, 'cluster-dead-bastion.yaml');
     await fs.writeFile(file, (await fs.readFile(c.clusterFile, 'utf8')).replace('address: 127.0.50.5', 'address: 127.0.50.9'));
     const r = await c.hoist(['-c', file, 'agent', 'deploy']);

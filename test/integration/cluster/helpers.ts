@@ -51,7 +51,8 @@ export class TestCluster {
       env: { HOIST_STATE_DIR: this.stateDir, NO_COLOR: '1' },
       reject: false,
       stdin: 'ignore',
-      timeout: 120_000,
+      // A bound that catches a hang, generous for a loaded 2-core CI machine.
+      timeout: 300_000,
     });
     return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
