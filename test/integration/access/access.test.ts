@@ -95,7 +95,7 @@ describe('access › non-root user with sudo, a node behind its own bastion, a n
     expect([after.ino, after.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
     const status = await c.cli('agent', 'status');
     expect(status.code, status.stderr).toBe(0);
-    for (const n of ['node-1', 'node-2', 'node-3']) expect(status.stdout).toMatch(new RegExp(`^${n}\\s.*\\bOnline\\b`, 'm'));
+    for (const n of ['node-1', 'node-2', 'node-3']) expect(status.stdout).toMatch(new RegExp(`^${n}\\s.*\\bDeployed\\b`, 'm'));
     // node-2 was reached through the bastion: it logged hoist's logins as that user.
     const logins = (await fs.readFile(bastionLog, 'utf8')).split('\n').filter((l) => l.includes(`Accepted publickey for ${USER}`));
     expect(logins.length).toBeGreaterThanOrEqual(3);
