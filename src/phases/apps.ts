@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ExitCode, HoistError } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { applyResources, runHookJob } from '../kube/index.js';
-import type { PhaseDeps } from './deps.js';
+import { dataOf, type PhaseDeps } from './deps.js';
 import { agentKubectl } from './kube-runner.js';
 
 /** Reads files of package `name:version` of the target image (undefined where a file is absent). */
@@ -62,7 +62,10 @@ export function preUpdateExecutor(deps: PhaseDeps): Executor {
 
 /** Executor of `update-app` (system apps and the application). */
 export function updateAppExecutor(deps: PhaseDeps): Executor {
-  const locator = (ctx: Pick<PhaseContext, 'phase'>): string => `${String(ctx.phase.data?.app)}:${String(ctx.phase.data?.version)}`;
+  const locator = (ctx: Pick<PhaseContext, 'phase'>): string => {
+    const { app, version } = dataOf('update-app', ctx);
+    return `${app}:${version}`;
+  };
   return {
     async execute(ctx) {
       const files = await packageFiles(deps, locator(ctx), ['resources.yaml', 'jobs/update.yaml']);
@@ -70,7 +73,7 @@ export function updateAppExecutor(deps: PhaseDeps): Executor {
       if (files['jobs/update.yaml']) await hookJob(deps, ctx, files['jobs/update.yaml']);
       const image = await deps.image();
       const post = image.manifest.spec.hooks.postUpdate;
-      if (ctx.phase.data?.app === image.manifest.metadata.name && post)
+      if (dataOf('update-app', ctx).app === image.manifest.metadata.name && post)
         await hookJob(deps, ctx, await readFile(path.join(image.dir, post), 'utf8'));
     },
     async rollback(ctx) {

@@ -6,7 +6,7 @@
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { LABEL } from '../image/schema.js';
 import { parseLocator } from '../plan/names.js';
-import { addressOf, factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
+import { addressOf, dataOf, factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { buildConfigPackage, pushBlob, pushImagePackage } from './packages.js';
 
 /** Executor of `bootstrap`. */
@@ -17,7 +17,7 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
       const facts = await factsOf(deps, ctx, node);
       const has = (name: string, version: string) => facts.packages.some((p) => p.name === name && p.version === version);
       const mark = { [LABEL.operationId]: ctx.operation.id };
-      const runtime = String(ctx.phase.data?.runtime ?? (await deps.image()).manifest.spec.runtime.package);
+      const { runtime } = dataOf('bootstrap', ctx);
       const { name: rname, version: rversion } = parseLocator(runtime, `${ctx.phase.id} runtime`);
       // A package the node already has keeps its labels: rollback must never remove it.
       if (!has(rname, rversion)) await pushImagePackage(deps, ctx, node, runtime, { [LABEL.purpose]: 'runtime', ...mark });
@@ -41,7 +41,7 @@ export function bootstrapExecutor(deps: PhaseDeps): Executor {
     async rollback(ctx) {
       await removeOperationPackages(deps, ctx, nodeOf(ctx));
     },
-    describe: (ctx) => `push runtime ${String(ctx.phase.data?.runtime)} and the node configuration to ${ctx.phase.node}`,
+    describe: (ctx) => `push runtime ${dataOf('bootstrap', ctx).runtime} and the node configuration to ${ctx.phase.node}`,
   };
 }
 

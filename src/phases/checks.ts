@@ -7,7 +7,7 @@ import type { CheckTimeResult, DiskWriteResult, FactsResult } from '../agent/act
 import { ExitCode, HoistError } from '../errors.js';
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { humanSize } from '../human-size.js';
-import { type PhaseDeps, runOptions } from './deps.js';
+import { dataOf, type PhaseDeps, runOptions } from './deps.js';
 
 /** Gravity's defaults, used where the image states no requirement. */
 const DEFAULT_REQUIREMENTS = { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 0 };
@@ -25,7 +25,7 @@ interface NodeReport {
 export function checksExecutor(deps: PhaseDeps): Executor {
   return {
     async execute(ctx) {
-      const req = { ...DEFAULT_REQUIREMENTS, ...((ctx.phase.data?.requirements as Partial<Requirements> | undefined) ?? {}) };
+      const req: Requirements = { ...DEFAULT_REQUIREMENTS, ...dataOf('checks', ctx).requirements };
       const nodes = ctx.plan.servers.map((s) => s.name);
       const reports = await Promise.all(nodes.map((n) => checkNode(deps, ctx, n, req)));
       const failures = reports.flatMap((r) => r.failures.map((f) => `${r.node}: ${f}`));

@@ -1,8 +1,10 @@
 /** What executors are built with: the way to reach nodes, the target image, the orchestrator's facts. */
 import type { FactsResult } from '../agent/actions/index.js';
 import type { NodeAccess, RunOptions } from '../cluster/node-access.js';
+import { StateError } from '../errors.js';
 import type { PhaseContext } from '../fsm/executor.js';
 import type { Image } from '../image/open.js';
+import { type ExecutorKey, type PhaseData, parsePhaseData } from '../plan/phase-data.js';
 
 /** Dependencies shared by every executor of a run. */
 export interface PhaseDeps {
@@ -55,4 +57,18 @@ export function addressOf(ctx: PhaseContext, node: string): string {
 /** Facts of a node (installed packages, runtime, etcd). */
 export function factsOf(deps: PhaseDeps, ctx: PhaseContext, node: string): Promise<FactsResult> {
   return deps.nodes.run<FactsResult>(node, 'facts', {}, runOptions(ctx));
+}
+
+/**
+ * The data of the phase as executor `key` reads it. The builder and the store both check it
+ * already; this refuses a plan that reached the engine past them instead of running on guesses.
+ */
+export function dataOf<K extends ExecutorKey>(key: K, ctx: Pick<PhaseContext, 'phase'>): PhaseData<K> {
+  const res = parsePhaseData(key, ctx.phase);
+  if (res.ok) return res.data;
+  throw new StateError('ERR_PHASE_DATA', `phase ${ctx.phase.id} has data that executor "${key}" cannot read`, {
+    phase: ctx.phase.id,
+    details: res.problem.issues,
+    hint: 'the plan was not built by this version of hoist; complete or roll back the operation with the hoist that created it',
+  });
 }

@@ -4,36 +4,39 @@
  * Rollback inverts the flags.
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { addressOf, nodeOf, type PhaseDeps } from './deps.js';
+import { addressOf, dataOf, nodeOf, type PhaseDeps } from './deps.js';
 import { runCurrentHook } from './runtime-hooks.js';
 
-function flags(ctx: PhaseContext): { enable: string[]; disable: string[] } {
-  const data = ctx.phase.data ?? {};
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
-  return { enable: list(data.enable).map((n) => addressOf(ctx, n)), disable: list(data.disable).map((n) => addressOf(ctx, n)) };
+type ElectionKey = 'stepdown' | 'elect';
+
+/** Node names whose election flag the phase turns on and off. */
+function names(key: ElectionKey, ctx: Pick<PhaseContext, 'phase'>): { enable: string[]; disable: string[] } {
+  const data = dataOf(key, ctx);
+  return { enable: data.enable === undefined ? [] : [data.enable], disable: data.disable ?? [] };
 }
 
 async function apply(deps: PhaseDeps, ctx: PhaseContext, enable: string[], disable: string[]): Promise<void> {
   const node = nodeOf(ctx);
-  if (disable.length > 0) await runCurrentHook(deps, ctx, node, 'election-disable', disable);
-  if (enable.length > 0) await runCurrentHook(deps, ctx, node, 'election-enable', enable);
+  const addresses = (nodes: string[]) => nodes.map((n) => addressOf(ctx, n));
+  if (disable.length > 0) await runCurrentHook(deps, ctx, node, 'election-disable', addresses(disable));
+  if (enable.length > 0) await runCurrentHook(deps, ctx, node, 'election-enable', addresses(enable));
 }
 
 /** Executor of `stepdown` and `elect`. */
-export function electionExecutor(deps: PhaseDeps): Executor {
+export function electionExecutor(deps: PhaseDeps, key: ElectionKey): Executor {
   return {
     async execute(ctx) {
-      const f = flags(ctx);
+      const f = names(key, ctx);
       await apply(deps, ctx, f.enable, f.disable);
     },
     async rollback(ctx) {
-      const f = flags(ctx);
+      const f = names(key, ctx);
       await apply(deps, ctx, f.disable, f.enable);
     },
     describe: (ctx) => {
-      const data = ctx.phase.data ?? {};
-      const names = (v: unknown): string => ([] as unknown[]).concat(v ?? []).join(', ') || 'none';
-      return `set election flags in etcd: enable ${names(data.enable)}; disable ${names(data.disable)}`;
+      const f = names(key, ctx);
+      const list = (nodes: string[]): string => nodes.join(', ') || 'none';
+      return `set election flags in etcd: enable ${list(f.enable)}; disable ${list(f.disable)}`;
     },
   };
 }

@@ -4,7 +4,7 @@
  * Rollbacks re-enable the previous etcd with its untouched data.
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
-import { addressOf, nodeOf, type PhaseDeps } from './deps.js';
+import { addressOf, dataOf, nodeOf, type PhaseDeps } from './deps.js';
 import { runCurrentHook } from './runtime-hooks.js';
 
 type Step = (deps: PhaseDeps, ctx: PhaseContext, node: string) => Promise<void>;
@@ -33,7 +33,7 @@ export const etcdShutdownExecutor = (deps: PhaseDeps): Executor => executor(deps
 export const etcdUpgradeExecutor = (deps: PhaseDeps): Executor =>
   executor(
     deps,
-    hook('etcd-upgrade', (ctx) => [String(ctx.phase.data?.to)]),
+    hook('etcd-upgrade', (ctx) => [dataOf('etcd-upgrade', ctx).to]),
     hook('etcd-rollback'),
     'upgrade etcd',
   );
@@ -44,7 +44,7 @@ export const etcdRestartExecutor = (deps: PhaseDeps): Executor =>
   executor(
     deps,
     hook('etcd-enable', (ctx) =>
-      ctx.phase.data?.leader === true || ctx.phase.node === ctx.plan.leader ? [] : [addressOf(ctx, ctx.plan.leader)],
+      dataOf('etcd-restart', ctx).leader || ctx.phase.node === ctx.plan.leader ? [] : [addressOf(ctx, ctx.plan.leader)],
     ),
     hook('etcd-disable'),
     'start etcd',

@@ -1,8 +1,10 @@
 /**
- * The executors of this build, by key. Keys the plan builder emits but this map lacks stay
- * unavailable: their phases fail their precheck with ERR_EXECUTOR_UNAVAILABLE, never faked.
+ * The executors of this build, one for every key of the plan's phase-data table: a key without
+ * an executor here does not compile. Stored plans naming keys outside the table stay unavailable:
+ * their phases fail their precheck with ERR_EXECUTOR_UNAVAILABLE, never faked.
  */
-import { ExecutorRegistry } from '../fsm/executor.js';
+import { type Executor, ExecutorRegistry } from '../fsm/executor.js';
+import { EXECUTOR_KEYS, type ExecutorKey } from '../plan/phase-data.js';
 import { preUpdateExecutor, updateAppExecutor } from './apps.js';
 import { bootstrapExecutor } from './bootstrap.js';
 import { checksExecutor } from './checks.js';
@@ -15,26 +17,34 @@ import { initExecutor } from './init.js';
 import { kubeExecutors } from './kube-phases.js';
 import { healthExecutor, systemUpgradeExecutor } from './system-upgrade.js';
 
+/** Builds the executor of one key for a run. */
+export type PhaseExecutorFactory = (deps: PhaseDeps) => Executor;
+
+/** Executor key → factory. */
+export const EXECUTORS: Record<ExecutorKey, PhaseExecutorFactory> = {
+  ...kubeExecutors,
+  init: initExecutor,
+  checks: checksExecutor,
+  'pre-update': preUpdateExecutor,
+  bootstrap: bootstrapExecutor,
+  stepdown: (deps) => electionExecutor(deps, 'stepdown'),
+  'system-upgrade': systemUpgradeExecutor,
+  elect: (deps) => electionExecutor(deps, 'elect'),
+  health: healthExecutor,
+  'etcd-backup': etcdBackupExecutor,
+  'etcd-shutdown': etcdShutdownExecutor,
+  'etcd-upgrade': etcdUpgradeExecutor,
+  'etcd-restore': etcdRestoreExecutor,
+  'etcd-restart': etcdRestartExecutor,
+  config: configExecutor,
+  'update-app': updateAppExecutor,
+  gc: gcExecutor,
+};
+
 /** A registry of every executor that can run with `deps`. */
 export function phaseRegistry(deps: PhaseDeps): ExecutorRegistry {
-  const registry = new ExecutorRegistry()
-    .register('init', () => initExecutor(deps))
-    .register('checks', () => checksExecutor(deps))
-    .register('bootstrap', () => bootstrapExecutor(deps))
-    .register('system-upgrade', () => systemUpgradeExecutor(deps))
-    .register('health', () => healthExecutor(deps))
-    .register('stepdown', () => electionExecutor(deps))
-    .register('elect', () => electionExecutor(deps))
-    .register('config', () => configExecutor(deps))
-    .register('etcd-backup', () => etcdBackupExecutor(deps))
-    .register('etcd-shutdown', () => etcdShutdownExecutor(deps))
-    .register('etcd-upgrade', () => etcdUpgradeExecutor(deps))
-    .register('etcd-restore', () => etcdRestoreExecutor(deps))
-    .register('etcd-restart', () => etcdRestartExecutor(deps))
-    .register('gc', () => gcExecutor(deps))
-    .register('pre-update', () => preUpdateExecutor(deps))
-    .register('update-app', () => updateAppExecutor(deps));
-  for (const [key, factory] of Object.entries(kubeExecutors(deps))) registry.register(key, factory);
+  const registry = new ExecutorRegistry();
+  for (const key of EXECUTOR_KEYS) registry.register(key, () => EXECUTORS[key](deps));
   return registry;
 }
 

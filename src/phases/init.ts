@@ -4,7 +4,7 @@
  */
 import type { Executor } from '../fsm/executor.js';
 import { LABEL } from '../image/schema.js';
-import { factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
+import { dataOf, factsOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 
 /** Executor of `init`. Rollback forgets the operation on the node. */
 export function initExecutor(deps: PhaseDeps): Executor {
@@ -15,7 +15,7 @@ export function initExecutor(deps: PhaseDeps): Executor {
       await deps.nodes.run(
         node,
         'operation.init',
-        { operation: { id: op.id, cluster: op.cluster, from: op.from, to: op.to, node, leader: ctx.phase.data?.leader === true } },
+        { operation: { id: op.id, cluster: op.cluster, from: op.from, to: op.to, node, leader: dataOf('init', ctx).leader } },
         runOptions(ctx),
       );
       const facts = await factsOf(deps, ctx, node);

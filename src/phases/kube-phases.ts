@@ -18,7 +18,8 @@ import {
   waitEndpoints,
 } from '../kube/index.js';
 import type { KubectlRunner } from '../kube/runner.js';
-import { type PhaseDeps, serverOf } from './deps.js';
+import type { ExecutorKey } from '../plan/phase-data.js';
+import { dataOf, type PhaseDeps, serverOf } from './deps.js';
 import { agentKubectl } from './kube-runner.js';
 
 type Step = (kube: KubectlRunner, ctx: PhaseContext, deps: PhaseDeps) => Promise<void>;
@@ -38,75 +39,72 @@ function kubeExecutor(deps: PhaseDeps, execute: Step, rollback: Step, what: (ctx
 const about = (ctx: Pick<PhaseContext, 'phase'>): string => ctx.phase.server ?? ctx.phase.node ?? '';
 
 /** Executors of the Kubernetes phases, by key. */
-export function kubeExecutors(deps: PhaseDeps): Record<string, () => Executor> {
-  return {
-    'kubelet-permissions': () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) => grantKubeletPermissions(k, { signal: ctx.signal }),
-        (k, ctx) => revokeKubeletPermissions(k, { signal: ctx.signal }),
-        () => 'let kubelet patch nodes/status during the upgrade',
-      ),
-    drain: () =>
-      kubeExecutor(
-        deps,
-        (k, ctx, d) =>
-          drain(k, serverOf(ctx), {
-            signal: ctx.signal,
-            timeoutMs: d.drainTimeoutMs ?? 3_600_000,
-            onProgress: (line) => progress(ctx, line),
-          }),
-        (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
-        (ctx) => `cordon and drain ${about(ctx)}`,
-      ),
-    taint: () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) => taintNode(k, serverOf(ctx), { signal: ctx.signal }),
-        (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
-        (ctx) => `taint ${about(ctx)} hoist/runlevel=system:NoExecute`,
-      ),
-    uncordon: () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
-        (k, ctx) => cordon(k, serverOf(ctx), { signal: ctx.signal }),
-        (ctx) => `uncordon ${about(ctx)}`,
-      ),
-    endpoints: () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) =>
-          waitEndpoints(k, defaultEndpointTargets(ctx.phase.data?.role === 'worker' ? 'worker' : 'master'), { signal: ctx.signal }),
-        nothing,
-        (ctx) => `wait for DNS and cluster endpoints after ${about(ctx)}`,
-      ),
-    untaint: () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
-        nothing,
-        (ctx) => `remove the taint from ${about(ctx)}`,
-      ),
-    coredns: () =>
-      kubeExecutor(
-        deps,
-        async (k, ctx) => {
-          const r = await ensureCoreDns(k, { signal: ctx.signal });
-          ctx.logger.info({ event: 'coredns', result: r }, 'CoreDNS resources provisioned');
-        },
-        nothing,
-        () => 'create the CoreDNS ClusterRole, binding and Corefile if absent',
-      ),
-    'migrate-labels': () =>
-      kubeExecutor(
-        deps,
-        (k, ctx) => relabel(k, ctx, ctx.operation.to),
-        (k, ctx) => relabel(k, ctx, ctx.operation.from),
-        () => 'label every node with the version it now runs (hoist/version)',
-      ),
-  };
-}
+export const kubeExecutors = {
+  'kubelet-permissions': (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => grantKubeletPermissions(k, { signal: ctx.signal }),
+      (k, ctx) => revokeKubeletPermissions(k, { signal: ctx.signal }),
+      () => 'let kubelet patch nodes/status during the upgrade',
+    ),
+  drain: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx, d) =>
+        drain(k, serverOf(ctx), {
+          signal: ctx.signal,
+          timeoutMs: d.drainTimeoutMs ?? 3_600_000,
+          onProgress: (line) => progress(ctx, line),
+        }),
+      (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
+      (ctx) => `cordon and drain ${about(ctx)}`,
+    ),
+  taint: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => taintNode(k, serverOf(ctx), { signal: ctx.signal }),
+      (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
+      (ctx) => `taint ${about(ctx)} hoist/runlevel=system:NoExecute`,
+    ),
+  uncordon: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => uncordon(k, serverOf(ctx), { signal: ctx.signal }),
+      (k, ctx) => cordon(k, serverOf(ctx), { signal: ctx.signal }),
+      (ctx) => `uncordon ${about(ctx)}`,
+    ),
+  endpoints: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => waitEndpoints(k, defaultEndpointTargets(dataOf('endpoints', ctx).role), { signal: ctx.signal }),
+      nothing,
+      (ctx) => `wait for DNS and cluster endpoints after ${about(ctx)}`,
+    ),
+  untaint: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => untaintNode(k, serverOf(ctx), { signal: ctx.signal }),
+      nothing,
+      (ctx) => `remove the taint from ${about(ctx)}`,
+    ),
+  coredns: (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      async (k, ctx) => {
+        const r = await ensureCoreDns(k, { signal: ctx.signal });
+        ctx.logger.info({ event: 'coredns', result: r }, 'CoreDNS resources provisioned');
+      },
+      nothing,
+      () => 'create the CoreDNS ClusterRole, binding and Corefile if absent',
+    ),
+  'migrate-labels': (deps: PhaseDeps) =>
+    kubeExecutor(
+      deps,
+      (k, ctx) => relabel(k, ctx, ctx.operation.to),
+      (k, ctx) => relabel(k, ctx, ctx.operation.from),
+      () => 'label every node with the version it now runs (hoist/version)',
+    ),
+} satisfies Partial<Record<ExecutorKey, (deps: PhaseDeps) => Executor>>;
 
 /** The version label every node carries, rewritten after an upgrade (and back on rollback). */
 async function relabel(k: KubectlRunner, ctx: PhaseContext, version: string): Promise<void> {

@@ -5,12 +5,10 @@
  */
 import type { Executor, PhaseContext } from '../fsm/executor.js';
 import { parseLocator } from '../plan/names.js';
-import { nodeOf, type PhaseDeps, runOptions } from './deps.js';
+import { dataOf, nodeOf, type PhaseDeps, runOptions } from './deps.js';
 import { currentRuntime, runHook } from './runtime-hooks.js';
 
-function versions(ctx: Pick<PhaseContext, 'phase'>): { from: string; to: string } {
-  return { from: String(ctx.phase.data?.from), to: String(ctx.phase.data?.to) };
-}
+const versions = (ctx: Pick<PhaseContext, 'phase'>) => dataOf('system-upgrade', ctx);
 
 async function switchRuntime(deps: PhaseDeps, ctx: PhaseContext, node: string, off: string, on: string): Promise<void> {
   await runHook(deps, ctx, node, off, 'stop');

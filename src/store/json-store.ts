@@ -24,6 +24,7 @@ import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
 import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
+import { checkPlanDataToWrite, checkStoredPlanData } from './plan-data.js';
 import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
@@ -92,6 +93,7 @@ export class JsonStore implements Store {
     const finalDir = this.opDir(op.cluster, op.id);
     checkRecord(operationRecordSchema, op, path.join(finalDir, 'operation.json'));
     checkRecord(planSchema, plan, path.join(finalDir, 'plan.json'));
+    checkPlanDataToWrite(plan, path.join(finalDir, 'plan.json'));
     if (plan.operationId !== op.id || plan.cluster !== op.cluster) {
       throw new StateError(
         'ERR_STORE_PLAN_MISMATCH',
@@ -152,7 +154,9 @@ export class JsonStore implements Store {
   }
 
   async getPlan(cluster: string, operationId: string): Promise<Plan> {
-    return this.readOpFile(cluster, operationId, 'plan.json', planSchema);
+    const plan = await this.readOpFile(cluster, operationId, 'plan.json', planSchema);
+    checkStoredPlanData(plan, path.join(this.opDir(cluster, operationId), 'plan.json'));
+    return plan;
   }
 
   async appendChange(cluster: string, operationId: string, change: NewPlanChange, lease: Lease): Promise<PlanChange> {

@@ -5,6 +5,7 @@
  * complete) and has no gravity-site restart: hoist keeps no state inside the cluster's etcd.
  */
 
+import type { ExecutorKey } from '../phase-data.js';
 import type { NodeFacts } from './input.js';
 import { type PhaseBuilder, phase } from './tree.js';
 import type { UpgradeFacts } from './upgrade-facts.js';
@@ -15,7 +16,7 @@ export function etcdPhases(f: UpgradeFacts): PhaseBuilder {
   const masters = f.masters;
   const perMaster = (key: string, description: string, build: (m: NodeFacts) => PhaseBuilder): PhaseBuilder =>
     phase(key, { description, parallel: masters.length }).addParallel(...masters.map(build));
-  const member = (executor: string, description: string, m: NodeFacts, data?: Record<string, unknown>): PhaseBuilder =>
+  const member = (executor: ExecutorKey, description: string, m: NodeFacts, data?: Record<string, unknown>): PhaseBuilder =>
     phase(m.name, { executor, description, node: m.name, server: m.name, ...(data ? { data } : {}) });
 
   const backup = perMaster('backup', 'Backup etcd data', (m) =>

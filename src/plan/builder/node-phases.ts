@@ -4,6 +4,7 @@
  * about the node; runtime and election work runs on the node itself.
  */
 
+import type { ExecutorKey } from '../phase-data.js';
 import type { NodeFacts } from './input.js';
 import { type PhaseBuilder, phase } from './tree.js';
 import { nodeRuntime, type UpgradeFacts } from './upgrade-facts.js';
@@ -12,7 +13,7 @@ type Step = (f: UpgradeFacts, n: NodeFacts) => PhaseBuilder;
 
 // Phases the lead master runs against the Kubernetes API on behalf of node `n`.
 const onLeader =
-  (key: string, description: string, data?: Record<string, unknown>): Step =>
+  (key: ExecutorKey, description: string, data?: Record<string, unknown>): Step =>
   (f, n) =>
     phase(key, { executor: key, description, node: f.leader.name, server: n.name, ...(data ? { data } : {}) });
 

@@ -5,6 +5,7 @@
  * level; a multi-hop upgrade has one per intermediate version plus the target's.
  */
 
+import type { ExecutorKey } from '../phase-data.js';
 import { etcdPhases } from './etcd-phases.js';
 import type { NodeFacts } from './input.js';
 import { nodeParallel, workerParallel } from './limits.js';
@@ -95,7 +96,7 @@ function perNode(
   description: string,
   nodes: NodeFacts[],
   f: UpgradeFacts,
-  leaf: (n: NodeFacts) => { executor: string; description: string; data?: Record<string, unknown> },
+  leaf: (n: NodeFacts) => { executor: ExecutorKey; description: string; data?: Record<string, unknown> },
 ): PhaseBuilder {
   const group = phase(key, { description, parallel: nodeParallel(nodes.length, f.input.parallel) });
   return group.addParallel(...nodes.map((n) => phase(n.name, { ...leaf(n), node: n.name, server: n.name })));

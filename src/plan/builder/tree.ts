@@ -5,12 +5,13 @@
  * name a phase that was never built; `validatePlan` still checks the result.
  */
 import { ExitCode, HoistError } from '../../errors.js';
+import type { ExecutorKey } from '../phase-data.js';
 import type { Phase } from '../types.js';
 
 /** What a phase carries besides its place in the tree. */
 export interface PhaseSpec {
   description: string;
-  executor?: string;
+  executor?: ExecutorKey;
   node?: string;
   server?: string;
   /** Children at once; groups only, default 1. */

@@ -3,6 +3,7 @@
  * input, so it surfaces as an internal error (exit 70) rather than a plan that deadlocks later.
  */
 import { ExitCode, HoistError } from '../../errors.js';
+import { isExecutorKey, parsePhaseData } from '../phase-data.js';
 import { ancestorIds, isWithin, leaves, walk } from '../query.js';
 import type { Phase } from '../types.js';
 
@@ -16,7 +17,8 @@ function bad(message: string, phase?: string): HoistError {
 /**
  * Throws unless ids are unique absolute paths under their parent, every `requires` names an
  * existing phase outside the requirer's own line (not itself, an ancestor or a descendant),
- * leaves have an executor, groups a positive `parallel`, and the requirements have no cycle.
+ * leaves have a known executor and data its schema accepts, groups a positive `parallel`, and
+ * the requirements have no cycle.
  */
 export function validatePlan(phases: readonly Phase[]): void {
   const byId = new Map<string, Phase>();
@@ -29,6 +31,7 @@ export function validatePlan(phases: readonly Phase[]): void {
     byId.set(p.id, p);
     const isGroup = (p.phases?.length ?? 0) > 0;
     if (!isGroup && !p.executor) throw bad(`leaf phase "${p.id}" has no executor`, p.id);
+    if (p.executor !== undefined) checkData(p, p.executor);
     if (isGroup && !(Number.isInteger(p.parallel) && p.parallel! >= 1)) throw bad(`group "${p.id}" has no positive parallel limit`, p.id);
   });
   for (const p of byId.values()) {
@@ -38,6 +41,12 @@ export function validatePlan(phases: readonly Phase[]): void {
     }
   }
   checkAcyclic(phases, byId);
+}
+
+function checkData(p: Phase, key: string): void {
+  if (!isExecutorKey(key)) throw bad(`phase "${p.id}" names executor "${key}", which does not exist`, p.id);
+  const res = parsePhaseData(key, p);
+  if (!res.ok) throw bad(`phase "${p.id}" has data that executor "${key}" cannot read: ${res.problem.issues.join('; ')}`, p.id);
 }
 
 /**

@@ -6,7 +6,7 @@ import { validatePlan } from '../../../src/plan/builder/validate.js';
 import type { Phase } from '../../../src/plan/types.js';
 import { SCENARIOS } from './scenarios.js';
 
-const leaf = (id: string, requires: string[] = []): Phase => ({ id, executor: 'noop', description: id, requires });
+const leaf = (id: string, requires: string[] = []): Phase => ({ id, executor: 'health', description: id, requires });
 const group = (id: string, phases: Phase[], requires: string[] = []): Phase => ({ id, description: id, requires, parallel: 1, phases });
 
 function rejection(phases: Phase[]): HoistError {
@@ -57,13 +57,13 @@ describe('plan builder', () => {
   describe('tree DSL', () => {
     it('resolves ids from the final position and chains sequential children', () => {
       const root = planRoot();
-      const a = phase('a', { executor: 'x', description: 'A' });
+      const a = phase('a', { executor: 'health', description: 'A' });
       const g = phase('g', { description: 'G', parallel: 2 });
-      g.addParallel(phase('p', { executor: 'x', description: 'P' }));
-      g.addSequential(phase('s1', { executor: 'x', description: 'S1' }), phase('s2', { executor: 'x', description: 'S2' }));
+      g.addParallel(phase('p', { executor: 'health', description: 'P' }));
+      g.addSequential(phase('s1', { executor: 'health', description: 'S1' }), phase('s2', { executor: 'health', description: 'S2' }));
       root.addSequential(a, g.require(a, a));
       const [pa, pg] = root.children.map((c) => c.toPhase());
-      expect(pa).toEqual({ id: '/a', executor: 'x', description: 'A', requires: [] });
+      expect(pa).toEqual({ id: '/a', executor: 'health', description: 'A', requires: [] });
       // Required explicitly and by the sequential add: listed once.
       expect(pg!.requires).toEqual(['/a']);
       expect(pg!.parallel).toBe(2);
@@ -75,7 +75,7 @@ describe('plan builder', () => {
     });
 
     it('refuses to hang one phase under two parents', () => {
-      const shared = phase('x', { executor: 'x', description: 'X' });
+      const shared = phase('x', { executor: 'health', description: 'X' });
       phase('a', { description: 'A' }).addParallel(shared);
       expect(() => phase('b', { description: 'B' }).addParallel(shared)).toThrow('phase "x" is already under "a"');
     });

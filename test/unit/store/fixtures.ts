@@ -52,7 +52,9 @@ export function plan(id: string): Plan {
         id: '/init',
         description: 'Initialize',
         requires: [],
-        phases: [{ id: '/init/node-1', executor: 'init', description: 'Init node-1', node: 'node-1', requires: [], data: { v: 1 } }],
+        phases: [
+          { id: '/init/node-1', executor: 'init', description: 'Init node-1', node: 'node-1', requires: [], data: { leader: true } },
+        ],
       },
       { id: '/checks', executor: 'checks', description: 'Run checks', node: 'node-1', requires: ['/init'] },
     ],

@@ -100,6 +100,30 @@ describe('JsonStore', () => {
       expect(err.details.join('\n')).toContain('servers');
     });
 
+    it('refuses a plan whose phase data drifted from its executor, naming the file and phase', async () => {
+      await store.createOperation(operation('op-1'), plan('op-1'), lease);
+      const file = path.join(opDir('op-1'), 'plan.json');
+      // What a renamed key looks like: the executor would read `leader` as absent.
+      await writeFile(file, (await readFile(file, 'utf8')).replace('"leader": true', '"isLeader": true'));
+      const err = await caught(store.getPlan('demo', 'op-1'));
+      expect(err.code).toBe('ERR_STORE_PLAN_DATA');
+      expect(err.exitCode).toBe(4);
+      expect(err.phase).toBe('/init/node-1');
+      expect(err.message).toContain(file);
+      expect(err.message).toContain('phase /init/node-1');
+      expect(err.message).toContain('data.leader');
+      expect(err.message).toContain('isLeader');
+    });
+
+    it('refuses to write a plan whose phase data its executor cannot read', async () => {
+      const p = plan('op-1');
+      const drifted = { ...p, phases: p.phases.map((ph) => (ph.id === '/checks' ? { ...ph, data: { requirement: {} } } : ph)) };
+      const err = await caught(store.createOperation(operation('op-1'), drifted, lease));
+      expect(err.code).toBe('ERR_STORE_INVALID_RECORD');
+      expect(err.phase).toBe('/checks');
+      expect(await store.listOperations('demo')).toEqual([]);
+    });
+
     it('names a missing plan.json', async () => {
       await store.createOperation(operation('op-1'), plan('op-1'), lease);
       const file = path.join(opDir('op-1'), 'plan.json');
