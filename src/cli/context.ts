@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ClusterAgents } from '../cluster/agents.js';
 import { isLocalAddress, type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf } from '../cluster/inventory.js';
 import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadInventory } from '../config/load.js';
-import { InputError, StateError } from '../errors.js';
+import { InputError, InterruptedError, StateError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
@@ -93,7 +93,7 @@ export class Context implements OperationEnv {
   clusterState(): Promise<LoadedClusterState> | undefined {
     if (!this.globals.state) return undefined;
     if (!this.stateCache) {
-      this.stateCache = loadClusterState(resolve(this.io.cwd, this.globals.state));
+      this.stateCache = this.untilInterrupted(loadClusterState(resolve(this.io.cwd, this.globals.state)));
       // Callers may start other work before awaiting it; its error surfaces where it is awaited.
       this.stateCache.catch(() => undefined);
     }
@@ -105,10 +105,29 @@ export class Context implements OperationEnv {
     const state = this.clusterState();
     if (state) return state.then((s) => s.inventory);
     if (!this.inventoryCache) {
-      this.inventoryCache = loadInventory(resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml'));
+      this.inventoryCache = this.untilInterrupted(loadInventory(resolve(this.io.cwd, this.globals.cluster ?? 'cluster.yaml')));
       this.inventoryCache.catch(() => undefined);
     }
     return this.inventoryCache;
+  }
+
+  /**
+   * `work`, cut short by Ctrl-C: input loading has no steps to stop between, so the command stops
+   * waiting for it (and, if it finished meanwhile, does not go on with its result).
+   */
+  untilInterrupted<T>(work: Promise<T>): Promise<T> {
+    const signal = this.io.signal;
+    if (signal.aborted) return Promise.reject(new InterruptedError());
+    return new Promise<T>((resolvePromise, reject) => {
+      const onAbort = (): void => reject(new InterruptedError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      work
+        .then(
+          (value) => (signal.aborted ? reject(new InterruptedError()) : resolvePromise(value)),
+          (err: unknown) => reject(signal.aborted ? new InterruptedError('interrupted', { cause: err }) : err),
+        )
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /** Cluster name from the inventory. */

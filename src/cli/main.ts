@@ -3,7 +3,7 @@
  * `main` takes injectable streams so tests run it in-process.
  */
 import { CommanderError } from 'commander';
-import { ExitCode, HoistError } from '../errors.js';
+import { ExitCode, HoistError, InterruptedError } from '../errors.js';
 import { hoistVersion } from '../version.js';
 import type { CliIO } from './io.js';
 import { buildProgram, type RunRecord } from './program.js';
@@ -36,7 +36,15 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   };
   const handlers = Object.keys(STOP_SIGNALS).map((name) => [name, () => onSignal(name as StopSignal)] as const);
   const ownProcess = !partial;
-  if (ownProcess) for (const [name, fn] of handlers) process.on(name, fn);
+  // A reader that went away (`hoist … | head -1`) ends the run quietly, as SIGPIPE would.
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  };
+  if (ownProcess) {
+    for (const [name, fn] of handlers) process.on(name, fn);
+    process.stdout.on('error', onStdoutError);
+  }
   const io: CliIO = {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -52,7 +60,9 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   try {
     await buildProgram(io, hoistVersion(), record).parseAsync(argv);
   } catch (err) {
-    code = report(err, io, record);
+    // Anything that ends a run after Ctrl-C (a cut-off read, a refused lock) is the interruption.
+    const cause = io.signal.aborted && !(HoistError.isHoistError(err) && err.exitCode === ExitCode.phaseFailed) ? interrupted(err) : err;
+    code = report(cause, io, record);
   } finally {
     await record.ctx?.close();
     if (ownProcess) for (const [name, fn] of handlers) process.off(name, fn);
@@ -61,6 +71,11 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   if (received && code === ExitCode.interrupted) code = 128 + STOP_SIGNALS[received];
   if (ownProcess) process.exitCode = code;
   return code;
+}
+
+function interrupted(err: unknown): unknown {
+  if (HoistError.isHoistError(err) && err.exitCode === ExitCode.interrupted) return err;
+  return new InterruptedError('interrupted', { cause: err, hint: 'run the command again to continue' });
 }
 
 function report(err: unknown, io: CliIO, record: RunRecord): number {
@@ -74,7 +89,13 @@ function report(err: unknown, io: CliIO, record: RunRecord): number {
   if (ctx?.json && !ctx.wroteResult) io.stdout.write(`${JSON.stringify(errorDocument(err))}\n`);
   io.stderr.write(renderError(err, { debug: ctx?.globals.debug, logFile }));
   try {
-    ctx?.logger.error({ event: 'cli.error', err }, err instanceof Error ? err.message : String(err));
+    // The stack goes to the log only with --debug: with -o json the console gets log lines too.
+    const logged = ctx?.globals.debug
+      ? err
+      : HoistError.isHoistError(err)
+        ? err.toJSON()
+        : { message: String((err as Error)?.message ?? err) };
+    ctx?.logger.error({ event: 'cli.error', err: logged }, err instanceof Error ? err.message : String(err));
   } catch {
     // Logging must never hide the error itself.
   }

@@ -3,8 +3,8 @@
  * only validated here, and unpacking is the job of whoever uploads its packages.
  */
 import { posix } from 'node:path';
-import * as tar from 'tar';
 import { InputError } from '../errors.js';
+import { scanArchive } from '../image/archive-scan.js';
 
 /** File names that mark an image archive. */
 const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
@@ -42,26 +42,22 @@ async function scan(archive: string): Promise<{ files: string[]; manifests: Map<
   const files: string[] = [];
   const manifests = new Map<string, string>();
   const reads: Promise<void>[] = [];
-  await tar.t({
-    file: archive,
-    strict: true,
-    onReadEntry: (entry) => {
-      const name = clean(entry.path);
-      if (entry.type !== 'File' && entry.type !== 'OldFile') return;
-      files.push(name);
-      const depth = name.split('/').length;
-      if (posix.basename(name) !== 'app.yaml' || depth > 2 || (entry.size ?? 0) > MAX_MANIFEST_BYTES) return;
-      const chunks: Buffer[] = [];
-      reads.push(
-        new Promise((resolve) => {
-          entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-          entry.on('end', () => {
-            manifests.set(name, Buffer.concat(chunks).toString('utf8'));
-            resolve();
-          });
-        }),
-      );
-    },
+  await scanArchive(archive, archive, (entry) => {
+    const name = clean(entry.path);
+    if (entry.type !== 'File' && entry.type !== 'OldFile') return;
+    files.push(name);
+    const depth = name.split('/').length;
+    if (posix.basename(name) !== 'app.yaml' || depth > 2 || (entry.size ?? 0) > MAX_MANIFEST_BYTES) return;
+    const chunks: Buffer[] = [];
+    reads.push(
+      new Promise((resolve) => {
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => {
+          manifests.set(name, Buffer.concat(chunks).toString('utf8'));
+          resolve();
+        });
+      }),
+    );
   });
   await Promise.all(reads);
   return { files, manifests };
@@ -69,16 +65,7 @@ async function scan(archive: string): Promise<{ files: string[]; manifests: Map<
 
 /** Finds and reads the manifest of an image archive; unreadable archives are InputErrors. */
 export async function readArchiveManifest(archive: string): Promise<ArchiveManifest> {
-  let scanned: Awaited<ReturnType<typeof scan>>;
-  try {
-    scanned = await scan(archive);
-  } catch (err) {
-    throw new InputError('ERR_INPUT_IMAGE_ARCHIVE', `${archive}: not a readable tar archive: ${(err as Error).message}`, {
-      hint: 'rebuild the image archive, or pass the image directory',
-      cause: err,
-    });
-  }
-  const { files, manifests } = scanned;
+  const { files, manifests } = await scan(archive);
   const topLevel = new Set(files.map((f) => f.split('/')[0]));
   let entry: string | undefined;
   if (manifests.has('app.yaml')) entry = 'app.yaml';

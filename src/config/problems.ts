@@ -5,6 +5,8 @@
  */
 import type * as z from 'zod';
 import { InputError } from '../errors.js';
+import { printable } from '../text.js';
+import { MAX_ECHO, MAX_PROBLEMS } from './limits.js';
 
 /** One thing wrong with a file. */
 export interface Problem {
@@ -18,8 +20,8 @@ export function showValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return `"${printable(value, MAX_ECHO).replace(/"/g, '\\"')}"`;
+  return printable(String(value), MAX_ECHO);
 }
 
 /** `spec.nodes.2.role` from `['spec', 'nodes', 2, 'role']`. */
@@ -39,10 +41,9 @@ export function invalidInput(file: string, problems: readonly Problem[], hint: s
   // Stable sort: root-level problems (no line) first, then by line, ties in discovery order.
   const ordered = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   const n = ordered.length;
-  return new InputError('ERR_INPUT_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'}`, {
-    hint,
-    details: ordered.map((p) => formatProblem(file, p)),
-  });
+  const details = ordered.slice(0, MAX_PROBLEMS).map((p) => formatProblem(file, p));
+  if (n > MAX_PROBLEMS) details.push(`… and ${n - MAX_PROBLEMS} more; fix the ones above and run again to see the rest`);
+  return new InputError('ERR_INPUT_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'}`, { hint, details });
 }
 
 /** Prefixes every problem's path, for a document embedded in another. */

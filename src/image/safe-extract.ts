@@ -10,11 +10,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import * as tar from 'tar';
 import { HoistError } from '../errors.js';
+import { type ArchiveSource, scanArchive } from './archive-scan.js';
 import { badArchive, unsafeEntry } from './errors.js';
 import { replaceDir, siblingTemp } from './fs-util.js';
 
-/** An archive on disk (path) or in memory. */
-export type ArchiveSource = string | Buffer;
+export type { ArchiveSource } from './archive-scan.js';
 
 /** What the first pass records of each entry. */
 export interface ListedEntry {
@@ -36,18 +36,12 @@ async function feed(stream: NodeJS.EventEmitter & { end(data: Buffer): unknown }
   await finished;
 }
 
-/** Lists the entries of a tar or tar.gz; unreadable archives are ERR_IMAGE_ARCHIVE. */
+/** Lists the entries of a tar or tar.gz within the archive limits; unreadable archives are ERR_IMAGE_ARCHIVE. */
 async function listEntries(source: ArchiveSource, label: string): Promise<ListedEntry[]> {
   const entries: ListedEntry[] = [];
-  const onReadEntry = (entry: tar.ReadEntry): void => {
+  await scanArchive(source, label, (entry) => {
     entries.push({ path: entry.path, type: entry.type, ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
-  };
-  try {
-    if (typeof source === 'string') await tar.t({ file: source, strict: true, onReadEntry });
-    else await feed(tar.t({ strict: true, onReadEntry }), source, 'end');
-  } catch (err) {
-    throw badArchive(label, err);
-  }
+  });
   return entries;
 }
 
@@ -122,8 +116,16 @@ export interface SafeExtractOptions {
 }
 
 async function unpack(source: ArchiveSource, dir: string): Promise<void> {
-  // Never take ownership from the archive, even when running as root.
-  const options = { cwd: dir, strict: true, preserveOwner: false } as const;
+  // Never take ownership from the archive, even when running as root, nor setuid/setgid/sticky
+  // bits: an image installs files, it does not hand out privileges.
+  const options = {
+    cwd: dir,
+    strict: true,
+    preserveOwner: false,
+    onReadEntry: (entry: tar.ReadEntry) => {
+      if (typeof entry.mode === 'number') entry.mode &= 0o777;
+    },
+  } as const;
   if (typeof source === 'string') await tar.x({ ...options, file: source });
   else await feed(tar.x(options), source, 'close');
 }

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { StateError } from '../errors.js';
 import type { PlanChange } from '../plan/types.js';
-import { corruptFile, issueLines } from './files.js';
+import { corruptFile, issueLines, parseStoreJson, readStoreFile } from './files.js';
 import { planChangeSchema } from './schema.js';
 import type { NewPlanChange } from './store.js';
 
@@ -57,10 +57,10 @@ function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0
     }
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseStoreJson(text, file, `line ${lineNo} is not valid JSON`);
     } catch (err) {
       if (nl === buf.length - 1) break; // bad bytes on the last line: a torn write
-      throw corruptFile(file, `line ${lineNo} is not valid JSON (${(err as Error).message})`, err);
+      throw err;
     }
     const parsed = planChangeSchema.safeParse(value);
     if (!parsed.success) {
@@ -81,14 +81,8 @@ function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0
 
 /** Reads a whole changelog; a missing file reads as empty. */
 export async function readChangelog(file: string): Promise<PlanChange[]> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  return parseChangelog(buf, file).changes;
+  const buf = await readStoreFile(file);
+  return buf === undefined ? [] : parseChangelog(buf, file).changes;
 }
 
 /**

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { limit } from '../config/limits.js';
+import { depthExceeds, ReadRefused, readRegularFile } from '../config/read-input.js';
 import { StateError } from '../errors.js';
 
 /** Prefix of temp files and directories; readers skip names that start with a dot. */
@@ -76,27 +78,48 @@ export function issueLines(error: z.ZodError): string[] {
 }
 
 /**
- * Reads and validates a JSON record file. Returns undefined when the file does not exist;
- * anything unreadable or invalid is ERR_STORE_CORRUPT naming the file.
+ * Reads a store file: a regular file within the store size limit, never a FIFO or a directory.
+ * Returns undefined when it does not exist; anything else wrong is ERR_STORE_CORRUPT naming it.
  */
-export async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  let text: string;
+export async function readStoreFile(file: string): Promise<Buffer | undefined> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await readRegularFile(file, 'storeBytes');
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
+    if (!(err instanceof ReadRefused)) throw err;
+    if (err.reason === 'missing') return undefined;
+    throw corruptFile(file, err.message, err);
   }
+}
+
+/**
+ * JSON text of a store file as a value no deeper than the depth limit. The parser's message is
+ * not repeated: it quotes the file's bytes, which may be anything.
+ */
+export function parseStoreJson(text: string, file: string, what = 'is not valid JSON'): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw corruptFile(file, `is not valid JSON (${(err as Error).message})`, err);
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw corruptFile(file, at === undefined ? what : `${what} (at byte ${at})`);
   }
+  const max = limit('depth');
+  if (depthExceeds(value, max)) throw corruptFile(file, `is nested deeper than ${max} levels`);
+  return value;
+}
+
+/**
+ * Reads and validates a JSON record file. Returns undefined when the file does not exist;
+ * anything unreadable or invalid is ERR_STORE_CORRUPT naming the file.
+ */
+export async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  const buf = await readStoreFile(file);
+  if (buf === undefined) return undefined;
+  const value = parseStoreJson(buf.toString('utf8'), file);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const err = corruptFile(file, `does not match its schema (${parsed.error.issues.length} problem(s))`);
-    err.details.push(...issueLines(parsed.error));
+    err.details.push(...issueLines(parsed.error).slice(0, 20));
     throw err;
   }
   return parsed.data;

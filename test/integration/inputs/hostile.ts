@@ -16,7 +16,7 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const HOIST = path.join(REPO, 'bin', 'hoist');
 
 /** Generous bounds that catch a hang or a blow-up, not a slow machine. */
-export const BOUNDS = { ms: 10_000, rssMb: 300 } as const;
+export const BOUNDS = { ms: 20_000, rssMb: 300 } as const;
 
 /** What one run printed, how it exited, and what it cost. */
 export interface HostileRun {
@@ -34,18 +34,27 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Signals to send, each after `afterMs` (measured from the start, or from `whenStderr` matching). */
   signals?: { signal: NodeJS.Signals; afterMs: number }[];
-  /** Start the signal clock only once stderr matches (or after `afterMs` anyway). */
+  /** Start the signal clock only once stderr matches (or after 5 s anyway). */
   whenStderr?: RegExp;
+  /** Start the signal clock only once the child has this file open (or after 30 s anyway). */
+  whenOpened?: string;
   /** Kill the child after this long (a hang); the run then reports signal SIGKILL. */
   killAfterMs?: number;
-  /** Close our end of stdout after the first chunk (as `| head -1` does). */
-  closeStdoutEarly?: boolean;
+  /** Close our end of stdout at once (as `| head -1` does once it has its line). */
+  closeStdout?: boolean;
 }
 
 async function vmHwmKb(pid: number): Promise<number> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) : 0;
+}
+
+/** True when process `pid` has `file` open. */
+async function opened(pid: number, file: string): Promise<boolean> {
+  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) if ((await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+  return false;
 }
 
 /** Runs `bin/hoist args` in `cwd` with a private state dir, TMPDIR and HOME under `cwd`. */
@@ -73,12 +82,17 @@ export function runHoist(args: string[], options: RunOptions): Promise<HostileRu
     armed = true;
     armSignals();
   };
-  if (options.whenStderr === undefined) arm();
+  if (options.whenOpened !== undefined) {
+    const target = options.whenOpened;
+    const watch = setInterval(() => {
+      if (child.pid === undefined || armed) return clearInterval(watch);
+      void opened(child.pid, target).then((yes) => yes && arm());
+    }, 20);
+    timers.push(watch, setTimeout(arm, 30_000));
+  } else if (options.whenStderr === undefined) arm();
   else timers.push(setTimeout(arm, 5_000));
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-    if (options.closeStdoutEarly) child.stdout.destroy();
-  });
+  if (options.closeStdout) child.stdout.destroy();
+  else child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 1_000_000) stderr += chunk.toString('utf8');
     if (options.whenStderr?.test(stderr)) arm();

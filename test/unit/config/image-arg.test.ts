@@ -54,7 +54,7 @@ describe('config', () => {
       const archive = join(tmp, 'junk.tar.gz');
       await writeFile(archive, 'not an archive at all');
       const err = await inputError(resolveImageArg(archive));
-      expect(err.code).toBe('ERR_INPUT_IMAGE_ARCHIVE');
+      expect(err.code).toBe('ERR_IMAGE_ARCHIVE');
       expect(err.message).toMatch(new RegExp(`^${archive.replace(/[.]/g, '\\.')}: not a readable tar archive: `));
     });
 
