@@ -72,6 +72,11 @@ export async function clusterRows(): Promise<Row[]> {
         target: 5,
       },
       {
+        what: 're-attach of a finished execution (recorded result replayed), warm connection, median of 200',
+        measured: await reattachFinished(small),
+        unit: 'ms',
+      },
+      {
         what: 'no-op remote phase through the engine (2 fsyncs), median of 100',
         measured: await enginePhase(small, path.join(root, 'store')),
         unit: 'ms',
@@ -137,6 +142,14 @@ async function warmExec(cluster: BenchCluster): Promise<number> {
 async function warmAction(cluster: BenchCluster): Promise<number> {
   for (let i = 0; i < 20; i++) await cluster.agents.run('node-1', NOOP_ACTION);
   return median(200, async () => (await timed(() => cluster.agents.run('node-1', NOOP_ACTION)))[1]);
+}
+
+/** Attach to an execution that already finished on node-1: what a resume pays per replayed step. */
+async function reattachFinished(cluster: BenchCluster): Promise<number> {
+  let execution = '';
+  await cluster.agents.run('node-1', NOOP_ACTION, {}, { onAccepted: (id) => (execution = id) });
+  for (let i = 0; i < 20; i++) await cluster.agents.follow('node-1', execution);
+  return median(200, async () => (await timed(() => cluster.agents.follow('node-1', execution)))[1]);
 }
 
 /** `plan execute --phase /noop-N` end to end: eligibility, in_progress and completed fsynced, one agent action. */

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type AgentArtifact, deployAgent, type NodeIdentity, shutdownAgent } from '../agent/lifecycle.js';
+import { type AgentArtifact, agentHello, deployAgent, type NodeIdentity, shutdownAgent } from '../agent/lifecycle.js';
 import type { NodeSettings } from '../cluster/inventory.js';
-import { ExitCode, HoistError } from '../errors.js';
+import { ExitCode, HoistError, StateError } from '../errors.js';
 import { hoistVersion } from '../version.js';
 import type { OperationEnv } from './env.js';
 
@@ -24,11 +24,24 @@ function identity(cluster: string, node: NodeSettings, nodes: NodeSettings[]): N
   return { cluster, name: node.name, address: node.address, role: node.role, masters };
 }
 
-/** Deploys agents on `only` (default: every node), in parallel; one result line per node as it comes up. */
-export async function deployAgents(env: OperationEnv, only?: NodeSettings[]): Promise<void> {
+/** Who may restart or stop agents: the operation this state directory runs, and --force. */
+export interface AgentTouch {
+  /** Restart or stop even agents that run executions or serve another operation. */
+  force?: boolean;
+  /** The operation this state directory runs on the cluster; its own node leases are no obstacle. */
+  operationId?: string;
+}
+
+/**
+ * Deploys agents on `only` (default: every node), in parallel; one result line per node as it
+ * comes up. The caller holds the cluster lease. A node whose agent runs executions, or serves an
+ * operation other than `touch.operationId`, is not restarted unless forced (see `refuseBusy`).
+ */
+export async function deployAgents(env: OperationEnv, only?: NodeSettings[], touch: AgentTouch = {}): Promise<void> {
   const { nodes, pool } = await env.connect();
   const cluster = await env.clusterName();
   const artifact = agentArtifact();
+  await refuseBusy(env, 'redeploy', only ?? nodes, touch);
   env.progress.line('Deploying agents on cluster nodes');
   const results = await Promise.allSettled(
     (only ?? nodes).map(async (node) => {
@@ -39,9 +52,14 @@ export async function deployAgents(env: OperationEnv, only?: NodeSettings[]): Pr
   throwFirst(results);
 }
 
-/** Stops and removes the agent on every node; one result line per node. */
-export async function shutdownAgents(env: OperationEnv): Promise<void> {
+/**
+ * Stops and removes the agent on every node; one result line per node. The caller holds the
+ * cluster lease; `released` names a finished operation whose node leases are released first.
+ */
+export async function shutdownAgents(env: OperationEnv, touch: AgentTouch & { released?: string } = {}): Promise<void> {
   const { nodes, pool, agents } = await env.connect();
+  if (touch.released) await releaseNodes(env, touch.released);
+  await refuseBusy(env, 'shut down', nodes, touch.released ? { ...touch, operationId: touch.released } : touch);
   // This run's own agent connections close first, so none of them is cut off by the shutdown.
   await agents.disconnect();
   env.progress.line('Shutting down the agents');
@@ -52,6 +70,46 @@ export async function shutdownAgents(env: OperationEnv): Promise<void> {
     }),
   );
   throwFirst(results);
+}
+
+/** Frees the nodes of a finished operation (best effort: an offline agent serves nothing). */
+export async function releaseNodes(env: OperationEnv, operationId: string): Promise<void> {
+  if (env.offline) return;
+  await (await env.connect()).agents.release({ operationId, epoch: env.heldLease().epoch });
+}
+
+/**
+ * Refuses to restart or stop agents that still work or belong to another operation: a restart
+ * would cut running hooks and kubectl off, and a node serving another operation (another state
+ * directory's, as k0sctl locks a host) is not ours to touch. Each node answers for itself.
+ */
+async function refuseBusy(env: OperationEnv, verb: string, targets: NodeSettings[], touch: AgentTouch): Promise<void> {
+  if (touch.force) return;
+  const { pool } = await env.connect();
+  const problems: string[] = [];
+  let code = 'ERR_AGENT_BUSY';
+  await Promise.all(
+    targets.map(async (node) => {
+      const info = await agentHello(pool.get(node.name), node);
+      if (!info) return;
+      const running = Object.entries(info.running ?? {});
+      if (running.length > 0) problems.push(`${node.name} runs ${running.map(([id, phase]) => `execution ${id} (${phase})`).join(', ')}`);
+      const lease = info.lease;
+      if (lease && lease.operationId !== touch.operationId && Date.parse(lease.expires) > Date.now()) {
+        code = 'ERR_AGENT_LEASE_HELD';
+        const holder = lease.holder ? `, held by pid ${lease.holder.pid} on ${lease.holder.host}` : '';
+        problems.push(`${node.name} serves operation ${lease.operationId}${holder} (epoch ${lease.epoch}, until ${lease.expires})`);
+      }
+    }),
+  );
+  if (problems.length === 0) return;
+  problems.sort();
+  throw new StateError(code, `refusing to ${verb} the agents: ${problems.join('; ')}`, {
+    hint:
+      code === 'ERR_AGENT_LEASE_HELD'
+        ? 'another operation owns these nodes: finish it from the state directory that created it, or pass --force if it is abandoned'
+        : 'let the executions finish ("hoist plan resume"), cancel them ("hoist plan cancel --phase P"), or pass --force',
+  });
 }
 
 /** The first failure in node order, with the others as details. */

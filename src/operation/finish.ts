@@ -1,6 +1,7 @@
 /** `plan complete`: close the operation under the cluster lock. */
 import { PlanState } from '../fsm/plan-state.js';
 import type { OperationRecord } from '../store/store.js';
+import { releaseNodes } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import type { OperationEnv } from './env.js';
 
@@ -11,6 +12,7 @@ export async function finishOperation(env: OperationEnv, op: OperationRecord, op
     env.useOperationLog(op);
     const [plan, changes] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id)]);
     const done = await completeUpgrade(store, op, new PlanState(plan, changes), { force: opts.force, lease });
+    await releaseNodes(env, op.id);
     if (done.forced) {
       env.logger.warn(
         { event: 'operation.forced' },

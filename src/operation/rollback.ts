@@ -2,6 +2,7 @@
 import { rollbackOperation, rollbackOrder } from '../fsm/rollback.js';
 import type { Phase } from '../plan/types.js';
 import type { OperationRecord } from '../store/store.js';
+import { releaseNodes } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
@@ -33,6 +34,7 @@ export async function rollbackUpgrade(
     }
     const phases = await rollbackOperation(engine);
     const completion = await completeUpgrade(store, op, engine.state, { reason: 'rolled back', lease });
+    await releaseNodes(env, op.id);
     return { phases, completion };
   });
 }

@@ -1,4 +1,5 @@
 /** Driving phases of an existing operation: `plan execute`, `plan rollback`, `plan resume`. */
+import { cancelPhase } from '../fsm/cancel.js';
 import { rollbackPhase } from '../fsm/rollback.js';
 import type { PhaseState } from '../plan/types.js';
 import type { OperationRecord } from '../store/store.js';
@@ -9,7 +10,8 @@ import type { OperationEnv } from './env.js';
 export type PhaseAction =
   | { kind: 'execute'; phase: string; force: boolean }
   | { kind: 'rollback'; phase: string; force: boolean }
-  | { kind: 'resume'; force: boolean };
+  | { kind: 'resume'; force: boolean }
+  | { kind: 'cancel'; phase: string };
 
 /** Where the acted-on phase ended. */
 export interface PhaseOutcome {
@@ -27,6 +29,7 @@ export async function runPhases(env: OperationEnv, op: OperationRecord, action: 
     const phase = action.kind === 'resume' ? '/' : action.phase;
     if (action.kind === 'execute') await engine.execute(phase, { force: action.force });
     else if (action.kind === 'rollback') await rollbackPhase(engine, phase, { force: action.force });
+    else if (action.kind === 'cancel') await cancelPhase(engine, phase);
     else await engine.resume();
     return { phase, state: engine.state.stateOf(phase) };
   };

@@ -32,9 +32,15 @@ export async function planUpgrade(env: OperationEnv, image: LoadedImage, from: C
     await opened.verify();
   }
   if ('state' in from) return buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options));
-  await deployAgents(env);
-  const { agents } = await env.connect();
-  const facts = await liveClusterFacts(await from.inventory, agents, env.signal);
+  // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes
+  // of another state directory's live operation refuse to be restarted (deployAgents).
+  const cluster = await env.clusterName();
+  const facts = await env.withLock(cluster, async () => {
+    const active = (await env.store().getCluster(cluster))?.activeOperation;
+    await deployAgents(env, undefined, active ? { operationId: active } : {});
+    const { agents } = await env.connect();
+    return liveClusterFacts(await from.inventory, agents, env.signal);
+  });
   return buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
 }
 
@@ -84,7 +90,7 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
     }
     const completion = await completeUpgrade(store, op, engine.state, { lease });
     // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
-    if (!env.offline) await shutdownAgents(env);
+    if (!env.offline) await shutdownAgents(env, { released: op.id });
     return { operation: op, completion };
   });
 }

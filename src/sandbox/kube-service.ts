@@ -14,6 +14,16 @@ import { type SandboxRecord, writeSandboxRecord } from './manifest.js';
 /** How long a budget blocks evictions before it frees itself, so demos show the wait and go on. */
 const PDB_RELEASE_MS = 4_000;
 
+/**
+ * `HOIST_SANDBOX_PDB_RELEASE_MS` overrides it; `never` keeps budgets blocking until patched
+ * (tests that need a drain held open, e.g. to interrupt it).
+ */
+function pdbRelease(env: NodeJS.ProcessEnv): string[] {
+  const value = env.HOIST_SANDBOX_PDB_RELEASE_MS;
+  if (value === 'never') return [];
+  return ['--pdb-release-ms', value && /^\d+$/.test(value) ? value : String(PDB_RELEASE_MS)];
+}
+
 /** The emulator's entry, compiled next to this module. */
 function entry(): string {
   const file = fileURLToPath(new URL('./kube/main.js', import.meta.url));
@@ -49,8 +59,7 @@ export async function startSandboxKube(record: SandboxRecord, log?: Logger): Pro
       portFile,
       '--kubeconfig',
       kubeconfig,
-      '--pdb-release-ms',
-      String(PDB_RELEASE_MS),
+      ...pdbRelease(process.env),
     ],
     {
       detached: true,

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { agentHello } from '../../agent/lifecycle.js';
 import { startAgent } from '../../agent/server.js';
 import { UnreachableError } from '../../errors.js';
-import { deployAgents, shutdownAgents } from '../../operation/agents.js';
+import { type AgentTouch, deployAgents, shutdownAgents } from '../../operation/agents.js';
 import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
@@ -17,7 +17,8 @@ export function registerAgent(program: Command, run: Action): void {
   agent
     .command('deploy')
     .description('upload and (re)start the agent on every node, in parallel')
-    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => deployAll(ctx)));
+    .option('--force', 'also restart agents that run executions or serve another operation')
+    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => deployAll(ctx, !!o.force)));
   agent
     .command('status')
     .description('show which nodes have a live agent (exit 5 if any is offline)')
@@ -25,7 +26,8 @@ export function registerAgent(program: Command, run: Action): void {
   agent
     .command('shutdown')
     .description('stop and remove the agent on every node')
-    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => shutdownAll(ctx)));
+    .option('--force', 'also stop agents that run executions or serve another operation')
+    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => shutdownAll(ctx, !!o.force)));
   agent
     .command('run')
     .description('run the agent in the foreground on this node (what deploy starts on each node)')
@@ -33,8 +35,15 @@ export function registerAgent(program: Command, run: Action): void {
     .action((o: { nodeStateDir: string }, cmd: Command) => run(cmd, (ctx) => runHere(ctx, o.nodeStateDir)));
 }
 
-async function deployAll(ctx: Context): Promise<void> {
-  await deployAgents(ctx);
+/** Who is asking: under the cluster lease, on behalf of this state directory's active operation. */
+async function touch(ctx: Context, force: boolean): Promise<AgentTouch> {
+  const operationId = (await ctx.store().getCluster(await ctx.clusterName()))?.activeOperation;
+  return { force, ...(operationId ? { operationId } : {}) };
+}
+
+async function deployAll(ctx: Context, force: boolean): Promise<void> {
+  const who = await touch(ctx, force);
+  await ctx.withLock(await ctx.clusterName(), () => deployAgents(ctx, undefined, who));
   if (ctx.json) ctx.outJson({ deployed: (await ctx.connect()).nodes.map((n) => ({ name: n.name, address: n.address })) });
 }
 
@@ -59,8 +68,9 @@ async function status(ctx: Context): Promise<void> {
   }
 }
 
-async function shutdownAll(ctx: Context): Promise<void> {
-  await shutdownAgents(ctx);
+async function shutdownAll(ctx: Context, force: boolean): Promise<void> {
+  const who = await touch(ctx, force);
+  await ctx.withLock(await ctx.clusterName(), () => shutdownAgents(ctx, who));
   if (ctx.json) ctx.outJson({ shutdown: (await ctx.connect()).nodes.map((n) => n.name) });
 }
 

@@ -39,6 +39,11 @@ export function registerPlan(program: Command, run: Action): void {
       run(cmd, (ctx) => onPlan(ctx, { kind: 'rollback', phase: checkId(o.phase), force: !!o.force })),
     );
   plan
+    .command('cancel')
+    .description("stop an in-progress phase's node work (hooks, kubectl: the whole process group) and record it failed")
+    .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-1/drain')
+    .action((o: { phase: string }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, { kind: 'cancel', phase: checkId(o.phase) })));
+  plan
     .command('resume')
     .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
     .option('--force', 'take the cluster lease over even from a holder that looks alive (you know it is gone); it can write nothing more')
