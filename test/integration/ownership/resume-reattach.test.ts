@@ -93,10 +93,17 @@ describe('ownership › resume re-attaches after kill -9', { timeout: 900_000 },
   });
 
   it('kill -9 during the drain: resume re-attaches to kubectl, one drain, and the operation completes', async () => {
-    const drainExecution = (await changelog(sb, operation))
+    const recorded = (await changelog(sb, operation))
       .filter((c) => c.phase === DRAIN)
       .at(-1)!
-      .owner!.executions!.at(-1)!.id;
+      .owner!.executions!.map((e) => e.id);
+    const kubectlDrain = (await Promise.all(nodes.map(executionRecords)))
+      .flat()
+      .find((r) => r.phaseId === DRAIN && r.action === 'kube.run' && r.params.args?.[0] === 'drain')!;
+    const drainExecution = kubectlDrain.id;
+    // The changelog names the running kubectl drain, and it has no result yet.
+    expect(recorded).toContain(drainExecution);
+    expect(kubectlDrain.result).toBeUndefined();
     const resume = hoistBackground(sb, ['plan', 'resume']);
     await until(
       () => resume.stderr().includes(`Re-attaching to execution ${drainExecution} of "${DRAIN}"`),
