@@ -33,9 +33,6 @@ export interface LeaseTiming {
   hostname: string;
 }
 
-/** @deprecated old name of LeaseTiming. */
-export type LockOptions = LeaseTiming;
-
 /** How long to wait for another process's guard before giving up. */
 const GUARD_WAIT_MS = 5_000;
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { PHASE_STATES, type Phase, type Plan, type PlanChange } from '../plan/types.js';
-import type { ClusterRecord, LockRecord, OperationRecord } from './store.js';
+import type { ClusterRecord, LeaseRecord, OperationRecord } from './store.js';
 
 /** ISO-8601 timestamp as written by `new Date().toISOString()` (offsets accepted). */
 const timestamp = z.iso.datetime({ offset: true });
@@ -123,7 +123,7 @@ export const planSchema = z.looseObject({
 const _typeChecks = {
   cluster: (v: z.infer<typeof clusterRecordSchema>): ClusterRecord => v,
   operation: (v: z.infer<typeof operationRecordSchema>): OperationRecord => v,
-  lock: (v: z.infer<typeof lockRecordSchema>): LockRecord => v,
+  lock: (v: z.infer<typeof lockRecordSchema>): LeaseRecord => v,
   change: (v: z.infer<typeof planChangeSchema>): PlanChange => v,
   plan: (v: z.infer<typeof planSchema>): Plan => v,
 };

@@ -131,11 +131,6 @@ export interface LeaseState {
   stale: boolean;
 }
 
-/** @deprecated names kept while callers move to the lease names. */
-export type LockOwner = LeaseOwner;
-export type LockRecord = LeaseRecord;
-export type ClusterLock = Lease;
-
 /** Storage for one state directory. */
 export interface Store {
   getCluster(cluster: string): Promise<ClusterRecord | undefined>;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../../../src/store/json-store.js';
 import type { FileLease } from '../../../src/store/lock.js';
-import type { LockRecord } from '../../../src/store/store.js';
+import type { LeaseRecord } from '../../../src/store/store.js';
 import { caught } from '../../helpers/caught.js';
 import { cleanup, tempDir } from './fixtures.js';
 
@@ -21,11 +21,11 @@ describe('cluster lock', () => {
   let store: JsonStore;
   const owner = (command = 'hoist plan execute') => ({ host: HOST, pid: process.pid, command });
 
-  async function plant(record: Partial<LockRecord>): Promise<void> {
+  async function plant(record: Partial<LeaseRecord>): Promise<void> {
     const now = new Date().toISOString();
     const heartbeat = record.heartbeat ?? now;
     const expires = new Date(Date.parse(heartbeat) + 30_000).toISOString();
-    const full: LockRecord = {
+    const full: LeaseRecord = {
       host: HOST,
       pid: process.pid,
       command: 'hoist upgrade',
