@@ -52,7 +52,7 @@ beforeAll(async () => {
   const op = await hoist('upgrade', '--manual', 'fixtures/images/upgrade-demo-2.0.0', '-o', 'json');
   expect(op.exitCode, op.stderr).toBe(0);
   opId = (JSON.parse(op.stdout) as { id: string }).id;
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await execa(join(root, 'bin', 'hoist'), ['sandbox', 'down'], { env, reject: false });
