@@ -3,28 +3,9 @@
  * stopped with SIGSTOP) or down (sshd killed) fails once with exit 5 and the SSH error, instead
  * of one failed check per check kind, each waiting out its own connect timeout.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterAgents } from '../../../src/cluster/agents.js';
-import { nodesOf, sshNodesOf, sshSettingsOf } from '../../../src/cluster/inventory.js';
-import { loadInventory } from '../../../src/config/load.js';
 import { signalProcess } from '../../../src/sandbox/processes.js';
-import { SshPool } from '../../../src/ssh/pool.js';
-import { hoistVersion } from '../../../src/version.js';
-import { caught } from '../../helpers/caught.js';
-import {
-  exists,
-  expectCleanTeardown,
-  gone,
-  nodeFile,
-  phaseStates,
-  startClusterWithOperation,
-  type TestCluster,
-} from '../cluster/helpers.js';
-import { eventually } from '../ssh/helpers.js';
+import { expectCleanTeardown, gone, phaseStates, startClusterWithOperation, type TestCluster } from '../cluster/helpers.js';
 
 /** How many times `text` occurs in `haystack`. */
 function count(haystack: string, text: string): number {
@@ -79,43 +60,5 @@ describe('access › an unreachable node is reported once, by /checks too', () =
     const again = await c.cli('plan', 'execute', '--phase', '/checks');
     expect(again.code, again.stderr).toBe(0);
     expect((await phaseStates(c)).get('/checks')).toBe('completed');
-  });
-
-  it('gives up on an execution whose agent was killed at once, with one warning and exit 5', { timeout: 400_000 }, async () => {
-    const dir = nodeFile(c, 'node-2', 'packages', 'unpacked', 'slow', '1.0.0');
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(
-      path.join(dir, 'package.yaml'),
-      ['hooks:', '  slow:', '    run: "echo started > started; sleep 20"', '    timeoutSeconds: 60', ''].join('\n'),
-    );
-    const { config } = await loadInventory(c.clusterFile);
-    const lines: string[] = [];
-    const sink = new Writable({
-      write: (chunk: Buffer, _enc, done) => {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const agents = new ClusterAgents(nodesOf(config), new SshPool(sshNodesOf(nodesOf(config)), sshSettingsOf(config)), {
-      version: hoistVersion(),
-      log: pino({ level: 'debug' }, sink),
-    });
-    try {
-      const run = agents.run('node-2', 'exec.hook', { package: 'slow:1.0.0', hook: 'slow' }, { operationId: 'op-lost', phaseId: '/lost' });
-      run.catch(() => undefined);
-      await eventually(() => exists(path.join(dir, 'started')), 2_000);
-      const pid = (await c.agentPid('node-2'))!;
-      signalProcess(pid, 'SIGKILL');
-      expect(await gone(pid)).toBe(true);
-
-      const err = await caught(run);
-      expect(err.code).toBe('ERR_AGENT_OFFLINE');
-      expect(err.exitCode).toBe(5);
-      const warnings = lines.filter((l) => l.includes('"event":"agent.reattach"') && l.includes('"level":40'));
-      expect(warnings).toHaveLength(1);
-    } finally {
-      await agents.close();
-    }
-    expect((await c.cli('agent', 'deploy')).code).toBe(0);
   });
 });
