@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../store/files.js';
+import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
 import { LOG_LEVELS, OUTPUT_STREAMS, wireErrorSchema } from './protocol.js';
 
 /** Identity of a running agent; `instance` tells two agents apart even when a pid is reused. */

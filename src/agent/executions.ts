@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readFileOrUndefined, writeFileAtomic } from '../store/files.js';
+import { readFileOrUndefined, writeFileAtomic } from '../durable-files.js';
 import {
   type AgentIdentity,
   type ExecutionEvent,

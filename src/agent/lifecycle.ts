@@ -4,12 +4,18 @@
  * runs, else detached with a pid file), status, and shutdown (stop and remove).
  */
 import path from 'node:path';
-import type { NodeSettings } from '../cluster/inventory.js';
 import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import { hashFile } from '../image/fs-util.js';
 import { shellQuote as q, type Transport } from '../ssh/transport.js';
 import { AgentClient, type AgentInfo } from './client.js';
 import { systemdUnit, UNIT } from './systemd-unit.js';
+
+/** What deploying and stopping an agent needs to know of a node (the inventory's node settings fit). */
+export interface AgentNode {
+  name: string;
+  address: string;
+  nodeStateDir: string;
+}
 
 /** The bundle to deploy. */
 export interface AgentArtifact {
@@ -29,7 +35,7 @@ export interface NodeIdentity {
 
 const MIN_NODE_MAJOR = 20;
 
-function paths(node: Pick<NodeSettings, 'nodeStateDir'>) {
+function paths(node: Pick<AgentNode, 'nodeStateDir'>) {
   const dir = path.posix.join(node.nodeStateDir, 'agent');
   return {
     dir,
@@ -62,7 +68,7 @@ interface Probe {
  * Two commands: Node.js is looked up in the login user's environment (a sudo shell has its own
  * PATH), everything under the state dir as root. Each command costs a round trip and a login shell.
  */
-async function probe(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<Probe> {
+async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promise<Probe> {
   const p = paths(node);
   const login = [
     'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then echo systemd=1; else echo systemd=0; fi',
@@ -98,7 +104,7 @@ function stopScript(pid: number | undefined): string {
   return `{ kill ${pid} 2>/dev/null; i=0; while kill -0 ${pid} 2>/dev/null; do i=$((i+1)); [ $i -gt 100 ] && kill -9 ${pid} 2>/dev/null; [ $i -gt 150 ] && exit 1; sleep 0.1; done; }`;
 }
 
-function stopFailed(node: NodeSettings, pid: number | undefined): HoistError {
+function stopFailed(node: AgentNode, pid: number | undefined): HoistError {
   return new HoistError('ERR_AGENT_STOP', `the agent on ${node.name} (pid ${pid}) did not stop`, ExitCode.unexpected, {
     node: node.name,
     hint: `stop it by hand on ${node.name}`,
@@ -108,7 +114,7 @@ function stopFailed(node: NodeSettings, pid: number | undefined): HoistError {
 /** Uploads and (re)starts the agent on one node; resolves once it answers `hello`. */
 export async function deployAgent(
   t: Transport,
-  node: NodeSettings,
+  node: AgentNode,
   artifact: AgentArtifact,
   identity: NodeIdentity,
   signal?: AbortSignal,
@@ -141,7 +147,7 @@ export async function deployAgent(
 }
 
 /** Asks the agent who it is; undefined when none answers. */
-export async function agentHello(t: Transport, node: NodeSettings): Promise<AgentInfo | undefined> {
+export async function agentHello(t: Transport, node: AgentNode): Promise<AgentInfo | undefined> {
   let client: AgentClient | undefined;
   try {
     const { socket, runtime } = agentEndpoint(node.nodeStateDir);
@@ -157,7 +163,7 @@ export async function agentHello(t: Transport, node: NodeSettings): Promise<Agen
 }
 
 /** Stops the agent and removes its files (execution records stay for support). */
-export async function shutdownAgent(t: Transport, node: NodeSettings, signal?: AbortSignal): Promise<void> {
+export async function shutdownAgent(t: Transport, node: AgentNode, signal?: AbortSignal): Promise<void> {
   const p = paths(node);
   const facts = await probe(t, node, signal);
   const unit = facts.systemd
@@ -201,7 +207,7 @@ async function ensureRuntime(t: Transport, facts: Probe, target: string, signal?
   return target;
 }
 
-async function waitForAgent(t: Transport, node: NodeSettings, version: string, signal?: AbortSignal): Promise<AgentInfo> {
+async function waitForAgent(t: Transport, node: AgentNode, version: string, signal?: AbortSignal): Promise<AgentInfo> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const info = await agentHello(t, node);

@@ -11,8 +11,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readRecord, recordJson, writeFileAtomic } from '../durable-files.js';
 import { ExitCode } from '../errors.js';
-import { readRecord, recordJson, writeFileAtomic } from '../store/files.js';
 import { AgentError } from './errors.js';
 import { type NodeLease, nodeLeaseSchema, type Request } from './protocol.js';
 

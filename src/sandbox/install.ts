@@ -8,11 +8,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import { runActionLocally } from '../agent/actions/run-local.js';
+import { writeFileAtomic } from '../durable-files.js';
 import { openImage } from '../image/open.js';
 import { LABEL } from '../image/schema.js';
 import { buildConfigPackage } from '../phases/packages.js';
 import { parseLocator } from '../plan/names.js';
-import { writeFileAtomic } from '../store/files.js';
 import { hoistVersion } from '../version.js';
 import type { SandboxRecord } from './manifest.js';
 

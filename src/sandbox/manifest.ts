@@ -7,8 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { recordJson, writeFileAtomic } from '../durable-files.js';
 import { StateError } from '../errors.js';
-import { recordJson, writeFileAtomic } from '../store/files.js';
 
 /** File name of the sandbox record inside the sandbox dir. */
 const SANDBOX_FILE = 'sandbox.json';

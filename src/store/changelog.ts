@@ -10,9 +10,9 @@
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { corruptFile, issueLines, parseStoreJson, readStoreFile } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { PlanChange } from '../plan/types.js';
-import { corruptFile, issueLines, parseStoreJson, readStoreFile } from './files.js';
 import { planChangeSchema } from './schema.js';
 import type { NewPlanChange } from './store.js';
 

@@ -20,8 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
 import { StateError } from '../errors.js';
-import { isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from './files.js';
 import { lockRecordSchema } from './schema.js';
 import type { Lease, LeaseOwner, LeaseRecord, LeaseRequest, LeaseState, LeaseTakeover } from './store.js';
 

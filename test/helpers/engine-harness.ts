@@ -1,12 +1,18 @@
-/** Builds an Engine over a MemoryStore and a plan, with captured progress lines. */
+/** Builds an Engine over a store (a MemoryStore unless given) and a plan, with captured progress lines. */
 import pino from 'pino';
 import { Engine, type EngineOptions } from '../../src/fsm/engine.js';
 import type { ExecutorRegistry } from '../../src/fsm/executor.js';
 import { newOperationRecord } from '../../src/operation/records.js';
 import type { Plan } from '../../src/plan/types.js';
 import { MemoryStore } from './memory-store.js';
+import type { TempStore } from './temp-store.js';
 
-export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Partial<EngineOptions> = {}, store = new MemoryStore()) {
+export async function harness<S extends MemoryStore | TempStore = MemoryStore>(
+  plan: Plan,
+  registry: ExecutorRegistry,
+  extra: Partial<EngineOptions> = {},
+  store: S = new MemoryStore() as S,
+) {
   const op = newOperationRecord(plan, {
     image: 'upgrade-demo',
     mode: 'manual',
@@ -14,7 +20,7 @@ export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Par
     now: new Date(plan.createdAt),
   });
   const lease = await store.testLease(plan.cluster);
-  if (!store.operations.has(op.id)) await store.createOperation(op, plan, lease);
+  if (!(await store.listOperations(plan.cluster)).some((o) => o.id === op.id)) await store.createOperation(op, plan, lease);
   const lines: string[] = [];
   const make = async (more: Partial<EngineOptions> = {}) =>
     new Engine({
@@ -31,6 +37,9 @@ export async function harness(plan: Plan, registry: ExecutorRegistry, extra: Par
       ...more,
     });
   /** "phase state" per appended change, in order. */
-  const history = () => (store.changes.get(plan.operationId) ?? []).map((c) => `${c.phase} ${c.state}`);
+  const history = () => {
+    if (!(store instanceof MemoryStore)) throw new Error('history() reads a MemoryStore; read a TempStore with readChanges');
+    return (store.changes.get(plan.operationId) ?? []).map((c) => `${c.phase} ${c.state}`);
+  };
   return { store, op, lines, make, history, lease };
 }

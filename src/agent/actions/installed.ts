@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { isErrno, writeFileAtomic } from '../../store/files.js';
+import { isErrno, writeFileAtomic } from '../../durable-files.js';
 import { actionError } from '../errors.js';
 import { defineAction } from './types.js';
 

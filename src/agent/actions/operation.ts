@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { isErrno, recordJson, writeFileAtomic } from '../../store/files.js';
+import { isErrno, recordJson, writeFileAtomic } from '../../durable-files.js';
 import { defineAction } from './types.js';
 
 const idSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected an operation id');

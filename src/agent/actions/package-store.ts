@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { fsyncDir, isErrno, tempPath, writeFileAtomic } from '../../durable-files.js';
 import {
   addPackage,
   emptyIndex,
@@ -27,7 +28,6 @@ import {
 import { safeExtract } from '../../image/safe-extract.js';
 import type { PackageIndex } from '../../image/schema.js';
 import { isPackageName, isSemver } from '../../plan/names.js';
-import { fsyncDir, isErrno, tempPath, writeFileAtomic } from '../../store/files.js';
 import { actionError } from '../errors.js';
 import { defineAction } from './types.js';
 

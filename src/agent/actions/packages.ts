@@ -16,8 +16,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isErrno } from '../../durable-files.js';
 import { type PackageRef, readLocator } from '../../plan/names.js';
-import { isErrno } from '../../store/files.js';
 import { actionError } from '../errors.js';
 import { describeIssues } from '../protocol.js';
 

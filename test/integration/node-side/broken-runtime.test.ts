@@ -46,7 +46,10 @@ describe('a runtime that never turns healthy', () => {
       '/masters/node-1/stepdown',
       '/masters/node-1/drain',
     );
-    for (const n of NODES) expect(await sb.packageEntry(n, 'runtime', BROKEN)).toBeDefined();
+    const opId = await sb.operationId();
+    for (const n of NODES) {
+      expect((await sb.packageEntry(n, 'runtime', BROKEN))?.labels).toMatchObject({ purpose: 'runtime', 'operation-id': opId });
+    }
   });
 
   it('system-upgrade fails on the health hook with exit 6 and stays Failed in the plan', { timeout: PHASE_TIMEOUT }, async () => {

@@ -5,6 +5,8 @@
  * rest of the plan, run with `--force`.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists, fixture, type IndexEntry, NodeSideSandbox, PHASE_TIMEOUT, tearDownAndCheck } from './helpers.js';
 
@@ -45,6 +47,8 @@ describe('node-side phases: execute, roll back, execute again', () => {
 
   it('/checks and /pre-update pass', { timeout: PHASE_TIMEOUT }, async () => {
     await sb.execute('/checks', '/pre-update');
+    const phases = await sb.phases();
+    expect([phases.get('/checks')?.state, phases.get('/pre-update')?.state]).toEqual(['completed', 'completed']);
   });
 
   for (const n of NODES) {
@@ -89,6 +93,8 @@ describe('node-side phases: execute, roll back, execute again', () => {
 
   it('Kubernetes-side predecessors of the first master run', { timeout: PHASE_TIMEOUT }, async () => {
     await sb.execute('/coredns', '/masters/node-1/kubelet-permissions');
+    const phases = await sb.phases();
+    expect([phases.get('/coredns')?.state, phases.get('/masters/node-1/kubelet-permissions')?.state]).toEqual(['completed', 'completed']);
   });
 
   it('/masters/node-1/stepdown clears node-1 election flag; rollback sets it again', { timeout: PHASE_TIMEOUT }, async () => {
@@ -102,8 +108,16 @@ describe('node-side phases: execute, roll back, execute again', () => {
     expect(await sb.electionFlags()).toEqual({ [a1]: 'false', [a2]: 'true', [a3]: 'true' });
   });
 
-  it('/masters/node-1/drain runs', { timeout: PHASE_TIMEOUT }, async () => {
+  it('/masters/node-1/drain cordons node-1 in Kubernetes', { timeout: PHASE_TIMEOUT }, async () => {
+    const unschedulable = async () => {
+      const kubeconfig = path.join(sb.sandboxDir, 'kube', 'kubeconfig');
+      const r = await execa('kubectl', ['--kubeconfig', kubeconfig, 'get', 'node', 'node-1', '-o', 'json']);
+      return (JSON.parse(r.stdout) as { spec: { unschedulable?: boolean } }).spec.unschedulable === true;
+    };
+    expect(await unschedulable()).toBe(false);
     await sb.execute('/masters/node-1/drain');
+    expect(await unschedulable()).toBe(true);
+    expect((await sb.phases()).get('/masters/node-1/drain')?.state).toBe('completed');
   });
 
   it('/masters/node-1/system-upgrade switches node-1 to the new runtime; rollback switches back', { timeout: PHASE_TIMEOUT }, async () => {
@@ -157,7 +171,8 @@ describe('node-side phases: execute, roll back, execute again', () => {
       expect(await sb.installedVersions(n, `config-${n}`)).toEqual(['2.0.0']);
       await sb.ok('plan', 'rollback', '--phase', `/config/${n}`);
       expect(await sb.installedVersions(n, `config-${n}`)).toEqual(['1.0.0']);
-      expect(await sb.packageEntry(n, `config-${n}`, '2.0.0')).toBeDefined();
+      // Rolled back, the new config stays stored (labelled with the operation) for the next execute.
+      expect((await sb.packageEntry(n, `config-${n}`, '2.0.0'))?.labels).toMatchObject({ 'operation-id': opId });
       await sb.ok('plan', 'execute', '--phase', `/config/${n}`, '--force');
       expect(await sb.installedVersions(n, `config-${n}`)).toEqual(['2.0.0']);
     });

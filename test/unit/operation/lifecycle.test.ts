@@ -1,20 +1,31 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { HoistError } from '../../../src/errors.js';
 import { rollbackPhase } from '../../../src/fsm/rollback.js';
 import { completeUpgrade } from '../../../src/operation/complete.js';
 import { createUpgrade } from '../../../src/operation/create.js';
 import { harness } from '../../helpers/engine-harness.js';
-import { MemoryStore } from '../../helpers/memory-store.js';
 import { group, leaf, plan } from '../../helpers/plan-dsl.js';
 import { recordingRegistry } from '../../helpers/recording-executors.js';
+import { TempStore } from '../../helpers/temp-store.js';
 
 const demo = (id = 'op-1') => plan([group('/init', [leaf('/init/a'), leaf('/init/b')], { parallel: 2 }), leaf('/checks', ['/init'])], id);
 const by = { host: 'h', pid: 1, user: 'root' };
+// The lifecycle writes real files: a temp-dir JSON store per test, removed afterwards.
+const stores: TempStore[] = [];
+const newStore = async () => {
+  const store = await TempStore.create();
+  stores.push(store);
+  return store;
+};
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.dispose()));
+});
+
 const code = (err: unknown) => (HoistError.isHoistError(err) ? err.code : String(err));
 
 describe('operations › create', () => {
   it('creates operation and plan and locks the cluster as updating', async () => {
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -27,7 +38,7 @@ describe('operations › create', () => {
   });
 
   it('refuses a second upgrade while one is active, naming it', async () => {
-    const store = new MemoryStore();
+    const store = await newStore();
     await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -49,7 +60,7 @@ describe('operations › create', () => {
 
   it('refuses a new upgrade after a forced completion of a partly applied plan, unless --force', async () => {
     const { registry } = recordingRegistry();
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -83,7 +94,7 @@ describe('operations › create', () => {
 describe('operations › complete', () => {
   it('all leaves completed: operation completed, cluster active at the new version', async () => {
     const { registry } = recordingRegistry();
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -101,7 +112,7 @@ describe('operations › complete', () => {
 
   it('nothing applied (all unstarted or rolled back): operation failed, cluster active at the old version', async () => {
     const { registry } = recordingRegistry();
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -119,7 +130,7 @@ describe('operations › complete', () => {
 
   it('refuses a half-done plan without --force and leaves everything as it was', async () => {
     const { registry } = recordingRegistry();
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),
@@ -142,7 +153,7 @@ describe('operations › complete', () => {
 
   it('refuses to complete an operation twice', async () => {
     const { registry } = recordingRegistry();
-    const store = new MemoryStore();
+    const store = await newStore();
     const op = await createUpgrade(store, {
       lease: await store.testLease('demo'),
       plan: demo(),

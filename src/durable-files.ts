@@ -1,15 +1,16 @@
 /**
- * Durable file primitives for the JSON store. A record file is replaced, never edited in place:
- * write a temp file beside it, fsync it, rename it over the target, fsync the directory. After a
- * crash the target holds either the old or the new content, never a mix.
+ * Durable file primitives shared by the JSON store, the agent's records and the sandbox. A record
+ * file is replaced, never edited in place: write a temp file beside it, fsync it, rename it over
+ * the target, fsync the directory. After a crash the target holds either the old or the new
+ * content, never a mix.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { limit } from '../config/limits.js';
-import { depthExceeds, ReadRefused, readRegularFile } from '../config/read-input.js';
-import { StateError } from '../errors.js';
+import { limit } from './config/limits.js';
+import { depthExceeds, ReadRefused, readRegularFile } from './config/read-input.js';
+import { StateError } from './errors.js';
 
 /** Prefix of temp files and directories; readers skip names that start with a dot. */
 const TEMP_PREFIX = '.tmp-';
