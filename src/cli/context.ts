@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ClusterAgents } from '../cluster/agents.js';
 import { isLocalAddress, type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf } from '../cluster/inventory.js';
 import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadInventory } from '../config/load.js';
-import { InputError, InterruptedError, StateError } from '../errors.js';
+import { InputError, InterruptedError, StateError, UsageError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
@@ -80,6 +80,11 @@ export class Context implements OperationEnv {
   }
 
   stateDir(): string {
+    if (this.globals.stateDir === '' || this.io.env.HOIST_STATE_DIR === '') {
+      throw new UsageError('ERR_USAGE_STATE_DIR', 'the state directory is empty (--state-dir or HOIST_STATE_DIR)', {
+        hint: 'pass a directory path, or leave both unset for ~/.local/state/hoist',
+      });
+    }
     const dir = this.globals.stateDir ?? this.io.env.HOIST_STATE_DIR ?? join(homedir(), '.local', 'state', 'hoist');
     return resolve(this.io.cwd, dir);
   }
