@@ -206,13 +206,21 @@ export class FileLease implements Lease {
     // The expiry check comes after the read, so that a paused process that was taken over
     // learns (and reports) who holds the lease now.
     return withGuard(this.file, this.opts, async () => {
-      const current = await readLeaseRecord(this.file);
-      if (!current || current.released || current.epoch !== this.owner.epoch) {
-        this.markLost(leaseTaken(this.cluster, this.owner, current));
-      }
+      // Fast path on every append: only epoch and released matter; the full (validated) read
+      // is for the message when the lease is gone.
+      if (!(await this.stillOurs())) this.markLost(leaseTaken(this.cluster, this.owner, await readLeaseRecord(this.file)));
       this.assertHeld();
       return fn();
     });
+  }
+
+  private async stillOurs(): Promise<boolean> {
+    try {
+      const raw = JSON.parse(await fs.readFile(this.file, 'utf8')) as { epoch?: unknown; released?: unknown };
+      return raw.epoch === this.owner.epoch && raw.released === undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops heartbeats and marks the lease released (keeping its epoch) if it is still ours. */
