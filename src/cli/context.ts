@@ -13,6 +13,8 @@ import type { ProgressSink } from '../fsm/progress.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
 import type { OperationEnv } from '../operation/env.js';
+import { operationNotActive } from '../operation/locked.js';
+import { readCluster } from '../operation/reconcile.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
@@ -170,18 +172,22 @@ export class Context implements OperationEnv {
     for (const fn of this.cleanups.splice(0)) await fn().catch(() => undefined);
   }
 
-  /** The operation a plan command acts on: --operation-id, else the active (or, if allowed, last) one. */
+  /**
+   * The operation a read-only command shows: --operation-id, else the active (or, if allowed,
+   * last) one, by the cluster record as the operations call for it (a crash may have left the
+   * stored one behind; the next command holding the lock repairs it).
+   */
   async operation(opts: { allowFinished?: boolean } = {}): Promise<OperationRecord> {
     const name = await this.clusterName();
     const store = this.store();
     if (this.globals.operationId) {
       const op = await store.getOperation(name, this.globals.operationId);
-      if (op.state !== 'in_progress' && !opts.allowFinished) throw noActive(name, op);
+      if (op.state !== 'in_progress' && !opts.allowFinished) throw operationNotActive(name, op);
       return op;
     }
-    const cluster = await store.getCluster(name);
+    const cluster = (await readCluster(store, name)).record;
     const id = cluster?.activeOperation ?? (opts.allowFinished ? cluster?.lastOperation : undefined);
-    if (!id) throw noActive(name);
+    if (!id) throw operationNotActive(name);
     return store.getOperation(name, id);
   }
 
@@ -260,16 +266,6 @@ export class Context implements OperationEnv {
   private makeLogger(file?: string): Logger {
     return createLogger({ console: this.io.stderr, level: this.globals.debug ? 'debug' : 'warn', json: this.json }, file);
   }
-}
-
-function noActive(cluster: string, op?: OperationRecord): StateError {
-  return new StateError(
-    'ERR_NO_ACTIVE_OPERATION',
-    op ? `operation ${op.id} is already ${op.state}` : `no active operation found for cluster "${cluster}"`,
-    {
-      hint: 'start one with "hoist upgrade IMAGE --manual", or see "hoist status"',
-    },
-  );
 }
 
 /** Refuses a command that needs an inventory or state file when neither is given. */

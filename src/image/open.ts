@@ -30,6 +30,11 @@ export interface Image {
   /** How messages name the manifest (e.g. `image.tar.gz!app.yaml`). */
   manifestFile: string;
   index: PackageIndex;
+  /**
+   * `sha256:` over the manifest and the package index. The index names every package's sha256
+   * and blobs are checked against it on every read, so equal digests mean the same packages.
+   */
+  digest: string;
   /** The index entry of `name:version`, if the image holds it. */
   findPackage(ref: PackageRef | string): PackageEntry | undefined;
   /** Path of an entry's blob inside {@link dir} (not verified; prefer readBlob). */
@@ -159,6 +164,7 @@ function makeImage(
     manifest,
     manifestFile,
     index,
+    digest: `sha256:${hashBuffer(Buffer.from(JSON.stringify({ manifest, index })))}`,
     findPackage(ref) {
       const wanted = typeof ref === 'string' ? ref : locatorOf(ref);
       return index.packages.find((p) => locatorOf(p) === wanted);

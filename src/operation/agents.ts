@@ -120,3 +120,17 @@ function throwFirst(results: PromiseSettledResult<unknown>[]): void {
   if (HoistError.isHoistError(first)) first.details.push(...rest.map((e) => (e instanceof Error ? e.message : String(e))));
   throw first;
 }
+
+/**
+ * Before phases run: every node must have a live agent. Offline ones (shut down, node
+ * rebooted) are deployed again, naming them on stderr; the caller holds the cluster lease.
+ */
+export async function redeployOfflineAgents(env: OperationEnv, operationId: string): Promise<string[]> {
+  const { nodes, pool } = await env.connect();
+  const alive = await Promise.all(nodes.map(async (node) => (await agentHello(pool.get(node.name), node)) !== undefined));
+  const offline = nodes.filter((_n, i) => !alive[i]);
+  if (offline.length === 0) return [];
+  env.progress.line(`Agents offline on ${offline.map((n) => `${n.name} (${n.address})`).join(', ')}: deploying them again`);
+  await deployAgents(env, offline, { operationId });
+  return offline.map((n) => n.name);
+}

@@ -5,6 +5,7 @@
 import { StateError } from '../errors.js';
 import type { PlanState } from '../fsm/plan-state.js';
 import type { ClusterRecord, Lease, OperationRecord, Store } from '../store/store.js';
+import { crashPoint } from './crash-point.js';
 import { tally } from './tally.js';
 
 /** Outcome of `plan complete`. */
@@ -18,7 +19,8 @@ export interface Completion {
 /**
  * `plan complete`: all leaves completed → operation completed and the cluster active at the new
  * version; nothing applied → operation failed and the cluster active at the old version;
- * anything in between is refused unless forced.
+ * anything in between is refused unless forced. The caller holds the cluster lock and read `op`
+ * inside it; the operation record is written first, the cluster record (derived) second.
  */
 export async function completeUpgrade(
   store: Store,
@@ -51,6 +53,7 @@ export async function completeUpgrade(
         reason: opts.reason ?? (untouched ? 'completed manually' : 'completed manually with --force while partly applied'),
       };
   await store.updateOperation(finished, { lease: opts.lease, expect: op });
+  crashPoint('complete:operation-written');
   const current = await store.getCluster(op.cluster);
   const cluster: ClusterRecord = {
     name: op.cluster,

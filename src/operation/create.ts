@@ -2,12 +2,14 @@
 import { StateError } from '../errors.js';
 import { PlanState } from '../fsm/plan-state.js';
 import type { ClusterRecord, OperationRecord, Store } from '../store/store.js';
+import { crashPoint } from './crash-point.js';
 import { type NewUpgrade, newOperationRecord } from './records.js';
 import { tally } from './tally.js';
 
 /**
  * Creates the operation and its plan and marks the cluster `updating`. The caller holds the
- * cluster lock. A cluster seen for the first time gets its record from the plan.
+ * cluster lock and has repaired the cluster record (reconcile.ts), which is written second. A
+ * cluster seen for the first time gets its record from the plan.
  */
 export async function createUpgrade(store: Store, req: NewUpgrade): Promise<OperationRecord> {
   const { plan } = req;
@@ -59,6 +61,7 @@ export async function createUpgrade(store: Store, req: NewUpgrade): Promise<Oper
   }
   const op = newOperationRecord(plan, req);
   await store.createOperation(op, plan, req.lease);
+  crashPoint('create:operation-written');
   await store.putCluster(
     { ...cluster, status: 'updating', activeOperation: op.id, lastOperation: op.id, updated: now },
     { lease: req.lease, expect: stored ?? null },

@@ -1,15 +1,16 @@
 /** Builds the engine for a workflow: the store, the executors, where phases run, and progress. */
 import { hostname } from 'node:os';
-import { InputError, StateError } from '../errors.js';
+import { StateError } from '../errors.js';
 import { Engine } from '../fsm/engine.js';
 import { type Executor, ExecutorRegistry, type NodeExecutions } from '../fsm/executor.js';
-import { type Image, openImage } from '../image/open.js';
+import type { Image } from '../image/open.js';
 import { phaseRegistry } from '../phases/index.js';
 import { leaves } from '../plan/query.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import type { OperationRecord } from '../store/store.js';
 import { hoistVersion } from '../version.js';
 import type { OperationEnv } from './env.js';
+import { operationImage } from './image.js';
 
 /** With --state nothing may touch a node, so every executor refuses, saying why. */
 function offline(key: string): Executor {
@@ -21,27 +22,14 @@ function offline(key: string): Executor {
   return { preCheck: refuse, execute: refuse, rollback: refuse };
 }
 
-/** The operation's target image, opened on first use and closed with the command. */
-function lazyImage(env: OperationEnv, op: OperationRecord): () => Promise<Image> {
-  let opened: Promise<Image> | undefined;
-  return () => {
-    if (!opened) {
-      if (!op.source) {
-        return Promise.reject(
-          new InputError('ERR_IMAGE_UNKNOWN', `operation ${op.id} does not record where its image is`, {
-            hint: 'create the operation again with "hoist upgrade IMAGE"',
-          }),
-        );
-      }
-      opened = openImage(op.source);
-      env.onClose(async () => (await opened!.catch(() => undefined))?.close());
-    }
-    return opened;
-  };
-}
-
 /** An engine over the operation's plan and changelog, wired to the nodes unless --state is given. */
-export async function makeEngine(env: OperationEnv, op: OperationRecord, plan: Plan, changes: PlanChange[]): Promise<Engine> {
+export async function makeEngine(
+  env: OperationEnv,
+  op: OperationRecord,
+  plan: Plan,
+  changes: PlanChange[],
+  image: () => Promise<Image> = operationImage(env, op),
+): Promise<Engine> {
   let registry: ExecutorRegistry;
   let placement: ((node: string | undefined) => string) | undefined;
   let executions: NodeExecutions | undefined;
@@ -54,7 +42,7 @@ export async function makeEngine(env: OperationEnv, op: OperationRecord, plan: P
     registry = phaseRegistry({
       nodes: agents,
       version: hoistVersion(),
-      image: lazyImage(env, op),
+      image,
       ...(drainTimeoutMs ? { drainTimeoutMs } : {}),
     });
     placement = (node) => agents.where(node);

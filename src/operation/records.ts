@@ -8,6 +8,8 @@ export interface NewUpgrade {
   image: string;
   /** Absolute path of the target image. */
   source?: string;
+  /** The image's digest, pinned for later commands. */
+  imageDigest?: string;
   mode: 'manual' | 'automatic';
   createdBy: OperationRecord['createdBy'];
   /** Bypass "previous upgrade unfinished" (Gravity's --force). */
@@ -18,7 +20,10 @@ export interface NewUpgrade {
 }
 
 /** The record of a new, in-progress operation for `plan`. */
-export function newOperationRecord(plan: Plan, req: Pick<NewUpgrade, 'image' | 'source' | 'mode' | 'createdBy' | 'now'>): OperationRecord {
+export function newOperationRecord(
+  plan: Plan,
+  req: Pick<NewUpgrade, 'image' | 'source' | 'imageDigest' | 'mode' | 'createdBy' | 'now'>,
+): OperationRecord {
   const now = (req.now ?? new Date()).toISOString();
   return {
     id: plan.operationId,
@@ -29,6 +34,7 @@ export function newOperationRecord(plan: Plan, req: Pick<NewUpgrade, 'image' | '
     to: plan.to,
     image: req.image,
     ...(req.source ? { source: req.source } : {}),
+    ...(req.imageDigest ? { imageDigest: req.imageDigest } : {}),
     mode: req.mode,
     created: now,
     updated: now,

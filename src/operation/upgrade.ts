@@ -17,6 +17,7 @@ import { type Completion, completeUpgrade } from './complete.js';
 import { createUpgrade } from './create.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
+import { repairCluster } from './reconcile.js';
 
 /** Where the cluster's current state comes from: a state file, or the live nodes. */
 export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory: Promise<ClusterConfig> };
@@ -25,13 +26,21 @@ export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory
  * Verifies every package of the image (a damaged or unsafe image is refused here, exit 3, not
  * half-way through an upgrade) and builds the plan. Live clusters get their agents deployed first.
  */
-export async function planUpgrade(env: OperationEnv, image: LoadedImage, from: ClusterSource, options: InputOptions): Promise<Plan> {
+export async function planUpgrade(
+  env: OperationEnv,
+  image: LoadedImage,
+  from: ClusterSource,
+  options: InputOptions,
+): Promise<PlannedUpgrade> {
+  let imageDigest: string | undefined;
   if (image.source.kind !== 'manifest') {
     const opened = await openImage(image.source.path);
     env.onClose(() => opened.close());
     await opened.verify();
+    imageDigest = opened.digest;
   }
-  if ('state' in from) return buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options));
+  const pinned = imageDigest ? { imageDigest } : {};
+  if ('state' in from) return { plan: buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options)), ...pinned };
   // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes
   // of another state directory's live operation refuse to be restarted (deployAgents).
   const cluster = await env.clusterName();
@@ -41,7 +50,13 @@ export async function planUpgrade(env: OperationEnv, image: LoadedImage, from: C
     const { agents } = await env.connect();
     return liveClusterFacts(await from.inventory, agents, env.signal);
   });
-  return buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
+  return { plan: buildUpgradePlan(toUpgradeInput(facts, image.manifest, options)), ...pinned };
+}
+
+/** A built plan and the digest of the verified image it goes to (none for a bare manifest). */
+export interface PlannedUpgrade {
+  plan: Plan;
+  imageDigest?: string;
 }
 
 /** What `startUpgrade` creates. */
@@ -51,6 +66,8 @@ export interface UpgradeRequest {
   image: string;
   /** Absolute path of the image, reopened by later commands. */
   source: string;
+  /** Pinned: later commands refuse another image at `source`. */
+  imageDigest?: string;
   manual: boolean;
   /** Create even if the previous upgrade was left unfinished. */
   force: boolean;
@@ -66,11 +83,14 @@ export interface UpgradeOutcome {
 export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Promise<UpgradeOutcome> {
   const store = env.store();
   return env.withLock(req.plan.cluster, async (lease) => {
+    // A crash between two record writes of an earlier command is repaired before anything is decided.
+    for (const r of (await repairCluster(store, req.plan.cluster, lease)).repairs) env.progress.line(`Repaired the records: ${r}.`);
     const op = await createUpgrade(store, {
       lease,
       plan: req.plan,
       image: req.image,
       source: req.source,
+      ...(req.imageDigest ? { imageDigest: req.imageDigest } : {}),
       mode: req.manual ? 'manual' : 'automatic',
       createdBy: env.creator(),
       force: req.force,

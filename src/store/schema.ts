@@ -53,6 +53,10 @@ export const operationRecordSchema = z.looseObject({
   from: z.string(),
   to: z.string(),
   image: z.string(),
+  imageDigest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .optional(),
   mode: z.enum(['manual', 'automatic']),
   created: timestamp,
   updated: timestamp,

@@ -20,6 +20,13 @@
  * Records are compare-and-set: `updateOperation` and `putCluster` take the record as the caller
  * read it (`expect`, or null for "there was none") and are refused with ERR_STORE_CONFLICT
  * (exit 4) when the stored record differs, so a record read earlier is never written back blindly.
+ *
+ * Crash-safe records: creating and completing an operation are two writes each, the operation
+ * record first and the cluster record second. The operation records are the truth; the cluster
+ * record (status, active operation, installed version) follows from them, and a crash between
+ * the two writes is repaired by the next command that takes the lease, which derives the
+ * cluster record again and writes it (idempotent; src/operation/reconcile.ts). Readers use the
+ * derived record meanwhile.
  */
 import type { ExecutorOwner, Plan, PlanChange } from '../plan/types.js';
 
@@ -51,6 +58,8 @@ export interface OperationRecord {
   image: string;
   /** Where the target image was read from (absolute path), so later commands can open it again. */
   source?: string;
+  /** The image's digest at creation (Image.digest); a later command refuses another image at `source`. */
+  imageDigest?: string;
   mode: 'manual' | 'automatic';
   created: string;
   updated: string;

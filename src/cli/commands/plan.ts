@@ -71,16 +71,28 @@ async function showPlan(ctx: Context, tail: boolean): Promise<void> {
   ctx.out(renderPlan(view, ctx.globals.output, op, undefined, await ctx.takeoverDuring(op)));
 }
 
-/** Runs a phase action on the active operation. */
+/** Runs a phase action on the active operation (or --operation-id). */
 async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
-  const op = await ctx.operation();
-  const outcome = await runPhases(ctx, op, action);
-  if (ctx.json) ctx.outJson({ operation: op.id, phase: outcome.phase, state: outcome.state });
+  const ref = { cluster: await ctx.clusterName(), ...(ctx.globals.operationId ? { id: ctx.globals.operationId } : {}) };
+  const outcome = await runPhases(ctx, ref, action);
+  const done = outcome.completion;
+  if (ctx.json) {
+    ctx.outJson({
+      operation: outcome.operation,
+      phase: outcome.phase,
+      state: outcome.state,
+      ...(done ? { operationState: done.operation.state, installedVersion: done.cluster.image.version } : {}),
+    });
+  } else if (done) {
+    ctx.out(
+      `Operation ${done.operation.id} ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
+    );
+  }
 }
 
 async function complete(ctx: Context, force: boolean): Promise<void> {
-  const op = await ctx.operation();
-  const done = await finishOperation(ctx, op, { force });
+  const ref = { cluster: await ctx.clusterName(), ...(ctx.globals.operationId ? { id: ctx.globals.operationId } : {}) };
+  const done = await finishOperation(ctx, ref, { force });
   if (ctx.json)
     ctx.outJson({
       operation: done.operation.id,
@@ -88,9 +100,10 @@ async function complete(ctx: Context, force: boolean): Promise<void> {
       cluster: done.cluster.name,
       status: done.cluster.status,
       installedVersion: done.cluster.image.version,
+      ...(done.repairs.length > 0 ? { repaired: done.repairs } : {}),
     });
   else
     ctx.out(
-      `Operation ${op.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
+      `Operation ${done.operation.id} marked ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
     );
 }

@@ -42,7 +42,9 @@ async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }
       return;
     }
   }
-  const outcome = await rollbackUpgrade(ctx, op, { dryRun: !!o.dryRun, announce: !ctx.json });
+  // The record shown at the prompt is checked again under the lock: if another command changed the
+  // operation while the operator was answering, nothing is rolled back.
+  const outcome = await rollbackUpgrade(ctx, { cluster: op.cluster, seen: op }, { dryRun: !!o.dryRun, announce: !ctx.json });
   const done = outcome.completion;
   if (!done) {
     if (ctx.json) ctx.outJson({ operation: op.id, dryRun: true, phases: outcome.phases.map((p) => p.id) });

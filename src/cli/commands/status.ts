@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { StateError } from '../../errors.js';
 import { PlanState } from '../../fsm/plan-state.js';
+import { readCluster } from '../../operation/reconcile.js';
 import { tally } from '../../operation/tally.js';
 import type { ClusterRecord } from '../../store/store.js';
 import type { Context } from '../context.js';
@@ -19,7 +20,10 @@ export function registerStatus(program: Command, run: Action): void {
 async function status(ctx: Context): Promise<void> {
   const name = await ctx.clusterName();
   const store = ctx.store();
-  let cluster: ClusterRecord | undefined = await store.getCluster(name);
+  // The cluster record as the operations call for it; a disagreement left by a crash is named.
+  const derived = await readCluster(store, name);
+  for (const r of derived.repairs) ctx.progress.line(`Records disagree (the next command that takes the lock repairs them): ${r}.`);
+  let cluster: ClusterRecord | undefined = derived.record;
   if (!cluster) {
     // Never upgraded by hoist: the offline state (if given) says what is installed.
     const state = ctx.clusterState();

@@ -48,7 +48,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ...(opts.parallel ? { parallel: parseCount('--parallel', opts.parallel) } : {}),
   };
   const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config) };
-  const plan = await planUpgrade(ctx, image, from, options);
+  const { plan, imageDigest } = await planUpgrade(ctx, image, from, options);
 
   if (opts.dryRun) {
     // Machine-readable dry runs also say what each phase would do, in its executor's words.
@@ -61,6 +61,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     plan,
     image: image.manifest.metadata.name,
     source: resolve(ctx.io.cwd, imageArg),
+    ...(imageDigest ? { imageDigest } : {}),
     manual: !!opts.manual,
     force: !!opts.force,
   });
