@@ -1,13 +1,14 @@
 /**
  * An app's update hook Job that fails during an automatic upgrade: the upgrade stops with exit 6
- * at that phase and says what to do next; once the hook is fixed in the image's source
- * directory, `hoist plan resume` reads the image again from there and finishes.
+ * at that phase and says what to do next. The operation's image is pinned: a hook "fixed" by
+ * editing the image's source directory is refused (exit 3) before anything runs, and with the
+ * image put back `hoist plan resume` runs the same hook again and stops at it again.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExit, IMAGE_2, leaves, phaseMap, RUNTIME_2, type Sandbox, sandboxUp } from './helpers.js';
+import { expectExit, IMAGE_2, leaves, phaseMap, type Sandbox, sandboxUp } from './helpers.js';
 
 const HOOK = 'packages/logging-app-6.0.8/jobs/update.yaml';
 const PHASE = '/runtime/logging-app';
@@ -77,29 +78,28 @@ describe('kube-side › a failing hook Job, fixed and resumed', () => {
     expectExit(await sb.hoist(['agent', 'status']), 0, 'hoist agent status');
   });
 
-  it('after fixing the hook in the image source, plan resume finishes the upgrade', { timeout: 300_000 }, async () => {
+  it('a hook fixed in the image source is refused: another image at the path (exit 3, ERR_IMAGE_CHANGED), nothing runs', {
+    timeout: 300_000,
+  }, async () => {
+    const before = await sb.plan();
     await setOutcome(image, 'Complete');
     const run = await sb.hoist(['plan', 'resume']);
-    expectExit(run, 0, 'hoist plan resume');
-    expect(run.stderr).toContain(`Executing "${PHASE}" on node-1`);
-    expect(run.stderr).not.toContain('Executing "/runtime/dns-app"');
-    const plan = await sb.plan();
-    expect(
-      leaves(plan.phases)
-        .filter((p) => p.state !== 'completed')
-        .map((p) => `${p.id} ${p.state}`),
-    ).toEqual([]);
+    expectExit(run, 3, 'hoist plan resume with a changed image');
+    expect(run.stderr).toContain('error[ERR_IMAGE_CHANGED]');
+    expect(run.stderr).not.toContain(`Executing "${PHASE}"`);
+    expect((await sb.plan()).phases).toEqual(before.phases);
   });
 
-  it('plan complete leaves the cluster active at 2.0.0', async () => {
-    expectExit(await sb.hoist(['plan', 'complete']), 0, 'hoist plan complete');
+  it('with the image put back, plan resume runs the same hook again and stops at it (exit 6); the cluster stays at 1.0.0', {
+    timeout: 300_000,
+  }, async () => {
+    await setOutcome(image, 'Failed');
+    const run = await sb.hoist(['plan', 'resume']);
+    expect(run.exitCode, run.stderr).toBe(6);
+    expect(run.stderr).toContain(`Executing "${PHASE}" on node-1`);
+    expect(run.stderr).not.toContain('Executing "/runtime/dns-app"');
+    expect(phaseMap((await sb.plan()).phases).get(PHASE)!.state).toBe('failed');
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
-    expect(status).toMatchObject({
-      status: 'active',
-      installedVersion: '2.0.0',
-      activeOperation: null,
-      lastOperation: { state: 'completed' },
-    });
-    for (const n of sb.nodes) expect((await sb.health(n.address)).version).toBe(RUNTIME_2);
+    expect(status).toMatchObject({ status: 'updating', installedVersion: '1.0.0' });
   });
 });
