@@ -51,7 +51,7 @@ describe('operation › pinned image, resume that finishes, crash repair', () =>
   });
 
   it('plan resume after agent shutdown redeploys the agents, completes, closes the operation and shuts them down', {
-    timeout: 600_000,
+    timeout: 1_200_000,
   }, async () => {
     expectExit(await sb.hoist(['agent', 'shutdown']), 0, 'agent shutdown');
     expectExit(await sb.hoist(['agent', 'status']), 5, 'agent status after shutdown');
@@ -73,7 +73,7 @@ describe('operation › pinned image, resume that finishes, crash repair', () =>
     expectExit(await sb.hoist(['plan', 'complete']), 4, 'plan complete with nothing left to close');
   });
 
-  it('a crash between the two writes of closing is repaired by plan complete, which says so', { timeout: 600_000 }, async () => {
+  it('a crash between the two writes of closing is repaired by plan complete, which says so', { timeout: 1_200_000 }, async () => {
     expectExit(await sb.hoist(['upgrade', '--manual', IMAGE_201]), 0, 'upgrade --manual to 2.0.1');
     const crashed = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'execute', '--phase', '/'], {
       env: { HOIST_STATE_DIR: sb.stateDir, HOIST_TEST_CRASH_AT: 'complete:operation-written' },

@@ -35,7 +35,7 @@ const onlyOperation = async () => {
   return ops[0]!;
 };
 
-describe('operation › crash between record writes', { timeout: 120_000 }, () => {
+describe('operation › crash between record writes', { timeout: 300_000 }, () => {
   it('create, first operation of the cluster: the next upgrade repairs, refuses naming the operation, and it completes', async () => {
     const crashed = await hoist(['upgrade', '--manual', V2], 'create:operation-written');
     expect(crashed.signal).toBe('SIGKILL');
