@@ -8,13 +8,27 @@ export type Action = (cmd: Command, body: (ctx: Context) => Promise<void>) => Pr
 
 /** A positive integer option or a usage error naming the flag. */
 export function parseCount(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
+  // Plain decimal digits only: Number() would also take 0x10, 1e3 or " 2 ".
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
     throw new UsageError('ERR_USAGE_BAD_NUMBER', `${flag} must be a positive whole number, got "${value}"`, {
       hint: `for example ${flag} 2`,
     });
   }
   return n;
+}
+
+/** A positive count, or a percentage from 1% to 100% kept as written; a usage error names the flag. */
+export function parseCountOrPercent(flag: string, value: string): number | string {
+  if (!value.endsWith('%')) return parseCount(flag, value);
+  const digits = value.slice(0, -1);
+  const n = /^\d+$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!(n >= 1 && n <= 100)) {
+    throw new UsageError('ERR_USAGE_BAD_NUMBER', `${flag} must be a count or a percentage from 1% to 100%, got "${value}"`, {
+      hint: `for example ${flag} 25%`,
+    });
+  }
+  return value;
 }
 
 /** A duration like `90s`, `30m`, `1h` or plain seconds, in milliseconds; a usage error names the flag. */

@@ -9,7 +9,7 @@ import { describePlan } from '../../phases/describe.js';
 import { resolvePlan } from '../../plan/resolve.js';
 import { type Context, needStateFile } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
-import { type Action, parseCount } from './shared.js';
+import { type Action, parseCount, parseCountOrPercent } from './shared.js';
 
 interface UpgradeOptions {
   manual?: boolean;
@@ -38,9 +38,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
   // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
   if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
-  const maxUnavailable = opts.maxUnavailableWorkers?.endsWith('%')
-    ? opts.maxUnavailableWorkers
-    : parseCount('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
+  const maxUnavailable = parseCountOrPercent('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
   const options = {
     operationId: randomUUID(),
     createdAt: new Date().toISOString(),
