@@ -58,7 +58,8 @@ export async function withOperation<T>(
       if (op.state !== 'in_progress' && !opts.finished) throw operationNotActive(ref.cluster, op);
       if (!opts.quiet) {
         env.useOperationLog(op);
-        for (const r of repairs) env.logger.warn({ event: 'records.repaired', operation: op.id }, r);
+        // Reported on stderr above; the debug log keeps it too.
+        for (const r of repairs) env.logger.info({ event: 'records.repaired', operation: op.id }, r);
       }
       return fn({ op, repairs, lease });
     },
