@@ -8,6 +8,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Some unit tests start bin/hoist or the agent bundle; the bound only has to catch a hang,
+          // and two cores busy with other test files can make a start take seconds.
+          testTimeout: 30_000,
         },
       },
       {
