@@ -111,6 +111,29 @@ export const IntermediateSchema = z.strictObject({
   runtime: z.strictObject({ package: runtimeLocator, etcdVersion: version }),
 });
 
+const actionName = checkedString('an action name (lowercase letters, digits and "-")', (v) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(v));
+const exactlyOne = (a: { run?: unknown; package?: unknown; hook?: unknown }): boolean =>
+  (a.package === undefined) === (a.hook === undefined) && (a.run === undefined) !== (a.package === undefined);
+
+/**
+ * One per-node action: a command (`run`, a shell string or an argv list) or a hook of a package
+ * the node holds (`package` + `hook`), run by the node's agent with a timeout.
+ */
+export const NodeActionSchema = z
+  .strictObject({
+    name: actionName,
+    run: z
+      .union([z.string().min(1), z.array(z.string()).min(1)], { error: expecting('a command string or a list of arguments') })
+      .optional(),
+    package: runtimeLocator.optional(),
+    hook: z
+      .string({ error: expecting('a hook name') })
+      .min(1)
+      .optional(),
+    timeoutSeconds: positive.optional(),
+  })
+  .refine(exactlyOne, { error: 'expected either run (a command) or package and hook (a package hook)' });
+
 /** The cluster image manifest, `app.yaml`. */
 export const ImageManifestSchema = z.strictObject({
   apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
@@ -122,6 +145,12 @@ export const ImageManifestSchema = z.strictObject({
     upgradeVia: z.array(IntermediateSchema, { error: expecting('a list of intermediate versions') }).default([]),
     systemApps: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
     appDependencies: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
+    nodeActions: z
+      .strictObject({
+        preUpgrade: z.array(NodeActionSchema, { error: expecting('a list of node actions') }).default([]),
+        postUpgrade: z.array(NodeActionSchema, { error: expecting('a list of node actions') }).default([]),
+      })
+      .prefault({}),
     hooks: z
       .strictObject({
         preUpdate: hookPath.optional(),

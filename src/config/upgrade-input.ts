@@ -24,6 +24,9 @@ export function toImageFacts(manifest: ImageManifest): ImageFacts {
           })),
         }
       : {}),
+    ...(spec.nodeActions.preUpgrade.length + spec.nodeActions.postUpgrade.length > 0
+      ? { nodeActions: structuredClone(spec.nodeActions) }
+      : {}),
     ...(Object.keys(spec.requirements).length > 0 ? { requirements: { ...spec.requirements } } : {}),
   };
 }

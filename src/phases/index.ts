@@ -15,6 +15,7 @@ import { etcdBackupExecutor, etcdRestartExecutor, etcdRestoreExecutor, etcdShutd
 import { gcExecutor } from './gc.js';
 import { initExecutor } from './init.js';
 import { kubeExecutors } from './kube-phases.js';
+import { nodeActionsExecutor } from './node-actions.js';
 import { healthExecutor, systemUpgradeExecutor } from './system-upgrade.js';
 
 /** Builds the executor of one key for a run. */
@@ -39,6 +40,8 @@ export const EXECUTORS: Record<ExecutorKey, PhaseExecutorFactory> = {
   config: configExecutor,
   'update-app': updateAppExecutor,
   gc: gcExecutor,
+  'pre-actions': nodeActionsExecutor,
+  'post-actions': nodeActionsExecutor,
 };
 
 /** A registry of every executor that can run with `deps`. */

@@ -84,25 +84,34 @@ export interface NodeConfig {
 }
 
 /** Builds a node's configuration package as a deterministic tar.gz. */
-export async function buildConfigPackage(config: NodeConfig): Promise<{ entry: Omit<PackageEntry, 'labels'>; blob: Buffer }> {
-  const name = configPackageName(config.node);
-  const dir = await mkdtemp(path.join(tmpdir(), 'hoist-config-'));
+export async function buildConfigPackage(config: NodeConfig): Promise<GeneratedPackage> {
+  return buildPackage(
+    { name: configPackageName(config.node), version: config.version, labels: { purpose: 'runtime-config' } },
+    { 'config.json': `${JSON.stringify(config, null, 2)}\n` },
+  );
+}
+
+/** A package made by the orchestrator: its index entry (without labels) and its blob. */
+export interface GeneratedPackage {
+  entry: Omit<PackageEntry, 'labels'>;
+  blob: Buffer;
+}
+
+/** Builds a package with `package.yaml` from `meta` and the given files, as a deterministic tar.gz. */
+export async function buildPackage(
+  meta: { name: string; version: string; labels: Record<string, string>; hooks?: Record<string, unknown> },
+  files: Record<string, string>,
+): Promise<GeneratedPackage> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hoist-package-'));
   try {
     const root = path.join(dir, 'pkg');
     await mkdir(root);
-    await writeFile(
-      path.join(root, 'package.yaml'),
-      stringify({
-        apiVersion: 'hoist/v1',
-        kind: 'Package',
-        metadata: { name, version: config.version },
-        labels: { purpose: 'runtime-config' },
-      }),
-    );
-    await writeFile(path.join(root, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    const out = path.join(dir, 'config.tar.gz');
+    const manifest = { apiVersion: 'hoist/v1', kind: 'Package', metadata: { name: meta.name, version: meta.version }, labels: meta.labels };
+    await writeFile(path.join(root, 'package.yaml'), stringify(meta.hooks ? { ...manifest, hooks: meta.hooks } : manifest));
+    for (const [rel, content] of Object.entries(files)) await writeFile(path.join(root, rel), content);
+    const out = path.join(dir, 'package.tar.gz');
     const written = await writeTree(root, out, { gzip: true });
-    return { entry: { name, version: config.version, sha256: written.sha256, size: written.size }, blob: await readFile(out) };
+    return { entry: { name: meta.name, version: meta.version, sha256: written.sha256, size: written.size }, blob: await readFile(out) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -24,6 +24,20 @@ export const requirementsSchema = z.strictObject({
   minFreeStateDirBytes: z.number().nonnegative().optional(),
 });
 
+/** `pre-actions` / `post-actions`: the image's per-node actions of one stage, in order. */
+const nodeActions = z.strictObject({
+  stage: z.enum(['preUpgrade', 'postUpgrade']),
+  actions: z.array(
+    z.strictObject({
+      name: z.string().min(1),
+      run: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
+      package: locator.optional(),
+      hook: z.string().min(1).optional(),
+      timeoutSeconds: z.number().positive().optional(),
+    }),
+  ),
+});
+
 /** Executor key → schema of its phase's `data` (absent data is read as `{}`). */
 export const PHASE_DATA = {
   init: leader,
@@ -50,6 +64,8 @@ export const PHASE_DATA = {
   'migrate-labels': none,
   'update-app': z.strictObject({ app: z.string().min(1), version: z.string().min(1), from: z.string().min(1).optional() }),
   gc: none,
+  'pre-actions': nodeActions,
+  'post-actions': nodeActions,
 } as const;
 
 /** A key the builder may put in `Phase.executor`. */

@@ -15,6 +15,8 @@ export interface ImageFacts {
   appDependencies: string[];
   /** Intermediate versions embedded in the image, any order (`spec.upgradeVia`). */
   upgradeVia?: IntermediateFacts[];
+  /** Commands or package hooks each node runs before and after its update (`spec.nodeActions`). */
+  nodeActions?: { preUpgrade: NodeActionFacts[]; postUpgrade: NodeActionFacts[] };
   /** What /checks verifies on every node (defaults apply where absent). */
   requirements?: { minDiskWriteMBps?: number; maxTimeDriftMs?: number; minFreeStateDirBytes?: number };
 }
@@ -26,6 +28,15 @@ export interface IntermediateFacts {
   /** Runtime package locator of that version. */
   runtime: string;
   etcdVersion: string;
+}
+
+/** One per-node action: a command (`run`) or a package hook (`package` + `hook`). */
+export interface NodeActionFacts {
+  name: string;
+  run?: string | string[];
+  package?: string;
+  hook?: string;
+  timeoutSeconds?: number;
 }
 
 /** A node of the inventory. */

@@ -69,16 +69,40 @@ const enableElection: Step = (_f, n) =>
     data: { enable: n.name },
   });
 
+const nodeActions =
+  (key: 'pre-actions' | 'post-actions', stage: 'preUpgrade' | 'postUpgrade'): Step =>
+  (f, n) =>
+    phase(key, {
+      executor: key,
+      description: `Run ${stage === 'preUpgrade' ? 'pre-upgrade' : 'post-upgrade'} actions on node "${n.name}"`,
+      node: n.name,
+      server: n.name,
+      data: { stage, actions: f.input.target.nodeActions![stage] },
+    });
+
 const LEAD_MASTER: Step[] = [kubeletPermissions, stepdown, drain, systemUpgrade, electLeader, health, taint, uncordon, untaint];
 const OTHER_MASTER: Step[] = [drain, systemUpgrade, enableElection, health, taint, uncordon, endpoints, untaint];
 const WORKER: Step[] = [drain, systemUpgrade, health, taint, uncordon, endpoints, untaint];
+
+/**
+ * A node's sequence with the image's per-node actions: `pre-actions` first, before anything
+ * touches the node, and `post-actions` once it is healthy again, before it takes work back.
+ */
+function withActions(f: UpgradeFacts, steps: Step[]): Step[] {
+  const actions = f.input.target.nodeActions;
+  if (!actions) return steps;
+  const out = [...steps];
+  if (actions.postUpgrade.length > 0) out.splice(out.indexOf(health) + 1, 0, nodeActions('post-actions', 'postUpgrade'));
+  if (actions.preUpgrade.length > 0) out.unshift(nodeActions('pre-actions', 'preUpgrade'));
+  return out;
+}
 
 /** One chained group per master to update, lead first; each group requires the previous one. */
 export function masterGroups(f: UpgradeFacts): PhaseBuilder[] {
   const single = f.masters.length === 1;
   const groups: PhaseBuilder[] = [];
   for (const m of f.mastersToUpdate) {
-    const steps = single ? WORKER : m === f.leader ? LEAD_MASTER : OTHER_MASTER;
+    const steps = withActions(f, single ? WORKER : m === f.leader ? LEAD_MASTER : OTHER_MASTER);
     const group = phase(m.name, { description: `Update system software on master node "${m.name}"` });
     group.addSequential(...steps.map((step) => step(f, m)));
     const previous = groups.at(-1);
@@ -91,6 +115,8 @@ export function masterGroups(f: UpgradeFacts): PhaseBuilder[] {
 /** One chained group per worker to update; workers do not wait for each other. */
 export function workerGroups(f: UpgradeFacts): PhaseBuilder[] {
   return f.workersToUpdate.map((w) =>
-    phase(w.name, { description: `Update system software on node "${w.name}"` }).addSequential(...WORKER.map((step) => step(f, w))),
+    phase(w.name, { description: `Update system software on node "${w.name}"` }).addSequential(
+      ...withActions(f, WORKER).map((step) => step(f, w)),
+    ),
   );
 }

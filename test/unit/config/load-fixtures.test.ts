@@ -105,6 +105,7 @@ describe('config', () => {
           upgradeFrom: '>=1.0.0',
           runtime: { package: 'runtime:7.0.56-11709', etcdVersion: '3.4.23' },
           upgradeVia: [],
+          nodeActions: { preUpgrade: [], postUpgrade: [] },
           systemApps: V2_APPS,
           appDependencies: [],
           hooks: { preUpdate: 'hooks/pre-update.yaml', postUpdate: 'hooks/post-update.yaml' },
