@@ -115,6 +115,18 @@ export const SCENARIOS: Record<string, UpgradeInput> = {
     installed: DEMO_V1,
     target: DEMO_V2_1_VIA_V2,
   },
+  'node-actions': {
+    ...base('node-actions'),
+    nodes: [master(1), worker(2)],
+    installed: DEMO_V1,
+    target: {
+      ...DEMO_V2,
+      nodeActions: {
+        preUpgrade: [{ name: 'stop-app', run: 'systemctl stop app', timeoutSeconds: 60 }],
+        postUpgrade: [{ name: 'app-health', package: 'runtime:7.0.56-11709', hook: 'health' }],
+      },
+    },
+  },
   'partly-upgraded': {
     ...base('partly-upgraded'),
     nodes: [master(1), master(2), { ...master(3), runtime: 'runtime:7.0.56-11709' }],
