@@ -20,6 +20,7 @@ import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
 import { JsonStore } from '../store/json-store.js';
 import { describeTakeover } from '../store/lock.js';
+import { checkStateDir } from '../store/state-dir.js';
 import { type Lease, type LeaseRequest, type LeaseTakeover, type OperationRecord, ownerAlive } from '../store/store.js';
 import { hoistVersion } from '../version.js';
 import { parseDuration } from './commands/shared.js';
@@ -92,7 +93,11 @@ export class Context implements OperationEnv {
   }
 
   store(): JsonStore {
-    this.storeInstance ??= new JsonStore(this.stateDir(), leaseTimingFromEnv(this.io.env));
+    if (!this.storeInstance) {
+      const dir = this.stateDir();
+      checkStateDir(dir);
+      this.storeInstance = new JsonStore(dir, leaseTimingFromEnv(this.io.env));
+    }
     return this.storeInstance;
   }
 

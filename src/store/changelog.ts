@@ -41,7 +41,12 @@ export interface ParsedChangelog {
  * Parses changelog bytes. A torn last line is left out of `validBytes`; any other bad line, or
  * a seq that does not increase, is ERR_STORE_CORRUPT naming `file` and the line number.
  */
-function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0, lastSeq: 0 }): ParsedChangelog {
+function parseChangelog(
+  buf: Buffer,
+  file: string,
+  start: ParseStart = { line: 0, lastSeq: 0 },
+  known?: ReadonlySet<string>,
+): ParsedChangelog {
   const changes: PlanChange[] = [];
   let { line, lastSeq } = start;
   let pos = 0;
@@ -71,6 +76,14 @@ function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0
     if (parsed.data.seq <= lastSeq) {
       throw corruptFile(file, `line ${lineNo} has seq ${parsed.data.seq}, not above the previous seq ${lastSeq}`);
     }
+    // A change to a phase the plan lacks would be ignored by resolve, so a plan whose real phase
+    // failed could read as done and be closed.
+    if (known && !known.has(parsed.data.phase)) {
+      throw corruptFile(
+        file,
+        `line ${lineNo} names phase ${JSON.stringify(parsed.data.phase.slice(0, 200))}, which is not in the operation's plan`,
+      );
+    }
     changes.push(parsed.data);
     lastSeq = parsed.data.seq;
     line = lineNo;
@@ -79,10 +92,10 @@ function parseChangelog(buf: Buffer, file: string, start: ParseStart = { line: 0
   return { changes, validBytes: pos, lines: line, lastSeq };
 }
 
-/** Reads a whole changelog; a missing file reads as empty. */
-export async function readChangelog(file: string): Promise<PlanChange[]> {
+/** Reads a whole changelog; a missing file reads as empty. `known`: the plan's phase ids, if checked. */
+export async function readChangelog(file: string, known?: ReadonlySet<string>): Promise<PlanChange[]> {
   const buf = await readStoreFile(file);
-  return buf === undefined ? [] : parseChangelog(buf, file).changes;
+  return buf === undefined ? [] : parseChangelog(buf, file, undefined, known).changes;
 }
 
 /**

@@ -21,11 +21,12 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
 import { InputError, StateError } from '../errors.js';
+import { walk } from '../plan/query.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
-import { checkPlanDataToWrite, checkStoredPlanData } from './plan-data.js';
-import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
+import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
+import { clusterRecordSchema, operationRecordSchema, planSchema, SAFE_NAME } from './schema.js';
 import type {
   ClusterRecord,
   Lease,
@@ -49,8 +50,6 @@ export interface JsonStoreOptions {
   hostname?: string;
 }
 
-/** Names that become path components: no separators, no leading dot (dot-names are ours). */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 /** Prefix of an operation directory being created. */
 const NEW_OP_PREFIX = '.new-';
 
@@ -58,6 +57,8 @@ const NEW_OP_PREFIX = '.new-';
 export class JsonStore implements Store {
   private readonly lockOptions: LeaseTiming;
   private readonly appenders = new Map<string, Promise<ChangelogAppender>>();
+  /** Phase ids of each operation's plan (by operation dir), to check changelog lines against. */
+  private readonly phaseIds = new Map<string, ReadonlySet<string>>();
 
   constructor(
     readonly stateDir: string,
@@ -155,7 +156,10 @@ export class JsonStore implements Store {
 
   async getPlan(cluster: string, operationId: string): Promise<Plan> {
     const plan = await this.readOpFile(cluster, operationId, 'plan.json', planSchema);
-    checkStoredPlanData(plan, path.join(this.opDir(cluster, operationId), 'plan.json'));
+    const file = path.join(this.opDir(cluster, operationId), 'plan.json');
+    checkStoredPlanData(plan, file);
+    checkStoredPlanTree(plan, file);
+    this.phaseIds.set(path.dirname(file), phaseIds(plan));
     return plan;
   }
 
@@ -169,7 +173,9 @@ export class JsonStore implements Store {
   async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
     const dir = this.opDir(cluster, operationId);
     if (!(await exists(dir))) throw operationNotFound(cluster, operationId, dir);
-    return readChangelog(path.join(dir, 'changelog.ndjson'));
+    // plan.json never changes, so its phase ids are read once per operation.
+    const known = this.phaseIds.get(dir) ?? (await this.getPlan(cluster, operationId), this.phaseIds.get(dir));
+    return readChangelog(path.join(dir, 'changelog.ndjson'), known);
   }
 
   async lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
@@ -246,6 +252,14 @@ export class JsonStore implements Store {
       }
     }
   }
+}
+
+function phaseIds(plan: Plan): ReadonlySet<string> {
+  const ids = new Set<string>();
+  walk(plan.phases, (p) => {
+    ids.add(p.id);
+  });
+  return ids;
 }
 
 function safeName(name: string, what: string): string {

@@ -54,9 +54,21 @@ export function isStale(record: LeaseRecord, opts: LeaseTiming, now = Date.now()
   return !Number.isFinite(expires) || now > expires;
 }
 
-/** The lease record as stored, released or not. */
-export function readLeaseRecord(file: string): Promise<LeaseRecord | undefined> {
-  return readRecord(file, lockRecordSchema);
+/**
+ * The lease record as stored, released or not. A damaged lock file holds no epoch to continue
+ * from, so the way out is to remove it once no writer is left; the hint says so.
+ */
+export async function readLeaseRecord(file: string): Promise<LeaseRecord | undefined> {
+  try {
+    return await readRecord(file, lockRecordSchema);
+  } catch (err) {
+    if (!(err instanceof StateError) || err.code !== 'ERR_STORE_CORRUPT') throw err;
+    throw new StateError(err.code, err.message, {
+      hint: `make sure no hoist command is running for this cluster (any host sharing this state directory), then remove ${file}; the next command takes a fresh lease`,
+      details: err.details,
+      cause: err,
+    });
+  }
 }
 
 /** Reads the lease with its staleness; undefined when nobody holds it (none, or released). */

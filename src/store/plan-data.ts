@@ -2,8 +2,10 @@
  * A plan's phase data against its executors' schemas (src/plan/phase-data.ts), on both sides of
  * plan.json: a plan that drifted from them is never written, and never handed to the engine.
  */
+import { corruptFile } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import { type PhaseDataProblem, phaseDataProblems } from '../plan/phase-data.js';
+import { walk } from '../plan/query.js';
 import type { Plan } from '../plan/types.js';
 
 function describe(p: PhaseDataProblem): string {
@@ -29,4 +31,29 @@ export function checkStoredPlanData(plan: Plan, file: string): void {
     details: more.map(describe),
     hint: `the plan was written by another version of hoist or edited by hand; restore ${file} from a backup, or finish the operation with the hoist that created it`,
   });
+}
+
+/**
+ * Refuses a stored plan whose tree is damaged: a duplicate phase id (resolve would give both the
+ * same state and the engine run one of them twice) or a requirement on a phase it lacks (the
+ * requirer could never become eligible). Executor and layout rules are the builder's (validate.ts).
+ */
+export function checkStoredPlanTree(plan: Plan, file: string): void {
+  const ids = new Set<string>();
+  let problem: { phase: string; text: string } | undefined;
+  walk(plan.phases, (p) => {
+    if (problem) return false;
+    if (ids.has(p.id)) problem = { phase: p.id, text: `phase id ${JSON.stringify(p.id)} appears twice` };
+    ids.add(p.id);
+  });
+  if (!problem) {
+    walk(plan.phases, (p) => {
+      const missing = p.requires.find((r) => !ids.has(r));
+      if (missing !== undefined && !problem)
+        problem = { phase: p.id, text: `phase ${JSON.stringify(p.id)} requires ${JSON.stringify(missing)}, which is not in the plan` };
+    });
+  }
+  if (!problem) return;
+  const corrupt = corruptFile(file, `is not a valid plan: ${problem.text}`);
+  throw new StateError(corrupt.code, corrupt.message, { hint: corrupt.hint, phase: problem.phase });
 }

@@ -8,6 +8,15 @@ import { z } from 'zod';
 import { PHASE_STATES, type Phase, type Plan, type PlanChange } from '../plan/types.js';
 import type { ClusterRecord, LeaseRecord, OperationRecord } from './store.js';
 
+/** Names that become path components: no separators, no leading dot (dot-names are ours). */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/**
+ * An id the store turns into a directory name. A stored `../x` would lead a reader out of the
+ * state directory, so it fails the record's schema (ERR_STORE_CORRUPT naming the file).
+ */
+const storeName = z.string().regex(SAFE_NAME, 'not a usable name (letters, digits, ".", "_", "-"; no path separators)');
+
 /** ISO-8601 timestamp as written by `new Date().toISOString()` (offsets accepted). */
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -36,19 +45,19 @@ export const planChangeSchema = z.looseObject({
 
 /** `cluster.json`. */
 export const clusterRecordSchema = z.looseObject({
-  name: z.string().min(1),
+  name: storeName,
   status: z.enum(['active', 'updating']),
   image: z.looseObject({ name: z.string(), version: z.string() }),
-  activeOperation: z.string().optional(),
-  lastOperation: z.string().optional(),
+  activeOperation: storeName.optional(),
+  lastOperation: storeName.optional(),
   updated: timestamp,
 });
 
 /** `operation.json`. */
 export const operationRecordSchema = z.looseObject({
-  id: z.string().min(1),
+  id: storeName,
   type: z.literal('upgrade'),
-  cluster: z.string().min(1),
+  cluster: storeName,
   state: z.enum(['in_progress', 'completed', 'failed']),
   from: z.string(),
   to: z.string(),
@@ -112,9 +121,9 @@ export const phaseSchema: z.ZodType<Phase> = z.looseObject({
 
 /** `plan.json`. */
 export const planSchema = z.looseObject({
-  operationId: z.string().min(1),
+  operationId: storeName,
   operationType: z.literal('upgrade'),
-  cluster: z.string().min(1),
+  cluster: storeName,
   createdAt: z.string(),
   from: z.string(),
   to: z.string(),

@@ -57,6 +57,13 @@ export function plan(id: string): Plan {
         ],
       },
       { id: '/checks', executor: 'checks', description: 'Run checks', node: 'node-1', requires: ['/init'] },
+      // Leaves the changelog tests append to: a change must name a phase of the plan.
+      ...['/a', '/b', '/c', '/d', '/after', ...Array.from({ length: 50 }, (_, i) => `/p${i}`)].map((id) => ({
+        id,
+        executor: 'health',
+        description: id,
+        requires: [],
+      })),
     ],
   };
 }
