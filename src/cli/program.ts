@@ -1,5 +1,8 @@
 /** Commander wiring: global options, the commands, and the context each command gets. */
 import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { SAFE_NAME } from '../store/schema.js';
+import { printable } from '../text.js';
 import { registerAgent } from './commands/agent.js';
 import { registerImage } from './commands/image.js';
 import { registerPackage } from './commands/package.js';
@@ -7,7 +10,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerSandbox } from './commands/sandbox.js';
-import type { Action } from './commands/shared.js';
+import { type Action, parseDuration } from './commands/shared.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { Context } from './context.js';
@@ -44,6 +47,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     const line = ['hoist', ...(cmd.parent && cmd.parent.name() !== 'hoist' ? [cmd.parent.name()] : []), cmd.name(), ...cmd.args].join(' ');
     const ctx = new Context(io, globals, line);
     record.ctx = ctx;
+    checkGlobals(globals, program.getOptionValueSource('cluster'));
     await body(ctx);
   };
 
@@ -64,4 +68,27 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
 function inheritOutput(cmd: Command, root: Command): void {
   cmd.exitOverride().showHelpAfterError().configureOutput(root.configureOutput());
   for (const sub of cmd.commands) inheritOutput(sub, root);
+}
+
+/**
+ * Global options checked before any command body runs, so that none is found bad after the lease
+ * is taken, agents are deployed or a log line is written.
+ */
+function checkGlobals(globals: Globals, clusterSource: string | undefined): void {
+  if (globals.drainTimeout !== undefined) parseDuration('--drain-timeout', globals.drainTimeout);
+  if (globals.operationId !== undefined && !SAFE_NAME.test(globals.operationId)) {
+    throw new UsageError('ERR_USAGE_OPERATION_ID', `--operation-id "${printable(globals.operationId, 80)}" is not an operation id`, {
+      hint: 'operation ids are letters, digits, ".", "_" and "-"; see "hoist status" for the ids',
+    });
+  }
+  // The state file names its own inventory: a second one from -c would be silently ignored.
+  if (globals.state !== undefined && clusterSource === 'cli') {
+    throw new UsageError(
+      'ERR_USAGE_STATE_AND_CLUSTER',
+      '-c/--cluster cannot be combined with --state: the state file names its inventory',
+      {
+        hint: 'drop -c, or drop --state to read the cluster live through the inventory',
+      },
+    );
+  }
 }

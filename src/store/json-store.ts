@@ -174,7 +174,8 @@ export class JsonStore implements Store {
     const dir = this.opDir(cluster, operationId);
     if (!(await exists(dir))) throw operationNotFound(cluster, operationId, dir);
     // plan.json never changes, so its phase ids are read once per operation.
-    const known = this.phaseIds.get(dir) ?? (await this.getPlan(cluster, operationId), this.phaseIds.get(dir));
+    if (!this.phaseIds.has(dir)) await this.getPlan(cluster, operationId);
+    const known = this.phaseIds.get(dir);
     return readChangelog(path.join(dir, 'changelog.ndjson'), known);
   }
 

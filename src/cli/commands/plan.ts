@@ -1,8 +1,10 @@
 /** `hoist plan [display]`, `plan execute|rollback|resume|complete`. */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { StateError, UsageError } from '../../errors.js';
 import { finishOperation } from '../../operation/finish.js';
 import { type PhaseAction, runPhases } from '../../operation/run.js';
+import { findPhase } from '../../plan/query.js';
+import { printable } from '../../text.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import { tailPlan } from './plan-tail.js';
@@ -57,8 +59,8 @@ export function registerPlan(program: Command, run: Action): void {
 
 function checkId(id: string): string {
   if (!id.startsWith('/')) {
-    throw new UsageError('ERR_USAGE_PHASE_ID', `phase id "${id}" must be an absolute path starting with "/"`, {
-      hint: `did you mean /${id}?`,
+    throw new UsageError('ERR_USAGE_PHASE_ID', `phase id "${printable(id, 200)}" must be an absolute path starting with "/"`, {
+      hint: `did you mean /${printable(id, 200)}?`,
     });
   }
   return id.length > 1 ? id.replace(/\/+$/, '') : id;
@@ -71,8 +73,25 @@ async function showPlan(ctx: Context, tail: boolean): Promise<void> {
   ctx.out(renderPlan(view, ctx.globals.output, op, undefined, await ctx.takeoverDuring(op)));
 }
 
-/** Runs a phase action on the active operation (or --operation-id). */
+/**
+ * Runs a phase action on the active operation (or --operation-id). What the command line alone
+ * can refuse is refused before the lease is taken: a run under --state, a phase not in the plan.
+ */
 async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
+  if (ctx.offline && action.kind !== 'cancel') {
+    throw new UsageError('ERR_USAGE_OFFLINE', `"hoist plan ${action.kind}" runs phases on the nodes, but --state plans offline`, {
+      hint: 'give the inventory instead (-c FILE); under --state, "hoist plan" shows the plan and "hoist plan complete" closes it',
+    });
+  }
+  if ('phase' in action && action.phase !== '/') {
+    const op = await ctx.operation();
+    if (!findPhase((await ctx.store().getPlan(op.cluster, op.id)).phases, action.phase)) {
+      throw new StateError('ERR_PHASE_NOT_FOUND', `phase "${action.phase}" not found in the plan of operation ${op.id}`, {
+        phase: action.phase,
+        hint: 'run "hoist plan" to see the phase ids of the operation',
+      });
+    }
+  }
   const ref = { cluster: await ctx.clusterName(), ...(ctx.globals.operationId ? { id: ctx.globals.operationId } : {}) };
   const outcome = await runPhases(ctx, ref, action);
   const done = outcome.completion;

@@ -34,16 +34,18 @@ export function registerUpgrade(program: Command, run: Action): void {
 }
 
 async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Promise<void> {
+  // Options first: a bad number is refused before any input is read or agent deployed.
+  const maxUnavailable = parseCountOrPercent('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
+  const parallel = opts.parallel ? parseCount('--parallel', opts.parallel) : undefined;
   const statePromise = ctx.clusterState();
   // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
   if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
-  const maxUnavailable = parseCountOrPercent('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
   const options = {
     operationId: randomUUID(),
     createdAt: new Date().toISOString(),
     maxUnavailableWorkers: maxUnavailable,
-    ...(opts.parallel ? { parallel: parseCount('--parallel', opts.parallel) } : {}),
+    ...(parallel ? { parallel } : {}),
   };
   const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config) };
   const { plan, imageDigest } = await planUpgrade(ctx, image, from, options);

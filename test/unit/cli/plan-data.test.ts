@@ -16,7 +16,7 @@ describe('cli › a stored plan whose phase data drifted', () => {
     writeFileSync(file, drifted);
     const changelog = readFileSync(join(file, '../changelog.ndjson'), 'utf8');
 
-    const r = await runCli(['plan', 'execute', '--phase', '/init/node-1', '--state', DEMO_STATE], { stateDir });
+    const r = await runCli(['plan', 'complete', '--state', DEMO_STATE], { stateDir });
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('error[ERR_STORE_PLAN_DATA]');
     expect(r.stderr).toContain(file);

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { JsonStore } from '../../../src/store/json-store.js';
 import { runCli } from '../../helpers/run-cli.js';
 
 const STATE = 'fixtures/clusters/demo-3-masters/state.yaml';
@@ -11,6 +12,24 @@ beforeEach(() => {
   stateDir = mkdtempSync(join(tmpdir(), 'hoist-cli-'));
 });
 const cli = (...args: string[]) => runCli(args, { stateDir });
+
+/** Records `phase` of the active operation as failed (or `state`), as a run on the nodes would (none runs under --state). */
+async function recordFailed(phase: string, state: 'failed' | 'rolled_back' = 'failed'): Promise<void> {
+  const store = new JsonStore(stateDir);
+  const id = (await store.getCluster('upgrade-demo'))?.activeOperation;
+  if (!id) throw new Error('no active operation');
+  const lease = await store.lock('upgrade-demo', { host: 'test', pid: process.pid, command: 'test' });
+  const error = { code: 'ERR_TEST', message: 'failed on the node' };
+  const at = new Date().toISOString();
+  await store.appendChange(
+    'upgrade-demo',
+    id,
+    state === 'failed' ? { phase, state, action: 'execute', at, error } : { phase, state, action: 'rollback', at },
+    lease,
+  );
+  await lease.release();
+  await store.close();
+}
 
 describe('cli › upgrade --dry-run', () => {
   it('prints the seed plan table and writes nothing', async () => {
@@ -88,44 +107,45 @@ describe('cli › manual operation lifecycle', () => {
     expect(again.stderr).toContain(`cluster "upgrade-demo" is currently updating (operation ${op.id})`);
   });
 
-  it('refuses node work under --state visibly (exit 6, ERR_OFFLINE) and keeps the plan resumable', async () => {
+  it('refuses plan execute, rollback and resume under --state as a usage error before anything is recorded', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    const r = await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toContain('Executing "/init/node-1" on node-1');
-    expect(r.stderr).toContain(
-      'error[ERR_OFFLINE]: phase "/init/node-1" failed: precheck failed: phase executor "init" needs the nodes, but --state plans offline',
-    );
-    const plan = await cli('plan', '--state', STATE);
-    expect(plan.stdout).toMatch(/^ {2}× node-1 +Initialize node "node-1" +Failed /m);
-    expect(plan.stdout).toContain('The /init/node-1 phase ("Initialize node \\"node-1\\"") has failed'.replace(/\\"/g, '"'));
+    const opDir = join(stateDir, 'clusters/upgrade-demo/operations', readdirSync(join(stateDir, 'clusters/upgrade-demo/operations'))[0]!);
+    const lock = readFileSync(join(stateDir, 'clusters/upgrade-demo/lock'), 'utf8');
+    for (const args of [['execute', '--phase', '/init/node-1'], ['rollback', '--phase', '/init/node-1'], ['resume']]) {
+      const r = await cli('plan', ...args, '--state', STATE);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`error[ERR_USAGE_OFFLINE]: "hoist plan ${args[0]}" runs phases on the nodes, but --state plans offline`);
+    }
+    expect(readFileSync(join(opDir, 'changelog.ndjson'), 'utf8')).toBe('');
+    // Not even the lease was taken.
+    expect(readFileSync(join(stateDir, 'clusters/upgrade-demo/lock'), 'utf8')).toBe(lock);
   });
 
-  it('maps phase rule violations to exit 4 with Gravity messages', async () => {
+  it('checks --phase against the plan before taking the lease, and refuses -c with --state', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    const missing = await cli('plan', 'execute', '--phase', '/nope', '--state', STATE);
+    const lock = readFileSync(join(stateDir, 'clusters/upgrade-demo/lock'), 'utf8');
+    const missing = await cli('plan', 'cancel', '--phase', '/nope', '--state', STATE);
     expect(missing.code).toBe(4);
-    expect(missing.stderr).toContain('phase "/nope" not found');
-    const req = await cli('plan', 'execute', '--phase', '/checks', '--state', STATE);
-    expect(req.code).toBe(4);
-    expect(req.stderr).toContain('required phase "/init" is not completed');
-    const notRun = await cli('plan', 'rollback', '--phase', '/checks', '--state', STATE);
-    expect(notRun.code).toBe(4);
-    expect(notRun.stderr).toContain(`phase "/checks" hasn't been executed yet`);
-    const force = await cli('plan', 'execute', '--phase', '/masters', '--force', '--state', STATE);
-    expect(force.code).toBe(4);
-    expect(force.stderr).toContain('cannot use force with composite phase "/masters"');
+    expect(missing.stderr).toContain('error[ERR_PHASE_NOT_FOUND]: phase "/nope" not found in the plan of operation');
+    expect(readFileSync(join(stateDir, 'clusters/upgrade-demo/lock'), 'utf8')).toBe(lock);
+    const both = await cli('plan', '-c', 'fixtures/clusters/demo-3-masters/cluster.yaml', '--state', STATE);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('error[ERR_USAGE_STATE_AND_CLUSTER]');
+    const badId = await cli('plan', '--operation-id', '../x', '--state', STATE);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('error[ERR_USAGE_OPERATION_ID]: --operation-id "../x" is not an operation id');
+    const badTimeout = await cli('--drain-timeout', '5x', 'plan', 'complete', '--state', STATE);
+    expect(badTimeout.code).toBe(2);
+    expect(readFileSync(join(stateDir, 'clusters/upgrade-demo/lock'), 'utf8')).toBe(lock);
   });
 
   it('plan complete refuses a half-done plan, and closes it once rolled back', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    await recordFailed('/init/node-1');
     const refused = await cli('plan', 'complete', '--state', STATE);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('ERR_PLAN_PARTLY_APPLIED');
-    const rb = await cli('plan', 'rollback', '--phase', '/init/node-1', '--state', STATE);
-    expect(rb.code).toBe(0);
-    expect(rb.stderr).toContain('Rolling back "/init/node-1" on node-1');
+    await recordFailed('/init/node-1', 'rolled_back');
     const done = await cli('plan', 'complete', '--state', STATE, '-o', 'json');
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toEqual({
@@ -141,7 +161,7 @@ describe('cli › manual operation lifecycle', () => {
 
   it('rollback: --dry-run lists, no --confirm without a terminal is refused (exit 2), --confirm rolls back and closes', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    await recordFailed('/init/node-1');
     const dry = await cli('rollback', '--dry-run', '--state', STATE);
     expect(dry.code).toBe(0);
     expect(dry.stderr).toContain('[DRY-RUN] Rolling back "/init/node-1" on node-1');
@@ -155,7 +175,7 @@ describe('cli › manual operation lifecycle', () => {
 
   it('asks "Proceed? (yes/no)" on a terminal and does nothing on "no"', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    await cli('plan', 'execute', '--phase', '/init/node-1', '--state', STATE);
+    await recordFailed('/init/node-1');
     const r = await runCli(['rollback', '--state', STATE], { stateDir, interactive: true, input: 'no\n' });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('Proceed? (yes/no):');
@@ -165,7 +185,7 @@ describe('cli › manual operation lifecycle', () => {
   });
 
   it('prints errors as one JSON object on stdout with --output json', async () => {
-    const r = await cli('plan', 'execute', '--phase', '/init', '--state', STATE, '-o', 'json');
+    const r = await cli('plan', 'complete', '--state', STATE, '-o', 'json');
     expect(r.code).toBe(4);
     expect(JSON.parse(r.stdout)).toEqual({
       error: { code: 'ERR_NO_ACTIVE_OPERATION', message: 'no active operation found for cluster "upgrade-demo"', hint: expect.any(String) },
@@ -183,7 +203,7 @@ describe('cli › usage', () => {
 
   it('exits 2 for a relative phase id', async () => {
     await cli('upgrade', '--manual', '--state', STATE, V2);
-    const r = await cli('plan', 'execute', '--phase', 'init', '--state', STATE);
+    const r = await cli('plan', 'cancel', '--phase', 'init', '--state', STATE);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('did you mean /init?');
   });
