@@ -83,6 +83,13 @@ async function readIndex(label: string, dir: string): Promise<PackageIndex> {
   if (!parsed.success) {
     throw fail(`is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  // findPackage takes the first of two entries with one name:version; a node could get the other.
+  const seen = new Set<string>();
+  for (const entry of parsed.data.packages) {
+    const locator = locatorOf(entry);
+    if (seen.has(locator)) throw fail(`names package ${locator} twice`);
+    seen.add(locator);
+  }
   return parsed.data;
 }
 
@@ -94,13 +101,31 @@ async function checkPackages(label: string, dir: string, manifest: ImageManifest
     if (!indexed.has(locatorOf(required)))
       details.push(`${locatorOf(required)} (named by ${required.field}) is not in ${IMAGE_LAYOUT.index}`);
   }
+  const sizes: string[] = [];
   for (const entry of index.packages) {
-    if (!(await isFile(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)))) {
-      details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
-    }
+    const blob = await stat(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)).catch(() => undefined);
+    if (!blob?.isFile()) details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
+    else if (blob.size !== entry.size) sizes.push(sizeProblem(entry, blob.size));
   }
   if (details.length > 0)
     throw packageMissing(label, `image is missing ${details.length} package${details.length === 1 ? '' : 's'}`, details);
+  if (sizes.length > 0) throw sizeMismatch(label, sizes);
+}
+
+function sizeProblem(entry: PackageEntry, actual: number): string {
+  return `${locatorOf(entry)}: ${IMAGE_LAYOUT.index} says ${entry.size} bytes, blob ${IMAGE_LAYOUT.blobs}/${entry.sha256.slice(0, 12)}… has ${actual}`;
+}
+
+/** Blobs whose size differs from the index: caught before hashing, and named one per line. */
+function sizeMismatch(label: string, problems: string[]): InputError {
+  return new InputError(
+    'ERR_IMAGE_SIZE',
+    `${label}: ${problems.length} package blob${problems.length === 1 ? '' : 's'} differ from the size in ${IMAGE_LAYOUT.index}`,
+    {
+      hint: 'the image is damaged or was altered; rebuild it or copy it again',
+      details: problems,
+    },
+  );
 }
 
 /** Turns the argument into a built image directory, using `work` for archives and sources. */
@@ -154,6 +179,7 @@ function makeImage(
     const data = await readFile(blobPath(entry)).catch((err: unknown) => {
       throw missing(entry, err);
     });
+    if (data.length !== entry.size) throw sizeMismatch(source, [sizeProblem(entry, data.length)]);
     const actual = hashBuffer(data);
     if (actual !== entry.sha256) throw checksumMismatch(source, entry, entry.sha256, actual);
     return data;
@@ -173,9 +199,11 @@ function makeImage(
     readBlob,
     async verify() {
       for (const entry of index.packages) {
-        const { sha256 } = await hashFile(blobPath(entry)).catch((err: unknown) => {
+        // Streamed: a blob is never held in memory whole.
+        const { sha256, size } = await hashFile(blobPath(entry)).catch((err: unknown) => {
           throw missing(entry, err);
         });
+        if (size !== entry.size) throw sizeMismatch(source, [sizeProblem(entry, size)]);
         if (sha256 !== entry.sha256) throw checksumMismatch(source, entry, entry.sha256, sha256);
       }
     },
