@@ -22,8 +22,25 @@ export function checkUpgradeGates(input: UpgradeInput): void {
   checkSameApplication(input.installed, input.target);
   checkNewer(input.installed, input.target);
   checkIntermediates(input.target, 'target');
-  upgradeHops(input.installed, input.target);
+  const hops = upgradeHops(input.installed, input.target);
   checkRuntimeNotOlder(input);
+  checkEtcdNotOlder(input, hops);
+}
+
+/**
+ * etcd is refused backwards like the runtime: its data is not readable by an older release, and
+ * the plan's etcd phases would "upgrade" it to an older version. Every hop counts, not only the
+ * target, since the plan moves etcd once per version change.
+ */
+function checkEtcdNotOlder(input: UpgradeInput, hops: readonly { version: string; etcdVersion: string }[]): void {
+  const running = input.etcdVersion ?? input.installed.etcdVersion;
+  const from = input.etcdVersion === undefined ? "the installed image's etcd" : 'the running etcd';
+  for (const step of [...hops, input.target]) {
+    if (!isNewer(running, step.etcdVersion)) continue;
+    throw new InputError('ERR_ETCD_DOWNGRADE', `image ${step.version} has etcd ${step.etcdVersion}, older than ${from} ${running}`, {
+      hint: `use an image whose etcd is at least ${running}; hoist never downgrades etcd`,
+    });
+  }
 }
 
 function checkNodes(input: UpgradeInput): void {

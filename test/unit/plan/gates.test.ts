@@ -61,6 +61,15 @@ describe('plan builder', () => {
       expect(err.message).toBe('node "node-2" runs runtime 7.0.60-11712, newer than the image\'s runtime 7.0.56-11709');
     });
 
+    it('refuses an image whose etcd is older than the running or installed etcd, like a runtime downgrade', () => {
+      const running = refusal({ ...demo, etcdVersion: '3.5.0' });
+      expect(running.code).toBe('ERR_ETCD_DOWNGRADE');
+      expect(running.message).toBe(`image 2.0.0 has etcd ${demo.target.etcdVersion}, older than the running etcd 3.5.0`);
+      const installed = refusal({ ...demo, installed: { ...demo.installed, etcdVersion: '3.5.0' } });
+      expect(installed.message).toBe(`image 2.0.0 has etcd ${demo.target.etcdVersion}, older than the installed image's etcd 3.5.0`);
+      expect(() => checkUpgradeGates({ ...demo, etcdVersion: demo.target.etcdVersion })).not.toThrow();
+    });
+
     it('orders runtime builds of one release by build number', () => {
       const err = refusal({ ...demo, installed: { ...demo.installed, runtime: 'runtime:7.0.56-11710' } });
       expect(err.code).toBe('ERR_RUNTIME_DOWNGRADE');
