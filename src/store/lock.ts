@@ -313,13 +313,7 @@ async function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T
   const content = JSON.stringify({ host: opts.hostname, pid: process.pid, token: randomBytes(4).toString('hex') });
   const deadline = Date.now() + GUARD_WAIT_MS;
   for (;;) {
-    try {
-      // A mutex, not data: a crash frees it through the pid check, so it need not be durable.
-      await writeNewFile(guard, content, { durable: false });
-      break;
-    } catch (err) {
-      if (!isErrno(err, 'EEXIST')) throw err;
-    }
+    if (await createGuard(guard, content)) break;
     const state = await guardState(guard, opts);
     if (state === 'gone') continue;
     if (state === 'abandoned') {
@@ -344,6 +338,26 @@ async function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T
   }
 }
 
+/**
+ * Creates `guard` holding `content`, or returns false if it exists. The guard appears with its
+ * content at once (written aside, then hard-linked): created empty and written after, a kill -9
+ * in between left an empty guard that no pid check could clear, and every later command failed
+ * with ERR_LOCK_BUSY. A mutex, not data: a crash frees it through the pid check, so no fsync.
+ */
+async function createGuard(guard: string, content: string): Promise<boolean> {
+  const aside = `${guard}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeNewFile(aside, content, { durable: false });
+  try {
+    await fs.link(aside, guard);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+}
+
 /** Whether a guard file still exists and whether its writer is gone (dead pid here, or too old). */
 async function guardState(guard: string, opts: LeaseTiming): Promise<'gone' | 'abandoned' | 'held'> {
   let text: string;
@@ -360,7 +374,7 @@ async function guardState(guard: string, opts: LeaseTiming): Promise<'gone' | 'a
     const dead = owner.host === opts.hostname && typeof owner.pid === 'number' && !pidAlive(owner.pid);
     return dead ? 'abandoned' : 'held';
   } catch {
-    return 'held'; // still being written by its creator
+    return 'abandoned'; // never written whole (guards appear complete): left by a crash
   }
 }
 

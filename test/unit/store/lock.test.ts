@@ -154,6 +154,14 @@ describe('cluster lock', () => {
     expect(err.message).toContain(store.lockPath('demo'));
   });
 
+  it('clears an empty guard, as a kill -9 between creating and writing it left one', async () => {
+    await plant({ pid: deadPid() });
+    await writeFile(`${store.lockPath('demo')}.guard`, '');
+    const lock = await store.lock('demo', owner());
+    await lock.release();
+    await expect(stat(`${store.lockPath('demo')}.guard`)).rejects.toThrow();
+  });
+
   it('clears a guard left by a dead process', async () => {
     await plant({ pid: deadPid() });
     await writeFile(`${store.lockPath('demo')}.guard`, JSON.stringify({ host: HOST, pid: deadPid() }));
