@@ -71,7 +71,9 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
   else ctx.out(`The operation ${op.id} has been created in manual mode.\n`);
   if (!completion) {
     ctx.progress.line(
-      `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
+      ctx.offline
+        ? 'See the plan with "hoist plan"; phases run on the nodes, so run them without --state (-c cluster.yaml).'
+        : `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
     );
   }
 }
