@@ -86,7 +86,7 @@ describe('phases › checks', () => {
       'node-2: agent version 0.0.1 differs from hoist 1.0.0 (redeploy with "hoist agent deploy")',
       'node-2: state dir has 0 B free, 1.0 KiB required',
       'node-2: disk write speed 2 MB/s of the state dir is below the required 10 MB/s',
-      expect.stringMatching(/^time drift between node-1 and node-2 is \d+ ms, above the allowed 300 ms$/),
+      expect.stringMatching(/^time drift between node-1 and node-2 is \d+ ms( \(± \d+ ms\))?, above the allowed 300 ms$/),
     ]);
   });
 
@@ -102,6 +102,36 @@ describe('phases › checks', () => {
     ).toEqual([]);
     expect(driftFailures([{ node: 'a', offsetMs: -200 }, { node: 'b', offsetMs: 150 }, { node: 'c' }], 300)).toEqual([
       'time drift between a and b is 350 ms, above the allowed 300 ms',
+    ]);
+  });
+
+  it('keeps the clock sample with the shortest round trip, so one slow answer is not drift', async () => {
+    const base = nodes();
+    let slowAnswers = 0;
+    const skewed: NodeAccess = {
+      ...base,
+      async run<T>(node: string, action: string, params: unknown): Promise<T> {
+        // node-2's first answer is read 3 s late and arrives after a further 600 ms: it alone would be 3 s of drift.
+        if (node === 'node-2' && action === 'check.time' && slowAnswers++ === 0) {
+          const t = Date.now() + 3_000;
+          await new Promise((r) => setTimeout(r, 600));
+          return { time: t } as T;
+        }
+        return base.run<T>(node, action, params as never);
+      },
+    };
+    await expect(checksExecutor({ nodes: skewed, version: '1.0.0', image }).execute(ctx())).resolves.toBeUndefined();
+    expect(slowAnswers).toBeGreaterThan(1);
+  });
+
+  it('forgives drift within the round-trip uncertainty of the two samples, not beyond it', () => {
+    const slow = [
+      { node: 'a', offsetMs: 0, uncertaintyMs: 700 },
+      { node: 'b', offsetMs: 1400, uncertaintyMs: 500 },
+    ];
+    expect(driftFailures(slow, 300)).toEqual([]);
+    expect(driftFailures([slow[0]!, { node: 'b', offsetMs: 2000, uncertaintyMs: 500 }], 300)).toEqual([
+      'time drift between a and b is 2000 ms (± 1200 ms), above the allowed 300 ms',
     ]);
   });
 });
