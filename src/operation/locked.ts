@@ -6,8 +6,9 @@
  */
 import { StateError } from '../errors.js';
 import type { Lease, LeaseRequest, OperationRecord } from '../store/store.js';
+import { releaseNodes } from './agents.js';
 import type { OperationEnv } from './env.js';
-import { repairCluster } from './reconcile.js';
+import { type DerivedCluster, repairCluster } from './reconcile.js';
 
 /** How a command names the operation it acts on. */
 export interface OperationRef {
@@ -43,8 +44,7 @@ export async function withOperation<T>(
     async (lease) => {
       const store = env.store();
       const before = await store.getCluster(ref.cluster);
-      const { record, repairs } = await repairCluster(store, ref.cluster, lease);
-      for (const r of repairs) env.progress.line(`Repaired the records: ${r}.`);
+      const { record, repairs } = await repairRecords(env, ref.cluster, lease, { nodes: !opts.quiet });
       const id = ref.id ?? ref.seen?.id ?? record?.activeOperation ?? (opts.finished ? before?.activeOperation : undefined);
       if (!id) throw operationNotActive(ref.cluster);
       const op = await store.getOperation(ref.cluster, id);
@@ -65,6 +65,18 @@ export async function withOperation<T>(
     },
     opts.request,
   );
+}
+
+/**
+ * Under the cluster lease: repairs the cluster record after a crash between two record writes,
+ * saying so on stderr. When the crash cut a close short, the closed operation's node leases
+ * are released too (`nodes`), or every agent would refuse the next operation until they expire.
+ */
+export async function repairRecords(env: OperationEnv, cluster: string, lease: Lease, opts: { nodes: boolean }): Promise<DerivedCluster> {
+  const derived = await repairCluster(env.store(), cluster, lease);
+  for (const r of derived.repairs) env.progress.line(`Repaired the records: ${r}.`);
+  if (derived.closed && opts.nodes) await releaseNodes(env, derived.closed);
+  return derived;
 }
 
 /** No operation to act on: none active, or the named one already finished. */

@@ -12,6 +12,8 @@ export interface DerivedCluster {
   record: ClusterRecord | undefined;
   /** One sentence per disagreement; empty when the stored record is right. */
   repairs: string[];
+  /** A finished operation the stored record still named active: its close was cut short. */
+  closed?: string;
 }
 
 /** Derives the cluster record from the stored one and the operations (newest first). */
@@ -39,6 +41,7 @@ export function deriveCluster(name: string, stored: ClusterRecord | undefined, o
   const { activeOperation: _finished, ...rest } = stored;
   const lastOperation = last?.id ?? stored.lastOperation;
   return {
+    ...(last ? { closed: last.id } : {}),
     record: { ...rest, status: 'active', image, ...(lastOperation ? { lastOperation } : {}), updated },
     repairs: [
       `the cluster record says updating (operation ${stored.activeOperation ?? 'unknown'}) but that operation is ${last ? last.state : 'missing'}: the cluster is marked active at ${image.version}`,

@@ -17,7 +17,7 @@ import { type Completion, completeUpgrade } from './complete.js';
 import { createUpgrade } from './create.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
-import { repairCluster } from './reconcile.js';
+import { repairRecords } from './locked.js';
 
 /** Where the cluster's current state comes from: a state file, or the live nodes. */
 export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory: Promise<ClusterConfig> };
@@ -44,8 +44,9 @@ export async function planUpgrade(
   // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes
   // of another state directory's live operation refuse to be restarted (deployAgents).
   const cluster = await env.clusterName();
-  const facts = await env.withLock(cluster, async () => {
-    const active = (await env.store().getCluster(cluster))?.activeOperation;
+  const facts = await env.withLock(cluster, async (lease) => {
+    // Repaired first: a close cut short by a crash would leave its node leases refusing the deploy.
+    const active = (await repairRecords(env, cluster, lease, { nodes: true })).record?.activeOperation;
     await deployAgents(env, undefined, active ? { operationId: active } : {});
     const { agents } = await env.connect();
     return liveClusterFacts(await from.inventory, agents, env.signal);
@@ -84,7 +85,7 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
   const store = env.store();
   return env.withLock(req.plan.cluster, async (lease) => {
     // A crash between two record writes of an earlier command is repaired before anything is decided.
-    for (const r of (await repairCluster(store, req.plan.cluster, lease)).repairs) env.progress.line(`Repaired the records: ${r}.`);
+    await repairRecords(env, req.plan.cluster, lease, { nodes: true });
     const op = await createUpgrade(store, {
       lease,
       plan: req.plan,

@@ -6,6 +6,8 @@ import { agentHello } from '../../agent/lifecycle.js';
 import { startAgent } from '../../agent/server.js';
 import { UnreachableError } from '../../errors.js';
 import { type AgentTouch, deployAgents, shutdownAgents } from '../../operation/agents.js';
+import { repairRecords } from '../../operation/locked.js';
+import type { Lease } from '../../store/store.js';
 import { hoistVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
@@ -35,15 +37,18 @@ export function registerAgent(program: Command, run: Action): void {
     .action((o: { nodeStateDir: string }, cmd: Command) => run(cmd, (ctx) => runHere(ctx, o.nodeStateDir)));
 }
 
-/** Who is asking: under the cluster lease, on behalf of this state directory's active operation. */
-async function touch(ctx: Context, force: boolean): Promise<AgentTouch> {
-  const operationId = (await ctx.store().getCluster(await ctx.clusterName()))?.activeOperation;
+/**
+ * Who is asking: under the cluster lease, on behalf of this state directory's active operation,
+ * once a close cut short by a crash is repaired (which releases that operation's node leases).
+ */
+async function touch(ctx: Context, cluster: string, lease: Lease, force: boolean): Promise<AgentTouch> {
+  const operationId = (await repairRecords(ctx, cluster, lease, { nodes: true })).record?.activeOperation;
   return { force, ...(operationId ? { operationId } : {}) };
 }
 
 async function deployAll(ctx: Context, force: boolean): Promise<void> {
-  const who = await touch(ctx, force);
-  await ctx.withLock(await ctx.clusterName(), () => deployAgents(ctx, undefined, who));
+  const cluster = await ctx.clusterName();
+  await ctx.withLock(cluster, async (lease) => deployAgents(ctx, undefined, await touch(ctx, cluster, lease, force)));
   if (ctx.json) ctx.outJson({ deployed: (await ctx.connect()).nodes.map((n) => ({ name: n.name, address: n.address })) });
 }
 
@@ -69,8 +74,8 @@ async function status(ctx: Context): Promise<void> {
 }
 
 async function shutdownAll(ctx: Context, force: boolean): Promise<void> {
-  const who = await touch(ctx, force);
-  await ctx.withLock(await ctx.clusterName(), () => shutdownAgents(ctx, who));
+  const cluster = await ctx.clusterName();
+  await ctx.withLock(cluster, async (lease) => shutdownAgents(ctx, await touch(ctx, cluster, lease, force)));
   if (ctx.json) ctx.outJson({ shutdown: (await ctx.connect()).nodes.map((n) => n.name) });
 }
 

@@ -2,7 +2,8 @@
  * On a real single-master sandbox: the image is pinned at creation (another image at its path is
  * refused with exit 3); `plan resume` after `agent shutdown` deploys the agents again, runs the
  * rest, closes the operation and shuts the agents down (issue test f); and a crash between the
- * two record writes of that closing is repaired by the next `plan complete` (issue test e).
+ * two record writes of that closing is repaired by the next `plan complete` or `agent deploy`
+ * (issue test e), which also free the nodes of the closed operation.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,10 +75,9 @@ describe('operation › pinned image, resume that finishes, crash repair', () =>
     expectExit(await sb.hoist(['plan', 'complete']), 4, 'plan complete with nothing left to close');
   });
 
-  // Open defect, kept visible: a process killed between the two writes of closing leaves its node
-  // leases held, so the test's final `agent shutdown` is refused with ERR_AGENT_LEASE_HELD until the
-  // lease expires. The repair should release them; until it does this case is skipped.
-  it.skip('a crash between the two writes of closing is repaired by plan complete, which says so', { timeout: 1_200_000 }, async () => {
+  it('a crash between the two writes of closing is repaired by plan complete, which says so and frees the nodes', {
+    timeout: 300_000,
+  }, async () => {
     expectExit(await sb.hoist(['upgrade', '--manual', IMAGE_201]), 0, 'upgrade --manual to 2.0.1');
     const crashed = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'execute', '--phase', '/'], {
       env: { HOIST_STATE_DIR: sb.stateDir, HOIST_TEST_CRASH_AT: 'complete:operation-written' },
@@ -95,7 +95,33 @@ describe('operation › pinned image, resume that finishes, crash repair', () =>
     expect(repaired.stdout.trim()).toBe(`Operation ${plan.operation.id} marked completed; cluster upgrade-demo is active at 2.0.1.`);
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ status: 'active', installedVersion: '2.0.1', activeOperation: null });
-    // The crash came before the agents were shut down; an operator does that by hand.
+    // The crash came before the agents were shut down; an operator does that by hand, and the
+    // repair released the closed operation's node leases, so no agent refuses.
+    const shutdown = await sb.hoist(['agent', 'shutdown']);
+    expectExit(shutdown, 0, 'agent shutdown after the repair');
+    expect(shutdown.stderr).not.toContain('ERR_AGENT_LEASE_HELD');
+  });
+
+  it('a crash between the two writes of closing is repaired by agent deploy, which no node refuses', {
+    timeout: 300_000,
+  }, async () => {
+    expectExit(await sb.hoist(['upgrade', '--manual', IMAGE_2.replace(/2\.0\.0$/, '2.1.0')]), 0, 'upgrade --manual to 2.1.0');
+    const crashed = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'execute', '--phase', '/'], {
+      env: { HOIST_STATE_DIR: sb.stateDir, HOIST_TEST_CRASH_AT: 'complete:operation-written' },
+      reject: false,
+    });
+    expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+    const closed = (await sb.plan()).operation.id;
+
+    // Redeploying restarts agents, which a node refuses while it serves a live operation: the
+    // repair must have released the closed operation's leases first.
+    const deploy = await sb.hoist(['agent', 'deploy']);
+    expectExit(deploy, 0, 'agent deploy after the crash');
+    expect(deploy.stderr).toContain(
+      `Repaired the records: the cluster record says updating (operation ${closed}) but that operation is completed`,
+    );
+    const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(status).toMatchObject({ status: 'active', installedVersion: '2.1.0', activeOperation: null });
     expectExit(await sb.hoist(['agent', 'shutdown']), 0, 'agent shutdown');
   });
 });
