@@ -81,6 +81,10 @@ export function renderSshdConfig(node: SandboxNodeLayout, authorizedKeys: string
     PrintMotd: 'no',
     LogLevel: 'INFO',
     ...extra,
+    // The nodes log in to this host's own accounts, whose interactive setup is not a node's (root's
+    // ~/.bashrc runs `pyenv init` here: 1–3 s on every command). bash reads ~/.bashrc for an SSH
+    // command only as a first-level shell; SHLVL=1 makes it the second.
+    SetEnv: ['SHLVL=1', extra.SetEnv].filter(Boolean).join(' '),
   };
   const lines = Object.entries(options).map(([key, value]) => `${key} ${value}`);
   return `# sshd of sandbox node ${node.name}\n${lines.join('\n')}\n`;
