@@ -30,7 +30,7 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 const HINT = 'pass an image archive with app.yaml at its root or under one top-level directory';
 
 /** Entry name without a leading `./` or trailing `/`. */
-function clean(name: string): string {
+export function cleanEntryName(name: string): string {
   return posix
     .normalize(name)
     .replace(/^(\.\/)+/, '')
@@ -43,7 +43,7 @@ async function scan(archive: string): Promise<{ files: string[]; manifests: Map<
   const manifests = new Map<string, string>();
   const reads: Promise<void>[] = [];
   await scanArchive(archive, archive, (entry) => {
-    const name = clean(entry.path);
+    const name = cleanEntryName(entry.path);
     if (entry.type !== 'File' && entry.type !== 'OldFile') return;
     files.push(name);
     const depth = name.split('/').length;

@@ -1,7 +1,7 @@
 /** `hoist image inspect IMAGE`: what an image carries, one row per package, blobs verified. */
 import type { ImageManifest } from '../config/schema.js';
 import { humanSize } from '../human-size.js';
-import { type OpenImageOptions, openImage } from './open.js';
+import { verifyImage } from './verify.js';
 import type { PackageEntry } from './schema.js';
 
 /** One package row. */
@@ -47,15 +47,10 @@ function describe(source: string, manifest: ImageManifest, entries: readonly Pac
   };
 }
 
-/** Opens the image, verifies every blob, and lists its packages in index order. */
-export async function inspectImage(path: string, options: OpenImageOptions = {}): Promise<ImageInspection> {
-  const image = await openImage(path, options);
-  try {
-    await image.verify();
-    return describe(path, image.manifest, image.index.packages);
-  } finally {
-    await image.close();
-  }
+/** Verifies every blob (an archive by streaming it, never unpacked) and lists the packages in index order. */
+export async function inspectImage(path: string): Promise<ImageInspection> {
+  const image = await verifyImage(path);
+  return describe(path, image.manifest, image.index.packages);
 }
 
 /** `k=v,k=v` in key order; `-` when there are none. */

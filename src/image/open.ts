@@ -67,27 +67,39 @@ async function archiveRoot(dir: string): Promise<string> {
 }
 
 async function readIndex(label: string, dir: string): Promise<PackageIndex> {
-  const file = join(dir, IMAGE_LAYOUT.index);
-  const fail = (why: string, cause?: unknown): InputError =>
-    new InputError('ERR_IMAGE_INDEX', `${label}: ${IMAGE_LAYOUT.index} ${why}`, {
-      hint: 'rebuild the image; its package index is damaged',
-      ...(cause === undefined ? {} : { cause }),
-    });
+  let text: string;
+  try {
+    text = await readFile(join(dir, IMAGE_LAYOUT.index), 'utf8');
+  } catch (err) {
+    throw indexError(label, `is not readable JSON: ${(err as Error).message}`, err);
+  }
+  return parseIndex(label, text);
+}
+
+export function indexError(label: string, why: string, cause?: unknown): InputError {
+  return new InputError('ERR_IMAGE_INDEX', `${label}: ${IMAGE_LAYOUT.index} ${why}`, {
+    hint: 'rebuild the image; its package index is damaged',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The package index of an image from its text: valid JSON, schema, no name:version twice. */
+export function parseIndex(label: string, text: string): PackageIndex {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (err) {
-    throw fail(`is not readable JSON: ${(err as Error).message}`, err);
+    throw indexError(label, `is not readable JSON: ${(err as Error).message}`, err);
   }
   const parsed = PackageIndexSchema.safeParse(value);
   if (!parsed.success) {
-    throw fail(`is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw indexError(label, `is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   // findPackage takes the first of two entries with one name:version; a node could get the other.
   const seen = new Set<string>();
   for (const entry of parsed.data.packages) {
     const locator = locatorOf(entry);
-    if (seen.has(locator)) throw fail(`names package ${locator} twice`);
+    if (seen.has(locator)) throw indexError(label, `names package ${locator} twice`);
     seen.add(locator);
   }
   return parsed.data;
@@ -95,6 +107,25 @@ async function readIndex(label: string, dir: string): Promise<PackageIndex> {
 
 /** Every package the manifest needs must be indexed, and every indexed blob present. */
 async function checkPackages(label: string, dir: string, manifest: ImageManifest, index: PackageIndex): Promise<void> {
+  const sizes = await Promise.all(
+    index.packages.map(async (entry) => {
+      const blob = await stat(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)).catch(() => undefined);
+      return blob?.isFile() ? blob.size : undefined;
+    }),
+  );
+  checkIndexed(label, manifest, index, (_entry, i) => sizes[i]);
+}
+
+/**
+ * Every package the manifest needs must be in the index, and every indexed blob present (its
+ * size by `sizeOf`, undefined when absent) with the size the index states.
+ */
+export function checkIndexed(
+  label: string,
+  manifest: ImageManifest,
+  index: PackageIndex,
+  sizeOf: (entry: PackageEntry, i: number) => number | undefined,
+): void {
   const indexed = new Set(index.packages.map(locatorOf));
   const details: string[] = [];
   for (const required of requiredPackages(manifest)) {
@@ -102,22 +133,22 @@ async function checkPackages(label: string, dir: string, manifest: ImageManifest
       details.push(`${locatorOf(required)} (named by ${required.field}) is not in ${IMAGE_LAYOUT.index}`);
   }
   const sizes: string[] = [];
-  for (const entry of index.packages) {
-    const blob = await stat(join(dir, IMAGE_LAYOUT.blobs, entry.sha256)).catch(() => undefined);
-    if (!blob?.isFile()) details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
-    else if (blob.size !== entry.size) sizes.push(sizeProblem(entry, blob.size));
-  }
+  index.packages.forEach((entry, i) => {
+    const size = sizeOf(entry, i);
+    if (size === undefined) details.push(`${locatorOf(entry)}: blob ${IMAGE_LAYOUT.blobs}/${entry.sha256} is missing`);
+    else if (size !== entry.size) sizes.push(sizeProblem(entry, size));
+  });
   if (details.length > 0)
     throw packageMissing(label, `image is missing ${details.length} package${details.length === 1 ? '' : 's'}`, details);
   if (sizes.length > 0) throw sizeMismatch(label, sizes);
 }
 
-function sizeProblem(entry: PackageEntry, actual: number): string {
+export function sizeProblem(entry: PackageEntry, actual: number): string {
   return `${locatorOf(entry)}: ${IMAGE_LAYOUT.index} says ${entry.size} bytes, blob ${IMAGE_LAYOUT.blobs}/${entry.sha256.slice(0, 12)}… has ${actual}`;
 }
 
 /** Blobs whose size differs from the index: caught before hashing, and named one per line. */
-function sizeMismatch(label: string, problems: string[]): InputError {
+export function sizeMismatch(label: string, problems: string[]): InputError {
   return new InputError(
     'ERR_IMAGE_SIZE',
     `${label}: ${problems.length} package blob${problems.length === 1 ? '' : 's'} differ from the size in ${IMAGE_LAYOUT.index}`,
@@ -161,6 +192,11 @@ export async function openImage(pathOrArchive: string, options: OpenImageOptions
   }
 }
 
+/** `sha256:` over the manifest and the package index (see {@link Image.digest}). */
+export function imageDigest(manifest: ImageManifest, index: PackageIndex): string {
+  return `sha256:${hashBuffer(Buffer.from(JSON.stringify({ manifest, index })))}`;
+}
+
 function makeImage(
   source: string,
   dir: string,
@@ -190,7 +226,7 @@ function makeImage(
     manifest,
     manifestFile,
     index,
-    digest: `sha256:${hashBuffer(Buffer.from(JSON.stringify({ manifest, index })))}`,
+    digest: imageDigest(manifest, index),
     findPackage(ref) {
       const wanted = typeof ref === 'string' ? ref : locatorOf(ref);
       return index.packages.find((p) => locatorOf(p) === wanted);

@@ -7,7 +7,7 @@ import { liveClusterFacts } from '../cluster/live-state.js';
 import type { LoadedClusterState, LoadedImage } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { clusterStateToInput, type InputOptions, toUpgradeInput } from '../config/upgrade-input.js';
-import { openImage } from '../image/open.js';
+import { verifyImage } from '../image/verify.js';
 import { Events } from '../log/events.js';
 import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
 import type { Plan } from '../plan/types.js';
@@ -32,13 +32,8 @@ export async function planUpgrade(
   from: ClusterSource,
   options: InputOptions,
 ): Promise<PlannedUpgrade> {
-  let imageDigest: string | undefined;
-  if (image.source.kind !== 'manifest') {
-    const opened = await openImage(image.source.path);
-    env.onClose(() => opened.close());
-    await opened.verify();
-    imageDigest = opened.digest;
-  }
+  // Verified by streaming (an archive is not unpacked here); phases open the image again when they need packages.
+  const imageDigest = image.source.kind === 'manifest' ? undefined : (await verifyImage(image.source.path)).digest;
   const pinned = imageDigest ? { imageDigest } : {};
   if ('state' in from) return { plan: buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options)), ...pinned };
   // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes

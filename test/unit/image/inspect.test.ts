@@ -19,7 +19,7 @@ describe('image', () => {
     it('lists name, version, size, short sha256 and labels of every package', async () => {
       const archive = join(tmp, 'demo.tar.gz');
       const built = await buildImage(join(tmp, 'src'), archive);
-      const inspection = await inspectImage(archive, { workDir: tmp });
+      const inspection = await inspectImage(archive);
       expect(inspection).toMatchObject({ source: archive, name: 'demo', version: '1.2.0', runtime: 'runtime:7.0.1-1' });
       expect(inspection.rows).toEqual(
         built.index.packages.map((p) => ({
