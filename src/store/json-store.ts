@@ -19,14 +19,14 @@ import { type Dirent, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
-import { corruptFile, fsyncDir, isErrno, issueLines, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
-import { InputError, StateError } from '../errors.js';
-import { walk } from '../plan/query.js';
+import { corruptFile, fsyncDir, isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
+import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
-import { clusterRecordSchema, operationRecordSchema, planSchema, SAFE_NAME } from './schema.js';
+import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
+import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
   Lease,
@@ -255,61 +255,6 @@ export class JsonStore implements Store {
   }
 }
 
-function phaseIds(plan: Plan): ReadonlySet<string> {
-  const ids = new Set<string>();
-  walk(plan.phases, (p) => {
-    ids.add(p.id);
-  });
-  return ids;
-}
-
-function safeName(name: string, what: string): string {
-  if (SAFE_NAME.test(name)) return name;
-  throw new InputError('ERR_STORE_BAD_NAME', `${what} "${name}" cannot be used as a directory name`, {
-    hint: 'use letters, digits, ".", "_" and "-", starting with a letter or digit',
-  });
-}
-
-function checkRecord(schema: z.ZodType, value: unknown, file: string): void {
-  const res = schema.safeParse(value);
-  if (res.success) return;
-  throw new StateError('ERR_STORE_INVALID_RECORD', `refusing to write an invalid record to ${file}`, {
-    hint: 'this is a bug in the caller: the record does not match its schema',
-    details: issueLines(res.error),
-  });
-}
-
-/** Compare-and-set: refuses when the stored record is not the one the caller read. */
-function checkUnchanged<T>(current: T | undefined, expect: T | null, file: string): void {
-  if (canonical(current ?? null) === canonical(expect)) return;
-  throw new StateError(
-    'ERR_STORE_CONFLICT',
-    current === undefined
-      ? `store file ${file} does not exist, but the write expected it`
-      : `store file ${file} changed since this command read it`,
-    { hint: 're-run the command: it reads the record again and decides on what is stored now' },
-  );
-}
-
-/** JSON with sorted keys, so that key order never makes two equal records differ. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => cmp(a, b))) : v,
-  );
-}
-
-function operationExists(op: OperationRecord, dir: string): StateError {
-  return new StateError('ERR_STORE_OPERATION_EXISTS', `operation ${op.id} already exists in cluster "${op.cluster}" (${dir})`, {
-    hint: 'operation ids must be unique; create the operation with a new id',
-  });
-}
-
-function operationNotFound(cluster: string, id: string, dir: string): StateError {
-  return new StateError('ERR_STORE_OPERATION_NOT_FOUND', `operation ${id} not found in cluster "${cluster}" (${dir})`, {
-    hint: 'list the operations of the cluster to find its id',
-  });
-}
-
 async function exists(p: string): Promise<boolean> {
   try {
     await fs.stat(p);
@@ -318,8 +263,4 @@ async function exists(p: string): Promise<boolean> {
     if (isErrno(err, 'ENOENT')) return false;
     throw err;
   }
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -281,7 +281,7 @@ export function describeTakeover(t: LeaseTakeover): string {
   return `taken over from pid ${t.pid} on ${t.host} ("${t.command}", epoch ${t.epoch}, last heartbeat ${t.heartbeat}) at ${t.at} by pid ${t.by.pid} on ${t.by.host} ("${t.by.command}", epoch ${t.by.epoch})`;
 }
 
-function leaseTaken(cluster: string, mine: LeaseRecord, current: LeaseRecord | undefined): StateError {
+export function leaseTaken(cluster: string, mine: LeaseRecord, current: LeaseRecord | undefined): StateError {
   const who =
     current && !current.released
       ? `taken over by "${current.command}" (pid ${current.pid} on host ${current.host}, epoch ${current.epoch}) at ${current.acquired}`
@@ -297,7 +297,7 @@ function seconds(ms: number): string {
   return `${ms < 10_000 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)} s`;
 }
 
-function leaseExpired(cluster: string, mine: LeaseRecord, silentMs: number, opts: LeaseTiming): StateError {
+export function leaseExpired(cluster: string, mine: LeaseRecord, silentMs: number, opts: LeaseTiming): StateError {
   return new StateError(
     'ERR_LOCK_LOST',
     `lost the lease of cluster "${cluster}" (epoch ${mine.epoch}): no heartbeat for ${seconds(silentMs)}, past its ${seconds(opts.staleAfterMs)} expiry (was this process paused?)`,
@@ -379,7 +379,7 @@ async function guardState(guard: string, opts: LeaseTiming): Promise<'gone' | 'a
 }
 
 /** The "lock held" error naming the holder. */
-function lockHeld(cluster: string, record: LeaseRecord, opts: LeaseTiming): StateError {
+export function lockHeld(cluster: string, record: LeaseRecord, opts: LeaseTiming): StateError {
   return new StateError(
     'ERR_LOCK_HELD',
     `cluster "${cluster}" is locked by "${record.command}" (pid ${record.pid} on host ${record.host}) since ${record.acquired}`,

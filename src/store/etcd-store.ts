@@ -1,0 +1,396 @@
+/**
+ * The Store on etcd, for operations that must outlive the operator's machine and be shared by a
+ * team. Same contract as the JSON store (store.ts); keys under the prefix (default /hoist/):
+ *
+ *   clusters/<c>/cluster                    cluster record (JSON)
+ *   clusters/<c>/lease, lease-alive         the cluster lease (etcd-lease.ts)
+ *   clusters/<c>/operations/<id>            operation record (JSON)
+ *   clusters/<c>/plans/<id>/meta            {encoding, chunks, bytes} of the plan
+ *   clusters/<c>/plans/<id>/<0000…>         the gzipped plan JSON, in chunks
+ *   clusters/<c>/changes/<id>/<seq, 12 digits>   one key per change
+ *
+ * Every write is one transaction carrying the writer's lease compares (etcd fences it), plus the
+ * compare that makes it what it is: a record's mod revision as read (compare-and-set), the
+ * operation key's absence (create), or the next seq's absence and its predecessor's presence
+ * (append). An operation exists when its record does; the record and the plan's meta are written
+ * in the same transaction, after the chunks of a plan too big for one request, so a reader never
+ * sees an operation without its whole plan. The debug log stays a local file of the state dir.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Etcd3 } from 'etcd3';
+import type { z } from 'zod';
+import { corruptFile, issueLines } from '../durable-files.js';
+import { StateError } from '../errors.js';
+import type { Plan, PlanChange } from '../plan/types.js';
+import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, keyPrefix } from './etcd-client.js';
+import { EtcdLeaseManager } from './etcd-lease-manager.js';
+import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
+import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
+import { clusterRecordSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
+import type {
+  ClusterRecord,
+  Lease,
+  LeaseOwner,
+  LeaseRecord,
+  LeaseRequest,
+  LeaseState,
+  NewPlanChange,
+  OperationRecord,
+  RecordWrite,
+  Store,
+} from './store.js';
+
+/** Tuning of the etcd store; defaults suit production. */
+export interface EtcdStoreOptions {
+  /** Lease TTL (default 30 s; etcd counts whole seconds). */
+  staleAfterMs?: number;
+  heartbeatMs?: number;
+  hostname?: string;
+  /** Bound of one etcd call (default 5 s). */
+  callTimeoutMs?: number;
+  /** Plan chunk size in bytes (default 512 KiB, well under etcd's 1.5 MiB request limit). */
+  chunkBytes?: number;
+  /** Plan bytes written in the creating transaction itself; more go in chunks first (default 1 MiB). */
+  txnBytes?: number;
+}
+
+/** Chunks that fit in one transaction along with the records (etcd's default limit is 1.5 MiB). */
+const TXN_BUDGET = 1024 * 1024;
+/** Changes read per range request. */
+const PAGE = 5_000;
+
+/** Store backed by an etcd cluster. */
+export class EtcdStore implements Store {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  private readonly leases: EtcdLeaseManager;
+  private readonly timeoutMs: number;
+  private readonly chunkBytes: number;
+  private readonly txnBytes: number;
+  private readonly phaseIdCache = new Map<string, ReadonlySet<string>>();
+  private readonly lastSeq = new Map<string, number>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly config: EtcdStoreConfig,
+    /** Where the operations' debug logs go (the local state dir). */
+    readonly stateDir: string,
+    options: EtcdStoreOptions = {},
+  ) {
+    this.timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.chunkBytes = options.chunkBytes ?? 512 * 1024;
+    this.txnBytes = options.txnBytes ?? TXN_BUDGET;
+    this.client = connect(config, this.timeoutMs);
+    this.prefix = keyPrefix(config);
+    this.leases = new EtcdLeaseManager(this, options);
+  }
+
+  /** A key of cluster `c`. */
+  key(c: string, ...rest: string[]): string {
+    return `${this.prefix}clusters/${safeName(c, 'cluster name')}/${rest.join('/')}`;
+  }
+
+  /** Runs one store call, bounded, with etcd failures as ERR_STORE_UNAVAILABLE. */
+  call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return bounded(this.config, what, this.timeoutMs, fn);
+  }
+
+  getCluster(cluster: string): Promise<ClusterRecord | undefined> {
+    return this.call('read cluster', async () => (await this.readJson(this.key(cluster, 'cluster'), clusterRecordSchema))?.value);
+  }
+
+  async putCluster(record: ClusterRecord, write: RecordWrite<ClusterRecord>): Promise<void> {
+    const key = this.key(record.name, 'cluster');
+    checkRecord(clusterRecordSchema, record, this.where(key));
+    return this.call('write cluster', () => this.casWrite(record.name, key, clusterRecordSchema, record, write, false));
+  }
+
+  async createOperation(op: OperationRecord, plan: Plan, lease: Lease): Promise<void> {
+    const opKey = this.key(op.cluster, 'operations', safeName(op.id, 'operation id'));
+    checkRecord(operationRecordSchema, op, this.where(opKey));
+    checkRecord(planSchema, plan, this.where(this.key(op.cluster, 'plans', op.id)));
+    checkPlanDataToWrite(plan, this.where(this.key(op.cluster, 'plans', op.id)));
+    if (plan.operationId !== op.id || plan.cluster !== op.cluster) {
+      throw new StateError(
+        'ERR_STORE_PLAN_MISMATCH',
+        `plan of operation ${plan.operationId} (cluster "${plan.cluster}") does not belong to operation ${op.id} (cluster "${op.cluster}")`,
+        { hint: 'this is a bug in the caller: build the plan for the operation being created' },
+      );
+    }
+    return this.call('create operation', async () => {
+      const fenced = this.leases.fenceOf(op.cluster, lease);
+      const zipped = gzipSync(JSON.stringify(plan));
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < zipped.length; at += this.chunkBytes) chunks.push(zipped.subarray(at, at + this.chunkBytes));
+      const chunkKey = (i: number) => this.key(op.cluster, 'plans', op.id, String(i).padStart(4, '0'));
+      const meta = JSON.stringify({ encoding: 'gzip', chunks: chunks.length, bytes: zipped.length });
+      // etcd also caps operations per transaction (128 by default).
+      const inline = zipped.length <= this.txnBytes && chunks.length <= 100;
+      if (!inline) {
+        // Too big for one request: chunks first, each fenced and only while the operation does
+        // not exist; they are invisible until the record and meta below name them.
+        for (const [i, chunk] of chunks.entries()) {
+          const ok = await this.txn([...fenced.fence(), [opKey, 'Version', 0]], [this.client.put(chunkKey(i)).value(chunk)]);
+          if (!ok) await this.createRefused(op, opKey, fenced);
+        }
+      }
+      const puts = [
+        this.client.put(opKey).value(JSON.stringify(op)),
+        this.client.put(this.key(op.cluster, 'plans', op.id, 'meta')).value(meta),
+        ...(inline ? chunks.map((c, i) => this.client.put(chunkKey(i)).value(c)) : []),
+      ];
+      if (!(await this.txn([...fenced.fence(), [opKey, 'Version', 0]], puts))) await this.createRefused(op, opKey, fenced);
+      this.lastSeq.set(opKey, 0);
+    });
+  }
+
+  getOperation(cluster: string, id: string): Promise<OperationRecord> {
+    return this.call('read operation', () => this.readOperation(cluster, id));
+  }
+
+  async updateOperation(op: OperationRecord, write: RecordWrite<OperationRecord>): Promise<void> {
+    const key = this.key(op.cluster, 'operations', safeName(op.id, 'operation id'));
+    checkRecord(operationRecordSchema, op, this.where(key));
+    return this.call('write operation', async () => {
+      await this.readOperation(op.cluster, op.id);
+      await this.casWrite(op.cluster, key, operationRecordSchema, op, write, true);
+    });
+  }
+
+  listOperations(cluster: string): Promise<OperationRecord[]> {
+    return this.call('list operations', async () => {
+      const prefix = this.key(cluster, 'operations/');
+      const kvs = (await this.client.getAll().prefix(prefix).exec()).kvs;
+      const ops = kvs.map((kv) => parseRecord(kv.value.toString('utf8'), operationRecordSchema, this.where(kv.key.toString())));
+      return ops.sort((a, b) => cmp(b.created, a.created) || cmp(b.id, a.id));
+    });
+  }
+
+  getPlan(cluster: string, operationId: string): Promise<Plan> {
+    return this.call('read plan', () => this.readPlan(cluster, operationId));
+  }
+
+  appendChange(cluster: string, operationId: string, change: NewPlanChange, lease: Lease): Promise<PlanChange> {
+    const opKey = this.key(cluster, 'operations', safeName(operationId, 'operation id'));
+    // One append at a time per operation in this process, so that seqs are handed out in order.
+    const run = (this.queues.get(opKey) ?? Promise.resolve()).then(() =>
+      this.call('append change', () => this.appendNow(cluster, operationId, opKey, change, lease)),
+    );
+    this.queues.set(
+      opKey,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
+    return this.call('read changes', async () => {
+      const opKey = this.key(cluster, 'operations', safeName(operationId, 'operation id'));
+      if (!(await this.client.get(opKey).exists())) throw operationNotFound(cluster, operationId, this.where(opKey));
+      let known = this.phaseIdCache.get(opKey);
+      if (!known) {
+        await this.readPlan(cluster, operationId);
+        known = this.phaseIdCache.get(opKey);
+      }
+      const prefix = this.key(cluster, 'changes', operationId, '');
+      const end = `${prefix.slice(0, -1)}0`; // '/' + 1
+      const changes: PlanChange[] = [];
+      let start = prefix;
+      let lastSeq = 0;
+      for (;;) {
+        const page = (await this.client.getAll().inRange({ start, end }).limit(PAGE).sort('Key', 'Ascend').exec()).kvs;
+        for (const kv of page) {
+          const where = this.where(kv.key.toString());
+          const change = parseRecord(kv.value.toString('utf8'), planChangeSchema, where);
+          if (change.seq <= lastSeq) throw corruptFile(where, `has seq ${change.seq}, not above the previous seq ${lastSeq}`);
+          if (known && !known.has(change.phase)) {
+            throw corruptFile(where, `names phase ${JSON.stringify(change.phase.slice(0, 200))}, which is not in the operation's plan`);
+          }
+          changes.push(change);
+          lastSeq = change.seq;
+        }
+        if (page.length < PAGE) return changes;
+        start = `${page[page.length - 1]?.key.toString()}\0`;
+      }
+    });
+  }
+
+  lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
+    return this.call('take the cluster lease', () => this.leases.acquire(cluster, owner, request));
+  }
+
+  readLock(cluster: string): Promise<LeaseState | undefined> {
+    return this.call('read the cluster lease', () => this.leases.readState(cluster));
+  }
+
+  readLease(cluster: string): Promise<LeaseRecord | undefined> {
+    return this.call('read the cluster lease', async () => (await this.leases.read(cluster)).record);
+  }
+
+  logPath(cluster: string, operationId: string): string {
+    const dir = path.join(
+      this.stateDir,
+      'clusters',
+      safeName(cluster, 'cluster name'),
+      'operations',
+      safeName(operationId, 'operation id'),
+    );
+    mkdirSync(dir, { recursive: true });
+    return path.join(dir, 'log.ndjson');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()]);
+    this.client.close();
+  }
+
+  /** A key as error messages name it. */
+  where(key: string): string {
+    return `etcd key ${key}`;
+  }
+
+  /** Commits `ops` if every compare holds; false when one does not. */
+  async txn(
+    compares: [string, 'Mod' | 'Lease' | 'Version', string | number][],
+    ops: Parameters<ReturnType<Etcd3['if']>['then']>,
+  ): Promise<boolean> {
+    const [first, ...rest] = compares;
+    if (!first) throw new Error('a store transaction needs a compare');
+    let b = this.client.if(first[0], first[1], '==', first[2]);
+    for (const c of rest) b = b.and(c[0], c[1], '==', c[2]);
+    return (await b.then(...ops).commit()).succeeded;
+  }
+
+  /** A JSON record with its mod revision, undefined when absent. */
+  async readJson<T>(key: string, schema: z.ZodType<T>): Promise<{ value: T; revision: string } | undefined> {
+    const kv = (await this.client.get(key).exec()).kvs[0];
+    if (!kv) return undefined;
+    return { value: parseRecord(kv.value.toString('utf8'), schema, this.where(key)), revision: kv.mod_revision };
+  }
+
+  private async casWrite<T>(
+    cluster: string,
+    key: string,
+    schema: z.ZodType,
+    record: T,
+    write: RecordWrite<T>,
+    mustExist: boolean,
+  ): Promise<void> {
+    const fenced = this.leases.fenceOf(cluster, write.lease);
+    const current = (await this.readJson(key, schema)) as { value: T; revision: string } | undefined;
+    if (mustExist && !current) throw new StateError('ERR_STORE_CONFLICT', `${this.where(key)} does not exist, but the write expected it`);
+    checkUnchanged(current?.value, write.expect, this.where(key));
+    const guard: [string, 'Mod' | 'Version', string | number] = current ? [key, 'Mod', current.revision] : [key, 'Version', 0];
+    if (await this.txn([...fenced.fence(), guard], [this.client.put(key).value(JSON.stringify(record))])) return;
+    await this.leases.explainRefusal(fenced);
+    throw new StateError('ERR_STORE_CONFLICT', `${this.where(key)} changed since this command read it`, {
+      hint: 're-run the command: it reads the record again and decides on what is stored now',
+    });
+  }
+
+  private async createRefused(op: OperationRecord, opKey: string, fenced: ReturnType<EtcdLeaseManager['fenceOf']>): Promise<never> {
+    if (await this.client.get(opKey).exists()) throw operationExists(op, this.where(opKey));
+    await this.leases.explainRefusal(fenced);
+    throw new StateError('ERR_STORE_CONFLICT', `creating ${this.where(opKey)} was refused by etcd`, { hint: 're-run the command' });
+  }
+
+  private async readOperation(cluster: string, id: string): Promise<OperationRecord> {
+    const key = this.key(cluster, 'operations', safeName(id, 'operation id'));
+    const rec = await this.readJson(key, operationRecordSchema);
+    if (!rec) throw operationNotFound(cluster, id, this.where(key));
+    return rec.value;
+  }
+
+  private async readPlan(cluster: string, id: string): Promise<Plan> {
+    const opKey = this.key(cluster, 'operations', safeName(id, 'operation id'));
+    const metaKey = this.key(cluster, 'plans', id, 'meta');
+    const [exists, metaText] = await Promise.all([this.client.get(opKey).exists(), this.client.get(metaKey).string()]);
+    if (!exists) throw operationNotFound(cluster, id, this.where(opKey));
+    if (metaText === null) throw corruptFile(this.where(metaKey), 'is missing for an existing operation');
+    const meta = parseJson(metaText, this.where(metaKey)) as { chunks?: unknown; bytes?: unknown };
+    const kvs = (
+      await this.client
+        .getAll()
+        .prefix(this.key(cluster, 'plans', id, ''))
+        .sort('Key', 'Ascend')
+        .exec()
+    ).kvs;
+    const chunks = kvs.filter((kv) => /\/\d{4}$/.test(kv.key.toString())).map((kv) => kv.value);
+    const zipped = Buffer.concat(chunks);
+    if (chunks.length !== meta.chunks || zipped.length !== meta.bytes) {
+      throw corruptFile(
+        this.where(metaKey),
+        `names ${String(meta.chunks)} chunks of ${String(meta.bytes)} bytes, etcd holds ${chunks.length} of ${zipped.length}`,
+      );
+    }
+    let text: string;
+    try {
+      text = gunzipSync(zipped).toString('utf8');
+    } catch (err) {
+      throw corruptFile(this.where(metaKey), 'names plan chunks that do not unzip', err);
+    }
+    const where = this.where(this.key(cluster, 'plans', id));
+    const plan = parseRecord(text, planSchema, where);
+    checkStoredPlanData(plan, where);
+    checkStoredPlanTree(plan, where);
+    this.phaseIdCache.set(opKey, phaseIds(plan));
+    return plan;
+  }
+
+  private async appendNow(cluster: string, id: string, opKey: string, change: NewPlanChange, lease: Lease): Promise<PlanChange> {
+    const fenced = this.leases.fenceOf(cluster, lease);
+    const seqKey = (seq: number) => this.key(cluster, 'changes', id, String(seq).padStart(12, '0'));
+    for (let attempt = 0; ; attempt++) {
+      let last = this.lastSeq.get(opKey);
+      if (last === undefined || attempt > 0) {
+        if (!(await this.client.get(opKey).exists())) throw operationNotFound(cluster, id, this.where(opKey));
+        const [lastKey] = await this.client
+          .getAll()
+          .prefix(this.key(cluster, 'changes', id, ''))
+          .sort('Key', 'Descend')
+          .limit(1)
+          .keys();
+        last = lastKey ? Number(lastKey.slice(lastKey.lastIndexOf('/') + 1)) : 0;
+      }
+      const { seq: _ignored, ...rest } = change as Partial<PlanChange>;
+      const checked = planChangeSchema.safeParse({ seq: last + 1, ...rest });
+      if (!checked.success) {
+        throw new StateError('ERR_STORE_INVALID_CHANGE', `refusing to append an invalid change to ${this.where(seqKey(last + 1))}`, {
+          hint: 'this is a bug in the caller: the change does not match the PlanChange schema',
+          details: issueLines(checked.error),
+        });
+      }
+      const entry = checked.data;
+      const compares: [string, 'Mod' | 'Lease' | 'Version', string | number][] = [...fenced.fence(), [seqKey(entry.seq), 'Version', 0]];
+      if (entry.seq > 1) compares.push([seqKey(entry.seq - 1), 'Version', 1]);
+      if (await this.txn(compares, [this.client.put(seqKey(entry.seq)).value(JSON.stringify(entry))])) {
+        this.lastSeq.set(opKey, entry.seq);
+        return entry;
+      }
+      await this.leases.explainRefusal(fenced);
+      // Not the fence: this process's view of the last seq was behind (another holder appended).
+      if (attempt >= 2)
+        throw new StateError('ERR_STORE_CONFLICT', `appending to ${this.where(seqKey(entry.seq))} kept conflicting`, {
+          hint: 're-run the command',
+        });
+    }
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw corruptFile(where, 'is not valid JSON', err);
+  }
+}
+
+function parseRecord<T>(text: string, schema: z.ZodType<T>, where: string): T {
+  const res = schema.safeParse(parseJson(text, where));
+  if (res.success) return res.data;
+  const err = corruptFile(where, 'does not hold a valid record');
+  err.details.push(...issueLines(res.error));
+  throw err;
+}

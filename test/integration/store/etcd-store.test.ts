@@ -1,0 +1,138 @@
+/**
+ * The Store contract on a real 3-member etcd (loopback 127.0.110.x), and what only etcd can do:
+ * a member lost mid-operation, quorum lost and back, a holder whose etcd lease expired.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startStoreEtcdMember, stopStoreEtcdMember, waitStoreEtcdHealthy } from '../../../src/sandbox/store-etcd.js';
+import { EtcdStore, type EtcdStoreOptions } from '../../../src/store/etcd-store.js';
+import type { Lease, LeaseOwner } from '../../../src/store/store.js';
+import { caught } from '../../helpers/caught.js';
+import { storeConformance } from '../../helpers/store-conformance.js';
+import { etcdBackend, startTestEtcd } from '../../helpers/store-etcd.js';
+import { operation, plan } from '../../unit/store/fixtures.js';
+
+let etcd: Awaited<ReturnType<typeof startTestEtcd>>;
+beforeAll(async () => {
+  etcd = await startTestEtcd('127.0.110', 3);
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+storeConformance([
+  etcdBackend(
+    () => etcd.endpoints,
+    () => etcd.dir,
+  ),
+]);
+
+describe('etcd store faults', () => {
+  const AT = '2024-05-01T10:00:00.000Z';
+  const change = (phase: string) => ({ phase, state: 'completed' as const, at: AT });
+  const opened: EtcdStore[] = [];
+  const open = (prefix: string, options: EtcdStoreOptions = {}, endpoints = etcd.endpoints) => {
+    const s = new EtcdStore({ endpoints, prefix }, etcd.dir, { staleAfterMs: 2_000, callTimeoutMs: 2_000, ...options });
+    opened.push(s);
+    return s;
+  };
+  const prefix = () => `/f-${randomBytes(6).toString('hex')}/`;
+  /** Takes the lease without forcing, waiting (bounded) for etcd to expire the holder's. */
+  const lockWhenFree = async (store: EtcdStore, owner: LeaseOwner): Promise<Lease> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await store.lock('demo', owner);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_LOCK_HELD' || i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    // Every member runs again for the next test.
+    for (const m of etcd.members) await startStoreEtcdMember(etcd.dir, etcd.members, m).catch(() => undefined);
+    await waitStoreEtcdHealthy(etcd.endpoints, 60_000);
+  });
+
+  it('says ERR_STORE_UNAVAILABLE (exit 5) naming the endpoints when no etcd answers, within its bound', async () => {
+    const store = open(prefix(), { callTimeoutMs: 1_000 }, ['127.0.110.9:2379', '127.0.110.10:2379']);
+    const err = await caught(store.getCluster('demo'));
+    expect(err.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(err.exitCode).toBe(5);
+    expect(err.message).toContain('http://127.0.110.9:2379, http://127.0.110.10:2379');
+    expect(err.hint).toMatch(/quorum/);
+    expect((await caught(store.lock('demo', { host: 'h', pid: 1, command: 'x' }))).code).toBe('ERR_STORE_UNAVAILABLE');
+  });
+
+  it('loses nothing when one of three members is killed mid-operation', async () => {
+    const store = open(prefix(), { staleAfterMs: 5_000 });
+    const lease = await store.lock('demo', { host: 'h', pid: process.pid, command: 'hoist upgrade' });
+    await store.createOperation(operation('op-1'), plan('op-1'), lease);
+    for (let i = 0; i < 10; i++) await store.appendChange('demo', 'op-1', change(`/p${i}`), lease);
+    await stopStoreEtcdMember(etcd.dir, etcd.members[0]!, true);
+    for (let i = 10; i < 20; i++) await store.appendChange('demo', 'op-1', change(`/p${i}`), lease);
+    lease.assertHeld();
+    const reader = open(store.prefix);
+    expect((await reader.readChanges('demo', 'op-1')).map((c) => c.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await lease.release();
+  });
+
+  it('fails with ERR_STORE_UNAVAILABLE without quorum, and the operation goes on once quorum returns', async () => {
+    const p = prefix();
+    const store = open(p);
+    const lease = await store.lock('demo', { host: 'h', pid: process.pid, command: 'hoist upgrade' });
+    await store.createOperation(operation('op-1'), plan('op-1'), lease);
+    await store.appendChange('demo', 'op-1', change('/a'), lease);
+    await stopStoreEtcdMember(etcd.dir, etcd.members[0]!, true);
+    await stopStoreEtcdMember(etcd.dir, etcd.members[1]!, true);
+    const err = await caught(store.appendChange('demo', 'op-1', change('/b'), lease));
+    expect(err.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(err.exitCode).toBe(5);
+    expect(err.message).toContain(etcd.endpoints.map((e) => `http://${e}`).join(', '));
+    const reader = open(p);
+    expect((await caught(reader.readChanges('demo', 'op-1'))).code).toBe('ERR_STORE_UNAVAILABLE');
+    // The failed command ends: its release cannot reach etcd either, so the lease runs out on its own.
+    await lease.release();
+
+    for (const m of etcd.members.slice(0, 2)) await startStoreEtcdMember(etcd.dir, etcd.members, m);
+    await waitStoreEtcdHealthy(etcd.endpoints, 60_000);
+    // The next command (a resume on another host) takes the lease once etcd expired it, and goes on.
+    const resumer = open(p);
+    const next = await lockWhenFree(resumer, { host: 'h2', pid: 4242, command: 'hoist plan resume' });
+    expect(next.epoch).toBe(lease.epoch + 1);
+    expect((await resumer.appendChange('demo', 'op-1', change('/b'), next)).seq).toBe(2);
+    expect((await resumer.readChanges('demo', 'op-1')).map((c) => c.phase)).toEqual(['/a', '/b']);
+    await next.release();
+  });
+
+  it('refuses the write of a holder whose etcd lease expired while it was paused', async () => {
+    const p = prefix();
+    const child = execa('node', [path.join(import.meta.dirname, 'etcd-paused-holder.mjs'), etcd.endpoints.join(','), p, etcd.dir], {
+      env: { TEST_OPERATION: JSON.stringify(operation('op-1')), TEST_PLAN: JSON.stringify(plan('op-1')) },
+      stdin: 'pipe',
+      reject: false,
+    });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    try {
+      expect(JSON.parse((await lines.next()).value as string)).toMatchObject({ ready: true });
+      child.kill('SIGSTOP');
+      const other = open(p);
+      // Not forced: etcd expires the paused holder's lease after its TTL, and the lease is free.
+      const next = await lockWhenFree(other, { host: 'host-b', pid: 4242, command: 'hoist plan resume' });
+      expect(next.owner.lastTakeover).toMatchObject({ command: 'hoist upgrade', by: { command: 'hoist plan resume' } });
+      child.kill('SIGCONT');
+      child.stdin!.write('append\n');
+      const outcome = JSON.parse((await lines.next()).value as string);
+      expect(outcome).toMatchObject({ code: 'ERR_LOCK_LOST', aborted: true });
+      expect((await other.readChanges('demo', 'op-1')).map((c) => c.phase)).toEqual(['/a']);
+      await next.release();
+    } finally {
+      child.kill('SIGKILL');
+      await child;
+    }
+  });
+});
