@@ -1,8 +1,8 @@
 /** `hoist image inspect IMAGE`: what an image carries, one row per package, blobs verified. */
 import type { ImageManifest } from '../config/schema.js';
 import { humanSize } from '../human-size.js';
-import { verifyImage } from './verify.js';
 import type { PackageEntry } from './schema.js';
+import { verifyImage } from './verify.js';
 
 /** One package row. */
 export interface InspectRow {
