@@ -60,6 +60,9 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   try {
     await buildProgram(io, hoistVersion(), record).parseAsync(argv);
   } catch (err) {
+    // A Ctrl-C that came during synchronous work (a long parse) is only delivered once the event
+    // loop turns: let it, so the error that work ended with does not hide the interruption.
+    await pendingSignals();
     // Anything that ends a run after Ctrl-C (a cut-off read, a refused lock) is the interruption.
     const cause = io.signal.aborted && !(HoistError.isHoistError(err) && err.exitCode === ExitCode.phaseFailed) ? interrupted(err) : err;
     code = report(cause, io, record);
@@ -71,6 +74,11 @@ export async function main(argv: string[] = process.argv, partial?: Partial<CliI
   if (received && code === ExitCode.interrupted) code = 128 + STOP_SIGNALS[received];
   if (ownProcess) process.exitCode = code;
   return code;
+}
+
+/** One full turn of the event loop, through its poll phase, where signals are delivered. */
+async function pendingSignals(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function interrupted(err: unknown): unknown {

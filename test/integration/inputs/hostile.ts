@@ -26,6 +26,8 @@ export interface HostileRun {
   stderr: string;
   ms: number;
   peakRssMb: number;
+  /** The child's CPU time as last sampled before it exited (a lower bound), ms. */
+  cpuMs: number;
 }
 
 /** Options of {@link runHoist}. */
@@ -36,8 +38,12 @@ export interface RunOptions {
   signals?: { signal: NodeJS.Signals; afterMs: number }[];
   /** Start the signal clock only once stderr matches (or after 5 s anyway). */
   whenStderr?: RegExp;
-  /** Start the signal clock only once the child has this file open (or after 30 s anyway). */
-  whenOpened?: string;
+  /**
+   * Start the signal clock only once the child has used this much CPU time (or after 30 s
+   * anyway). CPU time does not stretch with the machine's load as wall time does, so a signal
+   * aimed past start-up lands in the work that follows it on a busy machine too.
+   */
+  whenCpuMs?: number;
   /** Kill the child after this long (a hang); the run then reports signal SIGKILL. */
   killAfterMs?: number;
   /** Close our end of stdout at once (as `| head -1` does once it has its line). */
@@ -50,11 +56,12 @@ async function vmHwmKb(pid: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** True when process `pid` has `file` open. */
-async function opened(pid: number, file: string): Promise<boolean> {
-  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-  for (const fd of fds) if ((await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
-  return false;
+/** User plus system CPU time of process `pid` so far, ms (fields 14 and 15 of /proc/PID/stat, in 1/100 s). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) may hold spaces; the fields after it are counted from its `)`.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
 }
 
 /** Runs `bin/hoist args` in `cwd` with a private state dir, TMPDIR and HOME under `cwd`. */
@@ -72,6 +79,7 @@ export function runHoist(args: string[], options: RunOptions): Promise<HostileRu
   let stdout = '';
   let stderr = '';
   let peakKb = 0;
+  let cpuSeen = 0;
   const timers: NodeJS.Timeout[] = [];
   const armSignals = (): void => {
     for (const s of options.signals ?? []) timers.push(setTimeout(() => child.kill(s.signal), s.afterMs));
@@ -82,11 +90,14 @@ export function runHoist(args: string[], options: RunOptions): Promise<HostileRu
     armed = true;
     armSignals();
   };
-  if (options.whenOpened !== undefined) {
-    const target = options.whenOpened;
+  if (options.whenCpuMs !== undefined) {
+    const target = options.whenCpuMs;
     const watch = setInterval(() => {
       if (child.pid === undefined || armed) return clearInterval(watch);
-      void opened(child.pid, target).then((yes) => yes && arm());
+      void cpuMs(child.pid).then((ms) => {
+        cpuSeen = Math.max(cpuSeen, ms);
+        if (ms >= target) arm();
+      });
     }, 20);
     timers.push(watch, setTimeout(arm, 30_000));
   } else if (options.whenStderr === undefined) arm();
@@ -98,7 +109,9 @@ export function runHoist(args: string[], options: RunOptions): Promise<HostileRu
     if (options.whenStderr?.test(stderr)) arm();
   });
   const poll = setInterval(() => {
-    if (child.pid !== undefined) void vmHwmKb(child.pid).then((kb) => (peakKb = Math.max(peakKb, kb)));
+    if (child.pid === undefined) return;
+    void vmHwmKb(child.pid).then((kb) => (peakKb = Math.max(peakKb, kb)));
+    void cpuMs(child.pid).then((ms) => (cpuSeen = Math.max(cpuSeen, ms)));
   }, 20);
   if (options.killAfterMs !== undefined) timers.push(setTimeout(() => child.kill('SIGKILL'), options.killAfterMs));
   return new Promise((resolve) => {
@@ -106,7 +119,7 @@ export function runHoist(args: string[], options: RunOptions): Promise<HostileRu
       clearInterval(poll);
       for (const t of timers) clearTimeout(t);
       // Let the pipes drain what was written before the exit.
-      setTimeout(() => resolve({ code, signal, stdout, stderr, ms: Date.now() - started, peakRssMb: peakKb / 1024 }), 50);
+      setTimeout(() => resolve({ code, signal, stdout, stderr, ms: Date.now() - started, peakRssMb: peakKb / 1024, cpuMs: cpuSeen }), 50);
     });
   });
 }
