@@ -18,8 +18,11 @@ import { readCluster } from '../operation/reconcile.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
+import type { EtcdStoreConfig } from '../store/etcd-client.js';
+import { EtcdStore } from '../store/etcd-store.js';
 import { JsonStore } from '../store/json-store.js';
 import { describeTakeover } from '../store/lock.js';
+import { etcdStoreChoice, SelectedStore } from '../store/selected-store.js';
 import { checkStateDir } from '../store/state-dir.js';
 import { type Lease, type LeaseRequest, type LeaseTakeover, type OperationRecord, ownerAlive } from '../store/store.js';
 import { hoistVersion } from '../version.js';
@@ -28,7 +31,7 @@ import type { CliIO, Globals } from './io.js';
 
 /** What a command works with; also what the workflows of src/operation run with. */
 export class Context implements OperationEnv {
-  private storeInstance?: JsonStore;
+  private storeInstance?: SelectedStore;
   private stateCache?: Promise<LoadedClusterState>;
   private inventoryCache?: Promise<LoadedInventory>;
   private live?: { nodes: NodeSettings[]; pool: SshPool; agents: ClusterAgents };
@@ -92,13 +95,26 @@ export class Context implements OperationEnv {
     return resolve(this.io.cwd, dir);
   }
 
-  store(): JsonStore {
+  /** The operation store: --store over the inventory's spec.store over the state directory's JSON files. */
+  store(): SelectedStore {
     if (!this.storeInstance) {
       const dir = this.stateDir();
       checkStateDir(dir);
-      this.storeInstance = new JsonStore(dir, leaseTimingFromEnv(this.io.env));
+      const timing = leaseTimingFromEnv(this.io.env);
+      this.storeInstance = new SelectedStore(async () => {
+        const etcd = await this.etcdStoreConfig();
+        return etcd ? new EtcdStore(etcd, dir, timing) : new JsonStore(dir, timing);
+      }, dir);
     }
     return this.storeInstance;
+  }
+
+  /** The etcd store this command uses, if any (flag first, so a bad flag fails before the inventory loads). */
+  async etcdStoreConfig(): Promise<EtcdStoreConfig | undefined> {
+    const flag = this.globals.store;
+    if (flag !== undefined && flag !== 'json') etcdStoreChoice(flag, undefined);
+    if (flag === 'json') return undefined;
+    return etcdStoreChoice(flag, (await this.inventory()).config.spec.store);
   }
 
   /** The offline cluster state (`--state FILE`), loaded once. */
@@ -174,6 +190,7 @@ export class Context implements OperationEnv {
     const live = this.live;
     this.live = undefined;
     await live?.agents.close();
+    await this.storeInstance?.close();
     for (const fn of this.cleanups.splice(0)) await fn().catch(() => undefined);
   }
 

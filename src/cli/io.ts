@@ -15,6 +15,8 @@ export interface CliIO {
 export interface Globals {
   cluster?: string;
   stateDir?: string;
+  /** --store: etcd://host:port[,…] or json. */
+  store?: string;
   state?: string;
   debug?: boolean;
   output: 'text' | 'short' | 'json' | 'yaml';

@@ -28,6 +28,10 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     .version(version, '--version', 'print the hoist version')
     .option('-c, --cluster <file>', 'cluster inventory', 'cluster.yaml')
     .option('--state-dir <dir>', 'where operations are stored (default $HOIST_STATE_DIR or ~/.local/state/hoist)')
+    .option(
+      '--store <url>',
+      'operation store: etcd://host:port[,host:port…], or json (default: inventory spec.store, else the state directory)',
+    )
     .option('--state <file>', 'offline cluster state: plan without contacting any node')
     .option('--debug', 'verbose logs on stderr and stack traces on errors')
     .option('--drain-timeout <duration>', 'bound of each node drain, e.g. 30m (default 1h)')

@@ -80,7 +80,18 @@ function resolveSshPaths(config: ClusterConfig, baseDir: string): ClusterConfig 
     return out as T;
   };
   const nodes = config.spec.nodes.map((n) => (n.ssh ? { ...n, ssh: fix(n.ssh) } : n));
-  return { ...config, spec: { ...config.spec, ssh: fix(config.spec.ssh), nodes } };
+  const tls = config.spec.store?.etcd.tls;
+  const store = tls && {
+    etcd: {
+      ...config.spec.store!.etcd,
+      tls: {
+        ca: resolveFrom(baseDir, tls.ca),
+        ...(tls.cert ? { cert: resolveFrom(baseDir, tls.cert) } : {}),
+        ...(tls.key ? { key: resolveFrom(baseDir, tls.key) } : {}),
+      },
+    },
+  };
+  return { ...config, spec: { ...config.spec, ssh: fix(config.spec.ssh), nodes, ...(store ? { store } : {}) } };
 }
 
 /** Loads and validates an inventory (`cluster.yaml`). */

@@ -89,6 +89,19 @@ const NodeSchema = z.strictObject({
   ssh: NodeSshSchema.optional(),
 });
 
+const endpoint = checkedString('an etcd endpoint host:port or http(s)://host:port', (v) =>
+  /^(https?:\/\/)?[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(v),
+);
+
+/** Where operations are stored when not in the state directory (README "Operation store"). */
+export const StoreSchema = z.strictObject({
+  etcd: z.strictObject({
+    endpoints: z.array(endpoint, { error: expecting('a list of etcd endpoints') }).min(1, { error: 'expected at least one endpoint' }),
+    prefix: z.string().startsWith('/', { error: 'expected a key prefix starting with "/"' }).optional(),
+    tls: z.strictObject({ ca: filePath, cert: filePath.optional(), key: filePath.optional() }).optional(),
+  }),
+});
+
 /** The inventory document, `cluster.yaml`. */
 export const ClusterSchema = z.strictObject({
   apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
@@ -98,6 +111,7 @@ export const ClusterSchema = z.strictObject({
     nodeStateDir: absolutePath.default(DEFAULTS.nodeStateDir),
     ssh: SshSchema.prefault({}),
     nodes: z.array(NodeSchema, { error: expecting('a list of nodes') }).min(1, { error: 'expected at least one node' }),
+    store: StoreSchema.optional(),
   }),
 });
 

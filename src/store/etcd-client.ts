@@ -73,7 +73,7 @@ export function connect(config: EtcdStoreConfig, timeoutMs: number): Etcd3 {
 
 /** The error for an etcd that did not answer (down, partitioned, or without quorum). */
 export function storeUnavailable(config: EtcdStoreConfig, what: string, cause: unknown): UnreachableError {
-  const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const why = (cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause)).replace(/\.?\s*Resolution note:.*$/, '');
   return new UnreachableError(
     'ERR_STORE_UNAVAILABLE',
     `the etcd store at ${endpointUrls(config).join(', ')} did not answer (${what}): ${why}`,

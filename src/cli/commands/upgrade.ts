@@ -7,6 +7,7 @@ import { newOperationRecord } from '../../operation/records.js';
 import { planUpgrade, startUpgrade } from '../../operation/upgrade.js';
 import { describePlan } from '../../phases/describe.js';
 import { resolvePlan } from '../../plan/resolve.js';
+import { checkStoreOutsideCluster } from '../../store/selected-store.js';
 import { type Context, needStateFile } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import { type Action, parseCount, parseCountOrPercent } from './shared.js';
@@ -57,6 +58,11 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ctx.out(renderPlan(resolvePlan(plan, []), ctx.globals.output, undefined, does));
     return;
   }
+  checkStoreOutsideCluster(
+    await ctx.etcdStoreConfig(),
+    plan,
+    (await ctx.inventory()).config.spec.nodes.map((n) => n.address),
+  );
   const { operation: op, completion } = await startUpgrade(ctx, {
     plan,
     image: image.manifest.metadata.name,
