@@ -166,6 +166,14 @@ export class ClusterAgents implements NodeAccess {
     }
   }
 
+  async reset(node: string): Promise<void> {
+    const settings = this.node(node);
+    const client = this.clients.get(settings.name);
+    this.clients.delete(settings.name);
+    (await client?.catch(() => undefined))?.close();
+    await this.pool.get(settings.name).close();
+  }
+
   /** Closes the agent connections (the SSH connections stay for reuse). */
   async disconnect(): Promise<void> {
     const clients = [...this.clients.values()];

@@ -41,6 +41,8 @@ export async function liveClusterFacts(inventory: ClusterConfig, nodes: NodeAcce
     const runtime = facts.get(n)?.installed.runtime;
     if (runtime) nodeRuntimes[n] = `${installed.spec.runtime.package.split(':')[0]}:${runtime}`;
   }
+  const nodeOs: Record<string, string | undefined> = {};
+  for (const n of names) nodeOs[n] = facts.get(n)?.os?.release;
   const etcdVersion = facts.get(leader)?.installed.etcdVersion ?? undefined;
-  return { inventory, installed, leader, nodeRuntimes, ...(etcdVersion ? { etcdVersion } : {}) };
+  return { inventory, installed, leader, nodeRuntimes, nodeOs, ...(etcdVersion ? { etcdVersion } : {}) };
 }

@@ -28,6 +28,8 @@ export interface NodeAccess {
   hello(node: string): Promise<AgentInfo>;
   /** "locally" or "on node-2", for progress lines. */
   where(node: string | undefined): string;
+  /** Forgets the node's connections and a failed connect, so the next action connects afresh (after a reboot). */
+  reset(node: string): Promise<void>;
   /** Every node name, inventory order. */
   nodeNames(): string[];
   close(): Promise<void>;

@@ -148,6 +148,27 @@ export const NodeActionSchema = z
   })
   .refine(exactlyOne, { error: 'expected either run (a command) or package and hook (a package hook)' });
 
+/** One boot assessment check: a command the node runs after it boots the new OS. */
+const AssessmentCheckSchema = z.strictObject({
+  name: actionName,
+  run: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: expecting('a command string or a list of arguments') }),
+});
+
+/**
+ * The host OS image (`spec.os`): a package whose version is the OS release, written into the
+ * node's inactive A/B slot by the package's `os-upgrade` hook. The node boots it once on trial;
+ * the assessment's checks must pass within the timeout, else the node falls back by itself.
+ */
+export const OsSchema = z.strictObject({
+  package: checkedString('an OS package locator name:version like sandbox-os:2.2.0', isLocator),
+  assessment: z
+    .strictObject({
+      timeoutSeconds: positive.default(300),
+      checks: z.array(AssessmentCheckSchema, { error: expecting('a list of checks') }).default([]),
+    })
+    .prefault({}),
+});
+
 /** The cluster image manifest, `app.yaml`. */
 export const ImageManifestSchema = z.strictObject({
   apiVersion: z.literal('hoist/v1', { error: expecting('"hoist/v1"') }),
@@ -156,6 +177,7 @@ export const ImageManifestSchema = z.strictObject({
   spec: z.strictObject({
     upgradeFrom: versionRange.optional(),
     runtime: z.strictObject({ package: runtimeLocator, etcdVersion: version }),
+    os: OsSchema.optional(),
     upgradeVia: z.array(IntermediateSchema, { error: expecting('a list of intermediate versions') }).default([]),
     systemApps: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
     appDependencies: z.array(appLocator, { error: expecting('a list of app locators') }).default([]),
@@ -184,7 +206,7 @@ export const ImageManifestSchema = z.strictObject({
 });
 
 /** Installed facts of one node that differ from the installed image. */
-const NodeStateSchema = z.strictObject({ runtime: runtimeLocator.optional() });
+const NodeStateSchema = z.strictObject({ runtime: runtimeLocator.optional(), os: version.optional() });
 
 /**
  * The offline cluster state. `cluster` is a path (checked here) or an inline Cluster document

@@ -12,6 +12,7 @@ export function toImageFacts(manifest: ImageManifest): ImageFacts {
     ...(spec.upgradeFrom === undefined ? {} : { upgradeFrom: spec.upgradeFrom }),
     runtime: spec.runtime.package,
     etcdVersion: spec.runtime.etcdVersion,
+    ...(spec.os === undefined ? {} : { os: structuredClone(spec.os) }),
     systemApps: [...spec.systemApps],
     appDependencies: [...spec.appDependencies],
     ...(spec.upgradeVia.length > 0
@@ -47,6 +48,8 @@ export interface ClusterFacts {
   etcdVersion?: string;
   /** Installed runtime per node name, where known. */
   nodeRuntimes?: Record<string, string | undefined>;
+  /** OS release each node booted, where known. */
+  nodeOs?: Record<string, string | undefined>;
 }
 
 /** Builds an UpgradeInput; a node's runtime is kept only where it differs from the installed image's. */
@@ -54,11 +57,13 @@ export function toUpgradeInput(facts: ClusterFacts, target: ImageManifest, optio
   const installed = toImageFacts(facts.installed);
   const nodes: NodeFacts[] = facts.inventory.spec.nodes.map((node) => {
     const runtime = facts.nodeRuntimes?.[node.name];
+    const os = facts.nodeOs?.[node.name];
     return {
       name: node.name,
       address: node.address,
       role: node.role,
       ...(runtime === undefined || runtime === installed.runtime ? {} : { runtime }),
+      ...(os === undefined ? {} : { os }),
     };
   });
   const leader = facts.leader ?? nodes.find((n) => n.role === 'master')?.name;
@@ -79,6 +84,7 @@ export function toUpgradeInput(facts: ClusterFacts, target: ImageManifest, optio
 /** Builds the plan builder's input from an offline cluster state and a target manifest. */
 export function clusterStateToInput(state: LoadedClusterState, target: ImageManifest, options: InputOptions): UpgradeInput {
   const nodeRuntimes = Object.fromEntries(Object.entries(state.nodes).map(([name, facts]) => [name, facts.runtime]));
+  const nodeOs = Object.fromEntries(Object.entries(state.nodes).map(([name, facts]) => [name, facts.os]));
   return toUpgradeInput(
     {
       inventory: state.inventory.config,
@@ -86,6 +92,7 @@ export function clusterStateToInput(state: LoadedClusterState, target: ImageMani
       leader: state.leader,
       ...(state.etcdVersion === undefined ? {} : { etcdVersion: state.etcdVersion }),
       nodeRuntimes,
+      nodeOs,
     },
     target,
     options,

@@ -28,7 +28,7 @@ export interface RequiredPackage extends PackageRef {
   field: string;
 }
 
-/** Packages an image must carry: the runtime, intermediate runtimes, system apps, app dependencies and the app itself. */
+/** Packages an image must carry: the runtime, the OS image, intermediate runtimes, system apps, app dependencies and the app itself. */
 export function requiredPackages(manifest: ImageManifest): RequiredPackage[] {
   const out: RequiredPackage[] = [];
   const add = (locator: string, field: string): void => {
@@ -36,6 +36,7 @@ export function requiredPackages(manifest: ImageManifest): RequiredPackage[] {
     if (ref) out.push({ ...ref, field });
   };
   add(manifest.spec.runtime.package, 'spec.runtime.package');
+  if (manifest.spec.os) add(manifest.spec.os.package, 'spec.os.package');
   for (const [i, hop] of manifest.spec.upgradeVia.entries()) add(hop.runtime.package, `spec.upgradeVia.${i}.runtime.package`);
   for (const [i, l] of manifest.spec.systemApps.entries()) add(l, `spec.systemApps.${i}`);
   for (const [i, l] of manifest.spec.appDependencies.entries()) add(l, `spec.appDependencies.${i}`);

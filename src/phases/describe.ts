@@ -15,6 +15,7 @@ export function describePlan(plan: Plan, operation: OperationRecord): Map<string
     nodes: {
       run: refuse,
       hello: refuse,
+      reset: refuse,
       where: (n) => `on ${n}`,
       nodeNames: () => plan.servers.map((s) => s.name),
       close: async () => undefined,

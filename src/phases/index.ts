@@ -6,6 +6,7 @@
 import { type Executor, ExecutorRegistry } from '../fsm/executor.js';
 import { EXECUTOR_KEYS, type ExecutorKey } from '../plan/phase-data.js';
 import { preUpdateExecutor, updateAppExecutor } from './apps.js';
+import { bootAssessmentExecutor } from './boot-assessment.js';
 import { bootstrapExecutor } from './bootstrap.js';
 import { checksExecutor } from './checks.js';
 import { configExecutor } from './config.js';
@@ -16,6 +17,7 @@ import { gcExecutor } from './gc.js';
 import { initExecutor } from './init.js';
 import { kubeExecutors } from './kube-phases.js';
 import { nodeActionsExecutor } from './node-actions.js';
+import { osUpgradeExecutor } from './os-upgrade.js';
 import { healthExecutor, systemUpgradeExecutor } from './system-upgrade.js';
 
 /** Builds the executor of one key for a run. */
@@ -40,6 +42,8 @@ export const EXECUTORS: Record<ExecutorKey, PhaseExecutorFactory> = {
   config: configExecutor,
   'update-app': updateAppExecutor,
   gc: gcExecutor,
+  'os-upgrade': osUpgradeExecutor,
+  'boot-assessment': bootAssessmentExecutor,
   'pre-actions': nodeActionsExecutor,
   'post-actions': nodeActionsExecutor,
 };

@@ -38,6 +38,16 @@ const nodeActions = z.strictObject({
   ),
 });
 
+/** `os-upgrade`: the OS release the node runs, the OS package to go to and how its boot is assessed. */
+const osUpgrade = z.strictObject({
+  from: z.string().min(1),
+  to: locator,
+  assessment: z.strictObject({
+    timeoutSeconds: z.number().positive(),
+    checks: z.array(z.strictObject({ name: z.string().min(1), run: z.union([z.string().min(1), z.array(z.string()).min(1)]) })),
+  }),
+});
+
 /** Executor key → schema of its phase's `data` (absent data is read as `{}`). */
 export const PHASE_DATA = {
   init: leader,
@@ -64,6 +74,8 @@ export const PHASE_DATA = {
   'migrate-labels': none,
   'update-app': z.strictObject({ app: z.string().min(1), version: z.string().min(1), from: z.string().min(1).optional() }),
   gc: none,
+  'os-upgrade': osUpgrade,
+  'boot-assessment': z.strictObject({ release: z.string().min(1), timeoutSeconds: z.number().positive() }),
   'pre-actions': nodeActions,
   'post-actions': nodeActions,
 } as const;

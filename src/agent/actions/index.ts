@@ -44,5 +44,6 @@ export type { CheckTmpResult } from './check-tmp.js';
 export type { ExecHookResult } from './exec-hook.js';
 export type { FactsResult } from './node-facts.js';
 export type { OperationGcResult, OperationInitResult } from './operation.js';
+export type { OsStatus } from './os-status.js';
 export type { PackagePutResult } from './package-store.js';
 export type { Action, ActionContext } from './types.js';

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { PackageEntry } from '../../image/schema.js';
+import { type OsStatus, readOsStatus } from './os-status.js';
 import { readNodeIndex } from './package-store.js';
 import { defineAction } from './types.js';
 
@@ -21,6 +22,8 @@ export interface FactsResult {
   packages: PackageEntry[];
   /** What is installed on the node, as the installer and the upgrade phases recorded it. */
   installed: InstalledFacts;
+  /** The node's OS boot report (release, boot id, slots), null when it has none. */
+  os: OsStatus | null;
 }
 
 /** The node's installed software (absent files read as null). */
@@ -76,6 +79,7 @@ export const factsAction = defineAction({
       stateDirFreeBytes: stats.bavail * stats.bsize,
       packages: (await readNodeIndex(ctx.stateDir)).packages,
       installed: await installedFacts(ctx.stateDir),
+      os: await readOsStatus(ctx.stateDir),
     };
   },
 });

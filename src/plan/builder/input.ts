@@ -9,6 +9,8 @@ export interface ImageFacts {
   /** Runtime package locator, `runtime:7.0.56-11709`. */
   runtime: string;
   etcdVersion: string;
+  /** The host OS image (`spec.os`): its package's version is the OS release. */
+  os?: OsImageFacts;
   /** System app locators, `name:version`. */
   systemApps: string[];
   /** Apps updated under /app before the app itself, `name:version`. */
@@ -19,6 +21,13 @@ export interface ImageFacts {
   nodeActions?: { preUpgrade: NodeActionFacts[]; postUpgrade: NodeActionFacts[] };
   /** What /checks verifies on every node (defaults apply where absent). */
   requirements?: { minDiskWriteMBps?: number; maxTimeDriftMs?: number; minFreeStateDirBytes?: number };
+}
+
+/** The OS image of an image and how a boot of it is assessed. */
+export interface OsImageFacts {
+  /** OS package locator, `sandbox-os:2.2.0`. */
+  package: string;
+  assessment: { timeoutSeconds: number; checks: { name: string; run: string | string[] }[] };
 }
 
 /** An intermediate version the image can step through: its runtime and what it upgrades from. */
@@ -46,6 +55,8 @@ export interface NodeFacts {
   role: 'master' | 'worker';
   /** Installed runtime locator when it differs from the installed image's. */
   runtime?: string;
+  /** OS release the node booted, when known. */
+  os?: string;
 }
 
 /** Everything `buildUpgradePlan` reads. */

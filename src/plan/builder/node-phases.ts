@@ -4,10 +4,11 @@
  * about the node; runtime and election work runs on the node itself.
  */
 
+import { parseLocator } from '../names.js';
 import type { ExecutorKey } from '../phase-data.js';
 import type { NodeFacts } from './input.js';
 import { type PhaseBuilder, phase } from './tree.js';
-import { nodeRuntime, type UpgradeFacts } from './upgrade-facts.js';
+import { nodeOs, nodeRuntime, osChanges, runtimeChanges, type UpgradeFacts } from './upgrade-facts.js';
 
 type Step = (f: UpgradeFacts, n: NodeFacts) => PhaseBuilder;
 
@@ -41,6 +42,29 @@ const systemUpgrade: Step = (f, n) =>
     node: n.name,
     server: n.name,
     data: { from: nodeRuntime(f.input, n), to: f.input.target.runtime },
+  });
+
+/** Writes the OS image into the node's inactive slot, boots it once on trial and waits for the node. */
+const osUpgrade: Step = (f, n) =>
+  phase('os-upgrade', {
+    executor: 'os-upgrade',
+    description: `Upgrade the OS of node "${n.name}" and reboot it`,
+    node: n.name,
+    server: n.name,
+    data: { from: nodeOs(f.input, n) ?? 'unknown', to: f.input.target.os!.package, assessment: f.input.target.os!.assessment },
+  });
+
+/** Waits for the node's verdict on its trial boot: a pass makes the slot permanent. */
+const bootAssessment: Step = (f, n) =>
+  phase('boot-assessment', {
+    executor: 'boot-assessment',
+    description: `Assess the boot of node "${n.name}"`,
+    node: n.name,
+    server: n.name,
+    data: {
+      release: parseLocator(f.input.target.os!.package, 'target.os.package').version,
+      timeoutSeconds: f.input.target.os!.assessment.timeoutSeconds,
+    },
   });
 
 const health: Step = (_f, n) =>
@@ -85,6 +109,16 @@ const OTHER_MASTER: Step[] = [drain, systemUpgrade, enableElection, health, tain
 const WORKER: Step[] = [drain, systemUpgrade, health, taint, uncordon, endpoints, untaint];
 
 /**
+ * What the node itself needs: an OS change adds the reboot into the new slot and its assessment
+ * right after the drain; a node whose runtime is already the target's skips system-upgrade.
+ */
+function forNode(f: UpgradeFacts, n: NodeFacts, steps: Step[]): Step[] {
+  const out = runtimeChanges(f.input, n) ? [...steps] : steps.filter((s) => s !== systemUpgrade);
+  if (osChanges(f.input, n)) out.splice(out.indexOf(drain) + 1, 0, osUpgrade, bootAssessment);
+  return out;
+}
+
+/**
  * A node's sequence with the image's per-node actions: `pre-actions` first, before anything
  * touches the node, and `post-actions` once it is healthy again, before it takes work back.
  */
@@ -102,7 +136,7 @@ export function masterGroups(f: UpgradeFacts): PhaseBuilder[] {
   const single = f.masters.length === 1;
   const groups: PhaseBuilder[] = [];
   for (const m of f.mastersToUpdate) {
-    const steps = withActions(f, single ? WORKER : m === f.leader ? LEAD_MASTER : OTHER_MASTER);
+    const steps = withActions(f, forNode(f, m, single ? WORKER : m === f.leader ? LEAD_MASTER : OTHER_MASTER));
     const group = phase(m.name, { description: `Update system software on master node "${m.name}"` });
     group.addSequential(...steps.map((step) => step(f, m)));
     const previous = groups.at(-1);
@@ -116,7 +150,7 @@ export function masterGroups(f: UpgradeFacts): PhaseBuilder[] {
 export function workerGroups(f: UpgradeFacts): PhaseBuilder[] {
   return f.workersToUpdate.map((w) =>
     phase(w.name, { description: `Update system software on node "${w.name}"` }).addSequential(
-      ...withActions(f, WORKER).map((step) => step(f, w)),
+      ...withActions(f, forNode(f, w, WORKER)).map((step) => step(f, w)),
     ),
   );
 }

@@ -32,6 +32,24 @@ export function nodeRuntime(input: UpgradeInput, node: NodeFacts): string {
   return node.runtime ?? input.installed.runtime;
 }
 
+/** OS release a node runs: its own when reported, else the installed image's OS package version. */
+export function nodeOs(input: UpgradeInput, node: NodeFacts): string | undefined {
+  return node.os ?? (input.installed.os ? parseLocator(input.installed.os.package, 'installed.os.package').version : undefined);
+}
+
+/** True when the target image carries an OS image whose release differs from the node's. */
+export function osChanges(input: UpgradeInput, node: NodeFacts): boolean {
+  if (!input.target.os) return false;
+  return nodeOs(input, node) !== parseLocator(input.target.os.package, 'target.os.package').version;
+}
+
+/** True when the node's runtime is not the target's (or older). */
+export function runtimeChanges(input: UpgradeInput, node: NodeFacts): boolean {
+  const target = parseLocator(input.target.runtime, 'target.runtime');
+  const installed = parseLocator(nodeRuntime(input, node), `node ${node.name} runtime`);
+  return installed.name !== target.name || isNewer(target.version, installed.version);
+}
+
 /** Computes the facts; expects `checkUpgradeGates` to have passed. */
 export function gatherFacts(input: UpgradeInput): UpgradeFacts {
   const firstMaster = input.nodes.find((n) => n.role === 'master')!;
@@ -39,13 +57,9 @@ export function gatherFacts(input: UpgradeInput): UpgradeFacts {
   const nodes = [leader, ...input.nodes.filter((n) => n !== leader)];
   const masters = nodes.filter((n) => n.role === 'master');
   const workers = nodes.filter((n) => n.role === 'worker');
-  const target = parseLocator(input.target.runtime, 'target.runtime');
   // A node already past the target (one stage of a multi-hop plan) is left alone; the gates keep
   // any node past the image's own runtime out of a plan.
-  const differs = (n: NodeFacts): boolean => {
-    const installed = parseLocator(nodeRuntime(input, n), `node ${n.name} runtime`);
-    return installed.name !== target.name || isNewer(target.version, installed.version);
-  };
+  const differs = (n: NodeFacts): boolean => runtimeChanges(input, n) || osChanges(input, n);
   const facts: UpgradeFacts = {
     input,
     leader,

@@ -148,7 +148,7 @@ describe('config', () => {
       expect(err.details).toEqual([
         `${file}:3: cluster: expected a path to cluster.yaml or an inline Cluster document, got 42`,
         `${file}:6: nodes.node-1.runtime: expected a package locator name:version like runtime:7.0.56-11709, got "7.0.56"`,
-        `${file}:6: nodes.node-1.etcd: unknown key (expected one of: runtime)`,
+        `${file}:6: nodes.node-1.etcd: unknown key (expected one of: runtime, os)`,
       ]);
     });
 

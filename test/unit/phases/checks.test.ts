@@ -23,6 +23,7 @@ function nodes(bad: string[] = [], calls: string[] = []): NodeAccess {
       };
       return answers[action] as T;
     },
+    reset: async () => undefined,
     hello: async () => ({ version: '1.0.0', hostname: 'h', pid: 1 }),
     where: (n) => `on ${n}`,
     nodeNames: () => ['node-1', 'node-2'],

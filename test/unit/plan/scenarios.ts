@@ -127,6 +127,19 @@ export const SCENARIOS: Record<string, UpgradeInput> = {
       },
     },
   },
+  'os-upgrade': {
+    ...base('os-upgrade'),
+    nodes: [1, 2, 3].map((n) => ({ ...master(n), os: '2.0.0' })).concat([4, 5].map((n) => ({ ...worker(n), os: '2.0.0' }))),
+    installed: DEMO_V1,
+    target: {
+      ...DEMO_V1,
+      version: '1.1.0',
+      upgradeFrom: '>=1.0.0 <1.1.0',
+      os: { package: 'sandbox-os:2.2.0', assessment: { timeoutSeconds: 60, checks: [{ name: 'release', run: 'true' }] } },
+      nodeActions: { preUpgrade: [{ name: 'notify', run: 'echo going down' }], postUpgrade: [] },
+    },
+    maxUnavailableWorkers: 2,
+  },
   'partly-upgraded': {
     ...base('partly-upgraded'),
     nodes: [master(1), master(2), { ...master(3), runtime: 'runtime:7.0.56-11709' }],
