@@ -19,6 +19,7 @@ import { AgentError, toWireError } from './errors.js';
 import type { AgentIdentity } from './execution-records.js';
 import { type ExecutionOutcome, ExecutionStore } from './executions.js';
 import { NodeLeaseKeeper } from './node-lease.js';
+import { stopOrphanedGroups } from './orphans.js';
 import { MAX_LINE_BYTES, type Request } from './protocol.js';
 
 type RunRequest = Extract<Request, { type: 'run' }>;
@@ -65,6 +66,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const identity: AgentIdentity = { pid: process.pid, instance: randomUUID(), version };
   const store = new ExecutionStore(stateDir, identity, log);
+  // Before anything is served: a step of a dead agent must not run twice, once orphaned and once anew.
+  await stopOrphanedGroups(stateDir, store.root, log);
   const leases = await NodeLeaseKeeper.open(stateDir, options.leaseTtlMs);
   const abort = new AbortController();
   const running = new Set<Promise<void>>();

@@ -37,6 +37,16 @@ async function spawnAgent(stateDir: string): Promise<{ child: ResultPromise; cli
   return { child, client };
 }
 
+/** True while process `pid` exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+}
+
 async function newStateDir(): Promise<string> {
   const dir = await tempDir();
   cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
@@ -86,7 +96,7 @@ describe('agent bundle', () => {
     expect(second.stderr).toMatch(/^error\[ERR_AGENT_RUNNING\]: another agent is already listening/);
   });
 
-  it('reports an execution cut off by SIGKILL as ERR_AGENT_RESTARTED on attach to the next agent', async () => {
+  it('stops the hook a SIGKILLed agent left running before the next agent serves, and reports the execution as ERR_AGENT_RESTARTED', async () => {
     const stateDir = await newStateDir();
     const dir = await writePackage(stateDir, 'long', '1.0.0', { install: { run: 'echo $$ > hook.pid; echo begun; exec sleep 30' } });
     const hookPidFile = path.join(dir, 'hook.pid');
@@ -111,9 +121,13 @@ describe('agent bundle', () => {
     child.kill('SIGKILL');
     const lost = (await pending.catch((e: unknown) => e)) as AgentError;
     expect(lost).toMatchObject({ code: 'ERR_AGENT_DISCONNECTED', execution: expect.any(String) });
+    const hookPid = Number(await fs.readFile(hookPidFile, 'utf8'));
+    // Orphaned: the hook still runs with no agent to supervise it, and a resume would run it again beside it.
+    expect(alive(hookPid)).toBe(true);
 
     const next = await startTestAgent({ stateDir });
     cleanups.push(() => next.agent.stop());
+    expect(alive(hookPid)).toBe(false);
     const attached = await (await next.client()).attach(lost.execution!).catch((e: unknown) => e);
     expect(attached).toMatchObject({ code: 'ERR_AGENT_RESTARTED', execution: lost.execution });
     expect((attached as Error).message).toMatch(/exec\.hook.*\/masters\/node-1\/system-upgrade.*pid \d+/);
