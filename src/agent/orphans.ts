@@ -36,8 +36,8 @@ function envValue(environ: string, key: string): string | undefined {
 }
 
 /**
- * Stops the process groups of this state dir's executions that have no result under `root` (their
- * agent died while they ran). Returns the ids of the executions whose processes were stopped.
+ * Stops the process groups of this state dir's executions recorded under `root` without a result
+ * (their agent died while they ran). Returns the ids of the executions whose processes were stopped.
  */
 export async function stopOrphanedGroups(stateDir: string, root: string, log: Logger): Promise<string[]> {
   const groups = new Map<number, string>();
@@ -47,11 +47,10 @@ export async function stopOrphanedGroups(stateDir: string, root: string, log: Lo
     if (envValue(environ, 'HOIST_STATE_DIR') !== stateDir) continue;
     const id = envValue(environ, 'HOIST_EXECUTION_ID');
     if (!id || id.includes('/') || groups.has(p.pgid)) continue;
-    const finished = await fs.access(path.join(root, id, 'result.json')).then(
-      () => true,
-      () => false,
-    );
-    if (!finished) groups.set(p.pgid, id);
+    // Only a recorded execution without a result was cut off: a service that a finished hook started
+    // (or one started in process, which records nothing) is meant to outlive its execution.
+    const recorded = await exists(path.join(root, id, 'request.json'));
+    if (recorded && !(await exists(path.join(root, id, 'result.json')))) groups.set(p.pgid, id);
   }
   for (const [pgid, id] of groups) {
     log.warn({ execution: id, pgid }, 'stopping the processes of an execution whose agent died');
@@ -62,6 +61,13 @@ export async function stopOrphanedGroups(stateDir: string, root: string, log: Lo
     }
   }
   return [...new Set(groups.values())];
+}
+
+function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function groupGone(pgid: number, waitMs: number): Promise<boolean> {

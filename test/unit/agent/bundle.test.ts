@@ -3,6 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runActionLocally } from '../../../src/agent/actions/run-local.js';
 import { type AgentBundle, buildAgentBundle } from '../../../src/agent/bundle.js';
 import { AgentClient } from '../../../src/agent/client.js';
 import type { AgentError } from '../../../src/agent/errors.js';
@@ -133,5 +134,33 @@ describe('agent bundle', () => {
     expect((attached as Error).message).toMatch(/exec\.hook.*\/masters\/node-1\/system-upgrade.*pid \d+/);
     const recorded = JSON.parse(await fs.readFile(path.join(stateDir, 'agent', 'executions', lost.execution!, 'result.json'), 'utf8'));
     expect(recorded).toMatchObject({ ok: false, error: { code: 'ERR_AGENT_RESTARTED' } });
+  });
+
+  it('leaves running the services that a finished hook or an in-process install started when a SIGKILLed agent is replaced', async () => {
+    const stateDir = await newStateDir();
+    // The hook finishes at once; the service it starts in a session of its own is meant to outlive it.
+    const dir = await writePackage(stateDir, 'svc', '1.0.0', {
+      start: { run: "setsid sh -c 'echo $$ > service.pid; exec sleep 30' > /dev/null 2>&1 < /dev/null & sleep 0.2; echo started" },
+    });
+    const servicePidFile = path.join(dir, 'service.pid');
+    const servicePid = async (): Promise<number> => {
+      await waitFor(() => exists(servicePidFile), 'the service to start');
+      const pid = Number(await fs.readFile(servicePidFile, 'utf8'));
+      await fs.rm(servicePidFile);
+      return pid;
+    };
+    // As the sandbox installs a node's runtime: in process, with no execution recorded on the node.
+    await runActionLocally(stateDir, 'exec.hook', { package: 'svc:1.0.0', hook: 'start' }, { version: packageVersion });
+    const installed = await servicePid();
+    const { child, client } = await spawnAgent(stateDir);
+    await client.run('exec.hook', { package: 'svc:1.0.0', hook: 'start' });
+    const started = await servicePid();
+    child.kill('SIGKILL');
+    await child;
+
+    const next = await startTestAgent({ stateDir });
+    cleanups.push(() => next.agent.stop());
+    expect([alive(installed), alive(started)]).toEqual([true, true]);
+    for (const pid of [installed, started]) process.kill(pid, 'SIGKILL');
   });
 });
