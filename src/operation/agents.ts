@@ -121,16 +121,40 @@ function throwFirst(results: PromiseSettledResult<unknown>[]): void {
   throw first;
 }
 
+/** Failures that mean "this node cannot be reached now", as opposed to a node that refuses us. */
+const UNREACHABLE = new Set(['ERR_SSH_UNREACHABLE', 'ERR_SSH_TIMEOUT', 'ERR_SSH_DISCONNECTED']);
+
 /**
  * Before phases run: every node must have a live agent. Offline ones (shut down, node
- * rebooted) are deployed again, naming them on stderr; the caller holds the cluster lease.
+ * rebooted) are deployed again, naming them on stderr; the caller holds the cluster lease. A node
+ * that cannot be reached at all is left alone: its own phases fail naming it (exit 5), and the
+ * other nodes' phases still run.
  */
 export async function redeployOfflineAgents(env: OperationEnv, operationId: string): Promise<string[]> {
   const { nodes, pool } = await env.connect();
   const alive = await Promise.all(nodes.map(async (node) => (await agentHello(pool.get(node.name), node)) !== undefined));
   const offline = nodes.filter((_n, i) => !alive[i]);
   if (offline.length === 0) return [];
-  env.progress.line(`Agents offline on ${offline.map((n) => `${n.name} (${n.address})`).join(', ')}: deploying them again`);
-  await deployAgents(env, offline, { operationId });
-  return offline.map((n) => n.name);
+  const reached = await Promise.all(
+    offline.map(async (node) => {
+      try {
+        await pool.get(node.name).exec('true', { check: true, signal: env.signal });
+        return true;
+      } catch (err) {
+        if (HoistError.isHoistError(err) && UNREACHABLE.has(err.code)) return false;
+        throw err;
+      }
+    }),
+  );
+  const unreachable = offline.filter((_n, i) => !reached[i]);
+  const redeploy = offline.filter((_n, i) => reached[i]);
+  if (unreachable.length > 0) {
+    env.progress.line(
+      `Cannot reach ${unreachable.map((n) => `${n.name} (${n.address})`).join(', ')}: phases on ${unreachable.length === 1 ? 'it' : 'them'} fail until ${unreachable.length === 1 ? 'it is' : 'they are'} back`,
+    );
+  }
+  if (redeploy.length === 0) return [];
+  env.progress.line(`Agents offline on ${redeploy.map((n) => `${n.name} (${n.address})`).join(', ')}: deploying them again`);
+  await deployAgents(env, redeploy, { operationId });
+  return redeploy.map((n) => n.name);
 }
