@@ -16,9 +16,28 @@ import { layoutNodes, type SandboxNodeLayout } from './nodes.js';
 import { isSandboxSshd } from './processes.js';
 import { stopSandboxServices } from './services.js';
 import { assertAddressFree, ensureSshd, generateKey, renderSshdConfig, startSshd, stopSshd, validateSshdConfig } from './sshd.js';
+import { sandboxStoreMembers, startStoreEtcd, stopStoreEtcd } from './store-etcd.js';
 import { pathWithoutNode } from './without-node.js';
 
 export type { SandboxNodeRecord, SandboxRecord } from './manifest.js';
+
+/**
+ * Starts the sandbox's separate 3-member store etcd and points cluster.yaml at it (spec.store);
+ * sandboxDown stops it. The cluster's own etcd stays the nodes' business.
+ */
+export async function startSandboxStore(record: SandboxRecord, log?: Logger): Promise<SandboxRecord> {
+  const first = record.nodes[0]?.address ?? '127.0.0.2';
+  const members = sandboxStoreMembers(first);
+  const dir = path.join(record.dir, 'store-etcd');
+  await fs.mkdir(dir, { recursive: true });
+  const next: SandboxRecord = { ...record, store: { dir, members } };
+  // Recorded before starting, so that a failure half-way is still stopped by sandboxDown.
+  await writeSandboxRecord(next);
+  const endpoints = await startStoreEtcd(dir, members);
+  await fs.writeFile(next.clusterFile, renderClusterYaml(next));
+  log?.info({ event: 'sandbox.store.up', endpoints }, `store etcd up at ${endpoints.join(', ')}`);
+  return next;
+}
 
 /** Options of sandboxUp. */
 export interface SandboxUpOptions {
@@ -206,6 +225,7 @@ export async function sandboxDown(options: { dir: string; log?: Logger }): Promi
   // No record: nothing of ours is there. The directory is not removed, as it may not be ours.
   if (!record) return { removed: false };
   await stopSandboxServices(record, options.log);
+  if (record.store) await stopStoreEtcd(record.store.dir, record.store.members);
   await Promise.all(
     record.nodes.map(async (node) => {
       const stopped = await stopSshd(node.sshd.pid, node);

@@ -45,6 +45,8 @@ const recordSchema = z.looseObject({
   user: userSchema.optional(),
   /** The jump host of the nodes named in `for`, if any. */
   bastion: nodeSchema.extend({ for: z.array(z.string()) }).optional(),
+  /** The separate etcd holding the operations (`sandbox up --store etcd`), if any. */
+  store: z.looseObject({ dir: z.string(), members: z.array(z.object({ name: z.string(), address: z.string() })) }).optional(),
 });
 
 /** What `sandbox.json` holds. */
@@ -100,6 +102,7 @@ export function renderClusterYaml(record: SandboxRecord): string {
           ? { ssh: { bastion: { address: record.bastion.address, port: record.bastion.port } } }
           : {}),
       })),
+      ...(record.store ? { store: { etcd: { endpoints: record.store.members.map((m) => `${m.address}:2379`) } } } : {}),
     },
   });
   // One line per node and for the small maps, as people write inventories by hand.

@@ -122,3 +122,15 @@ export async function stopStoreEtcdMember(dir: string, m: StoreEtcdMember, hard 
 export async function stopStoreEtcd(dir: string, members: StoreEtcdMember[]): Promise<void> {
   await Promise.all(members.map((m) => stopStoreEtcdMember(dir, m)));
 }
+
+/** Members of the sandbox's store etcd: three addresses 100 above node-1's, on the same /24. */
+export function sandboxStoreMembers(firstNodeAddress: string): StoreEtcdMember[] {
+  const parts = firstNodeAddress.split('.').map(Number);
+  const last = (parts[3] ?? 0) + 100;
+  if (parts.length !== 4 || last + 2 > 254) {
+    throw new StateError('ERR_SANDBOX_STORE_ADDRESS', `no room for the store etcd 100 addresses above ${firstNodeAddress}`, {
+      hint: 'start the sandbox with a lower --first-address (e.g. 127.0.0.2)',
+    });
+  }
+  return [0, 1, 2].map((i) => ({ name: `store-${i + 1}`, address: `${parts.slice(0, 3).join('.')}.${last + i}` }));
+}

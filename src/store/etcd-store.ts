@@ -229,6 +229,35 @@ export class EtcdStore implements Store {
     return this.call('read the cluster lease', async () => (await this.leases.read(cluster)).record);
   }
 
+  async waitForChange(cluster: string, operationId: string, afterSeq: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const changes = this.key(cluster, 'changes', safeName(operationId, 'operation id'), '');
+    const watcher = await this.call('watch the operation', () => this.client.watch().prefix(this.key(cluster, '')).create());
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        watcher.on('put', () => resolve());
+        watcher.on('delete', () => resolve());
+        watcher.on('error', () => resolve());
+        watcher.on('disconnected', () => resolve());
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        // A change appended while the watch was being set up has no event of its own.
+        this.client
+          .getAll()
+          .prefix(changes)
+          .sort('Key', 'Descend')
+          .limit(1)
+          .keys()
+          .then(([last]) => {
+            if (last && Number(last.slice(changes.length)) > afterSeq) resolve();
+          }, resolve);
+      });
+    } finally {
+      clearTimeout(timer);
+      await watcher.cancel().catch(() => undefined);
+    }
+  }
+
   logPath(cluster: string, operationId: string): string {
     const dir = path.join(
       this.stateDir,

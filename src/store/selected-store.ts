@@ -98,6 +98,14 @@ export class SelectedStore implements Store {
     return (await this.backend()).readLease(cluster);
   }
 
+  /** Waits for the backend's watch; false at once when the backend cannot watch (the caller polls). */
+  async watchForChange(cluster: string, operationId: string, afterSeq: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const backend = await this.backend();
+    if (!backend.waitForChange) return false;
+    await backend.waitForChange(cluster, operationId, afterSeq, timeoutMs, signal);
+    return true;
+  }
+
   /** Both backends keep the debug log in the state directory, at the same path. */
   logPath(cluster: string, operationId: string): string {
     if (this.resolved) return this.resolved.logPath(cluster, operationId);

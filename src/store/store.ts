@@ -172,6 +172,12 @@ export interface Store {
 
   /** Path of the operation's debug log (ndjson). */
   logPath(cluster: string, operationId: string): string;
+
+  /**
+   * Resolves once the cluster's keys change (a change past `afterSeq`, a record, the lease), after
+   * `timeoutMs`, or on abort; for followers (`plan --tail`). Backends that can watch offer it.
+   */
+  waitForChange?(cluster: string, operationId: string, afterSeq: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
 
 /**

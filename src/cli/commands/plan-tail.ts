@@ -17,7 +17,10 @@ const NAMES: Record<string, string> = {
   rolled_back: 'rolled back',
 };
 
-/** Follows `op` until it settles; polls every `pollMs`. */
+/** Longest wait on an etcd watch before the writer's lease is checked again without an event. */
+const WATCH_BOUND_MS = 30_000;
+
+/** Follows `op` until it settles: an etcd store wakes it on each change, the JSON store is polled every `pollMs`. */
 export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000): Promise<void> {
   const store = ctx.store();
   const plan = await store.getPlan(op.cluster, op.id);
@@ -60,6 +63,8 @@ export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000
         { hint: 'see "hoist plan"; continue the operation with "hoist plan resume"' },
       );
     }
+    // etcd wakes the tail when something changes; the JSON store is polled.
+    if (await store.watchForChange(op.cluster, op.id, printed, WATCH_BOUND_MS, ctx.io.signal)) continue;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, pollMs);
       ctx.io.signal.addEventListener(

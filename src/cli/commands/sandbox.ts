@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { sandboxDown, sandboxStatus, sandboxUp } from '../../sandbox/index.js';
+import { UsageError } from '../../errors.js';
+import { sandboxDown, sandboxStatus, sandboxUp, startSandboxStore } from '../../sandbox/index.js';
 import { installSandboxImage } from '../../sandbox/install.js';
 import { startSandboxKube } from '../../sandbox/kube-service.js';
 import { type NodeChange, restartSandboxNode, stopSandboxNode } from '../../sandbox/node-control.js';
@@ -19,6 +20,7 @@ interface UpOptions {
   user?: string;
   withoutNode: string[];
   bastionFor: string[];
+  store?: string;
 }
 
 const collect = (value: string, list: string[]): string[] => [...list, value];
@@ -41,6 +43,10 @@ export function registerSandbox(program: Command, run: Action): void {
     .option('--user <name>', 'log in as this new non-root user with password-less sudo (removed by sandbox down)')
     .option('--without-node <node>', 'a node whose login environment has no Node.js (repeatable)', collect, [])
     .option('--bastion-for <node>', 'reach this node through an extra sshd as its bastion (repeatable)', collect, [])
+    .option(
+      '--store <kind>',
+      'where operations are stored: json (the state directory) or etcd (a separate 3-member etcd the sandbox starts; default json)',
+    )
     .option(dirOption, dirHelp)
     .action((o: UpOptions, cmd: Command) => run(cmd, (ctx) => up(ctx, o)));
   sandbox
@@ -84,6 +90,13 @@ function dirOf(ctx: Context, dir?: string): string {
 async function up(ctx: Context, o: UpOptions): Promise<void> {
   const masters = parseCount('--masters', o.masters);
   const workers = o.workers === '0' ? 0 : parseCount('--workers', o.workers);
+  // The global --store takes the flag when it comes after "sandbox up" too (commander parses globals anywhere).
+  const store = o.store ?? ctx.globals.store ?? 'json';
+  if (store !== 'json' && store !== 'etcd') {
+    throw new UsageError('ERR_USAGE_SANDBOX_STORE', `--store "${store}" is not json or etcd`, {
+      hint: 'sandbox up --store etcd starts a separate etcd for the operations; json keeps them in the state directory',
+    });
+  }
   const dir = dirOf(ctx, o.dir);
   // sandboxUp cleans up after its own failures, and a refusal (a sandbox already running there)
   // must leave that sandbox alone: only what this call started is torn down below.
@@ -101,6 +114,7 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   let version: string;
   try {
     record = await startSandboxKube(nodes, ctx.logger);
+    if (store === 'etcd') record = await startSandboxStore(record, ctx.logger);
     version = await installSandboxImage(record, path.resolve(ctx.io.cwd, o.image), ctx.logger);
   } catch (err) {
     // A half-built sandbox is torn down at once: nothing it started may outlive the failure.
@@ -111,6 +125,7 @@ async function up(ctx: Context, o: UpOptions): Promise<void> {
   for (const n of record.nodes) ctx.out(`Started node ${n.name} (${n.address}, ${n.role}) sshd pid ${n.sshd.pid}\n`);
   if (record.bastion)
     ctx.out(`Started bastion (${record.bastion.address}) for ${record.bastion.for.join(', ')}, sshd pid ${record.bastion.sshd.pid}\n`);
+  if (record.store) ctx.out(`Started the operation store etcd at ${record.store.members.map((m) => `${m.address}:2379`).join(', ')}\n`);
   if (record.user) ctx.out(`Nodes are reached as ${record.user.name} with password-less sudo (${record.user.sudoers})\n`);
   ctx.out(`Sandbox ${record.name} is up with version ${version} installed; inventory: ${record.clusterFile}\n`);
   ctx.progress.line(`Next: hoist -c ${record.clusterFile} agent deploy`);

@@ -82,12 +82,13 @@ export async function hoistIn(stateDir: string, args: string[], cwd = process.cw
 }
 
 /** Brings up a sandbox in a fresh state dir with `hoist sandbox up`. */
-export async function sandboxUp(options: { firstAddress: string; masters?: number; workers?: number }): Promise<Sandbox> {
+export async function sandboxUp(options: { firstAddress: string; masters?: number; workers?: number; store?: 'etcd' }): Promise<Sandbox> {
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hoist-kube-side-'));
   const dir = path.join(stateDir, 'sandbox');
   const args = ['sandbox', 'up', '--first-address', options.firstAddress];
   if (options.masters !== undefined) args.push('--masters', String(options.masters));
   if (options.workers !== undefined) args.push('--workers', String(options.workers));
+  if (options.store) args.push('--store', options.store);
   const up = await hoistIn(stateDir, args);
   if (up.exitCode !== 0) {
     await fs.rm(stateDir, { recursive: true, force: true });

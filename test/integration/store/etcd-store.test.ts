@@ -109,6 +109,27 @@ describe('etcd store faults', () => {
     await next.release();
   });
 
+  it("wakes a follower through a watch when another process appends, and when the writer's lease goes", async () => {
+    const p = prefix();
+    const writer = open(p);
+    const lease = await writer.lock('demo', { host: 'h', pid: process.pid, command: 'hoist upgrade' });
+    await writer.createOperation(operation('op-1'), plan('op-1'), lease);
+    const follower = open(p);
+    const never = new AbortController().signal;
+    // A bound far above the test's own: the wait can only end early through the watch.
+    const waiting = follower.waitForChange('demo', 'op-1', 0, 600_000, never);
+    await new Promise((r) => setTimeout(r, 300));
+    await writer.appendChange('demo', 'op-1', change('/a'), lease);
+    await waiting;
+    // Already past afterSeq when the watch starts: no event needed.
+    await follower.waitForChange('demo', 'op-1', 0, 600_000, never);
+    const gone = follower.waitForChange('demo', 'op-1', 1, 600_000, never);
+    await new Promise((r) => setTimeout(r, 300));
+    await lease.release();
+    await gone;
+    expect((await follower.readChanges('demo', 'op-1')).map((c) => c.seq)).toEqual([1]);
+  }, 60_000);
+
   it('refuses the write of a holder whose etcd lease expired while it was paused', async () => {
     const p = prefix();
     const child = execa('node', [path.join(import.meta.dirname, 'etcd-paused-holder.mjs'), etcd.endpoints.join(','), p, etcd.dir], {

@@ -1,0 +1,94 @@
+/**
+ * The operation outlives the operator's machine: with `sandbox up --store etcd`, operator A's
+ * upgrade is killed -9 mid-masters; operator B (another state directory, same inventory and so
+ * the same etcd store) sees the operation in `plan` and `status`, follows it with `plan --tail`,
+ * and `plan resume` takes the lease over and finishes it. Real sandbox on 127.0.111.x.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectExit, HOIST, hoistIn, IMAGE_2, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
+import { until } from '../ownership/helpers.js';
+
+describe('etcd store › a second operator takes over', { timeout: 900_000 }, () => {
+  let sb: Sandbox;
+  let other: string;
+
+  beforeAll(async () => {
+    sb = await sandboxUp({ firstAddress: '127.0.111.2', store: 'etcd' });
+    other = await fs.mkdtemp(path.join(os.tmpdir(), 'hoist-operator-b-'));
+  }, 600_000);
+
+  afterAll(async () => {
+    await sb?.down();
+    if (other) await fs.rm(other, { recursive: true, force: true });
+  }, 120_000);
+
+  it('writes spec.store into cluster.yaml, pointing at an etcd of its own', async () => {
+    const yaml = await fs.readFile(sb.clusterFile, 'utf8');
+    expect(yaml).toMatch(/store:\s+etcd:\s+endpoints:\s+- 127\.0\.111\.102:2379\s+- 127\.0\.111\.103:2379\s+- 127\.0\.111\.104:2379/);
+  });
+
+  it("B follows A's run, sees it after A is killed -9 mid-masters, and finishes it with plan resume", async () => {
+    const env = { HOIST_LEASE_TTL_MS: '3000' };
+    const a = execa(HOIST, ['-c', sb.clusterFile, 'upgrade', IMAGE_2], { env: { ...env, HOIST_STATE_DIR: sb.stateDir }, reject: false });
+    let aErr = '';
+    a.stderr?.on('data', (c: Buffer) => (aErr += c.toString()));
+    // B's tail starts once the operation exists, from B's own state directory.
+    await until(
+      async () => (await hoistIn(other, ['-c', sb.clusterFile, 'status'])).stdout.includes('Active operations'),
+      "the operation in B's status",
+      () => aErr,
+    );
+    const tail = execa(HOIST, ['-c', sb.clusterFile, 'plan', '--tail'], { env: { ...env, HOIST_STATE_DIR: other }, reject: false });
+    let tailOut = '';
+    tail.stdout?.on('data', (c: Buffer) => (tailOut += c.toString()));
+    await until(
+      () => aErr.includes('"/masters/node-1/'),
+      'A in /masters',
+      () => aErr,
+    );
+    await until(
+      () => tailOut.includes('Phase /checks is completed'),
+      "B's tail showing A's progress",
+      () => tailOut,
+    );
+    a.kill('SIGKILL');
+    await a;
+
+    // The tail ends: the writer is gone (its lease expired in etcd), nothing more will come.
+    const tailRun = await tail;
+    expect(tailRun.exitCode, tailRun.stderr).toBe(4);
+    expect(tailRun.stderr).toContain('ERR_LOCK_EXPIRED');
+
+    const plan = await hoistIn(other, ['-c', sb.clusterFile, 'plan', '-o', 'json']);
+    expectExit(plan, 0, "B's hoist plan");
+    const doc = JSON.parse(plan.stdout) as { operation: { id: string; state: string } };
+    expect(doc.operation.state).toBe('in_progress');
+    const status = await hoistIn(other, ['-c', sb.clusterFile, 'status']);
+    expectExit(status, 0, "B's hoist status");
+    expect(status.stdout).toContain(doc.operation.id);
+
+    const resume = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { ...env, HOIST_STATE_DIR: other }, reject: false });
+    expect(resume.exitCode, resume.stderr).toBe(0);
+    expect(resume.stdout + resume.stderr).toContain('completed; cluster upgrade-demo is active at 2.0.0');
+    const after = await hoistIn(other, ['-c', sb.clusterFile, 'plan']);
+    expect(after.stdout).toMatch(/Ownership: taken over from pid \d+ .*"hoist upgrade [^"]*".* by pid \d+ .*"hoist plan resume"/);
+    // A's own state directory reads the same store: it sees the finished operation too.
+    const mine = await sb.hoist(['status']);
+    expect(mine.stdout).toMatch(/version 2\.0\.0/);
+    // Nothing of the operation is in either state directory's JSON store.
+    await expect(
+      fs.access(path.join(other, 'clusters', 'upgrade-demo', 'operations', doc.operation.id, 'changelog.ndjson')),
+    ).rejects.toThrow();
+  });
+
+  it('says ERR_STORE_UNAVAILABLE (exit 5) naming the endpoints when --store points where no etcd runs', async () => {
+    const r = await hoistIn(other, ['-c', sb.clusterFile, '--store', 'etcd://127.0.111.150:2379', 'plan']);
+    expect(r.exitCode, r.stderr).toBe(5);
+    expect(r.stderr).toContain('ERR_STORE_UNAVAILABLE');
+    expect(r.stderr).toContain('http://127.0.111.150:2379');
+  });
+});
