@@ -12,6 +12,7 @@ import { registerRollback } from './commands/rollback.js';
 import { registerSandbox } from './commands/sandbox.js';
 import { type Action, parseDuration } from './commands/shared.js';
 import { registerStatus } from './commands/status.js';
+import { registerStore } from './commands/store.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { Context } from './context.js';
 import type { CliIO, Globals } from './io.js';
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerImage(program, run);
   registerPackage(program, run);
   registerReport(program, run);
+  registerStore(program, run);
   for (const cmd of program.commands) inheritOutput(cmd, program);
   return program;
 }

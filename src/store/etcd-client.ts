@@ -18,8 +18,8 @@ export interface EtcdStoreConfig {
   tls?: { ca: string; cert?: string; key?: string };
 }
 
-/** Default bound of one etcd call. */
-export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+/** Default bound of one etcd call: a loaded 3-member etcd on slow disks can take seconds to commit. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 /** Parses `etcd://host:port[,host:port…]` (the --store flag). */
 export function parseStoreUrl(url: string): EtcdStoreConfig {

@@ -48,7 +48,7 @@ export interface EtcdStoreOptions {
   staleAfterMs?: number;
   heartbeatMs?: number;
   hostname?: string;
-  /** Bound of one etcd call (default 5 s). */
+  /** Bound of one etcd call (default 10 s). */
   callTimeoutMs?: number;
   /** Plan chunk size in bytes (default 512 KiB, well under etcd's 1.5 MiB request limit). */
   chunkBytes?: number;
