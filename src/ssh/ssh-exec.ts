@@ -18,13 +18,42 @@ export function disconnectedError(node: string, what: string, cause?: unknown): 
   });
 }
 
+/** How a channel ended, as far as it has: its exit status (or signal) and whether it closed. */
+interface ChannelEnd {
+  code?: number;
+  signal?: string;
+  closed: boolean;
+}
+
+const ends = new WeakMap<ClientChannel, ChannelEnd>();
+
+/**
+ * How `channel` (opened by {@link openExecChannel}) ended so far. ssh2 parses the open
+ * confirmation, the exit status and the close of a fast command from one packet batch and emits
+ * them at once, before the caller's `await` resumes: listeners attached afterwards would miss them.
+ */
+function channelEnd(channel: ClientChannel): ChannelEnd {
+  return ends.get(channel) ?? { closed: false };
+}
+
 /** Opens an exec channel; the command line is sent exactly as given. */
 export function openExecChannel(client: Client, node: string, cmd: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(cmd, (err, channel) =>
-        err ? reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err)) : resolve(channel),
-      );
+      client.exec(cmd, (err, channel) => {
+        if (err) return reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err));
+        // Recorded from the first moment (see channelEnd).
+        const end: ChannelEnd = { closed: false };
+        ends.set(channel, end);
+        channel.on('exit', (code: number | null, sig?: string) => {
+          if (typeof code === 'number') end.code = code;
+          else if (sig) end.signal = sig;
+        });
+        channel.on('close', () => {
+          end.closed = true;
+        });
+        resolve(channel);
+      });
     } catch (err) {
       // ssh2 throws synchronously when the socket is already gone.
       reject(disconnectedError(node, `starting ${abbreviate(cmd, 60)}`, err));
@@ -66,8 +95,7 @@ export async function execOnClient(
       stderr.push(chunk);
       opts.onStderr?.(chunk);
     });
-    let exitCode: number | undefined;
-    let exitSignal: string | undefined;
+    const end = channelEnd(channel);
     let done = false;
     let timer: NodeJS.Timeout | undefined;
 
@@ -81,13 +109,13 @@ export async function execOnClient(
         return;
       }
       marker.flush();
-      if (exitCode === undefined && exitSignal === undefined) {
+      if (end.code === undefined && end.signal === undefined) {
         reject(disconnectedError(node, `running ${abbreviate(cmd, 60)}`));
         return;
       }
       resolve({
-        exitCode: exitCode ?? -1,
-        ...(exitSignal ? { signal: exitSignal } : {}),
+        exitCode: end.code ?? -1,
+        ...(end.signal ? { signal: end.signal } : {}),
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
       });
@@ -111,10 +139,6 @@ export async function execOnClient(
       opts.onStdout?.(chunk);
     });
     channel.stderr.on('data', (chunk: Buffer) => marker.write(chunk));
-    channel.on('exit', (code: number | null, sig?: string) => {
-      if (typeof code === 'number') exitCode = code;
-      else if (sig) exitSignal = sig;
-    });
     // Once stopping, the close that the kill causes must not resolve the call as a normal exit.
     channel.on('close', () => finish(stopping));
     channel.on('error', (err: Error) => finish(disconnectedError(node, `running ${abbreviate(cmd, 60)}`, err)));
@@ -124,6 +148,9 @@ export async function execOnClient(
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     feedStdin(channel, opts.stdin);
+    // The output is buffered by the streams until read, but a close that came before this point
+    // was emitted to nobody: its data has been read above, so the call can finish now.
+    if (end.closed) setImmediate(() => finish(stopping));
   });
 }
 
