@@ -42,10 +42,9 @@ export function osUpgradeExecutor(deps: PhaseDeps): Executor {
       const { to, assessment } = dataOfPhase(ctx);
       const release = parseLocator(to, `${ctx.phase.id} to`).version;
       const status = await osStatusOf(deps, ctx, node);
+      // Already booted into it (a resume after the reboot): the assessment phase reads the verdict.
+      // A node that fell back from an earlier trial is tried again: slot and selection are rewritten.
       if (status.release === release) return;
-      // Resumed after a trial boot that failed and fell back: the assessment phase reports it.
-      const tried = status.assessment;
-      if (tried && tried.state === 'failed' && status.slots[tried.slot]?.release === release) return;
       await ensurePackage(deps, ctx, node, to);
       await runHook(deps, ctx, node, to, 'os-upgrade', [JSON.stringify(assessment)]);
       await rebootNode(deps, ctx, node, to);

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { InputError, StateError } from '../errors.js';
 import { formatKnownHostLine } from '../ssh/known-hosts.js';
 import { layoutBastion } from './bastion.js';
+import { installFactoryOs } from './boot.js';
 import { createLoginUser, removeLoginUser, type SandboxUserRecord } from './login-user.js';
 import { readSandboxRecord, renderClusterYaml, type SandboxNodeRecord, type SandboxRecord, writeSandboxRecord } from './manifest.js';
 import { layoutNodes, type SandboxNodeLayout } from './nodes.js';
@@ -119,6 +120,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxRecor
       }),
     );
     for (const node of all) await validateSshdConfig(sshdBinary, node);
+    for (const node of layout) await installFactoryOs(node, dir);
 
     const knownHostsFile = path.join(dir, 'known_hosts');
     const knownHosts = all.map((node, i) => formatKnownHostLine(node.address, node.port, hostKeys[i]!));

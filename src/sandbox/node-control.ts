@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { InputError, StateError } from '../errors.js';
+import { assessBoot, selectBoot, startAgentAtBoot } from './boot.js';
 import { readSandboxRecord, type SandboxNodeRecord, type SandboxRecord, writeSandboxRecord } from './manifest.js';
 import { isSandboxSshd } from './processes.js';
 import { startNodeRuntime, stopNodeServices } from './services.js';
@@ -52,6 +53,35 @@ export async function stopSandboxNode(options: { dir: string; node: string; log?
 /** Stops the node (if running) and starts its sshd and installed runtime again. */
 export async function restartSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
   await stopSandboxNode(options);
+  return startSandboxNode(options);
+}
+
+/**
+ * Reboots the node as a machine does: every process stops, the boot loader picks the slot (a
+ * slot tried once, else the default), the node starts with a new boot id, sshd, runtime and
+ * agent; a trial boot is assessed and, failing, the node reboots into its default slot.
+ */
+export async function rebootSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
+  // The reboot hook that asked for this answers its caller first, as `systemctl reboot` does.
+  await new Promise((r) => setTimeout(r, 1_000));
+  await stopSandboxNode(options);
+  const { node } = await recordAndNode(options.dir, options.node);
+  const boot = await selectBoot(node);
+  options.log?.info(
+    { event: 'sandbox.node.boot', node: node.name, ...boot, status: undefined },
+    `booting slot ${boot.slot} (OS ${boot.status.release}, boot ${boot.status.bootId})`,
+  );
+  const change = await startSandboxNode(options);
+  await startAgentAtBoot(node, options.log);
+  if (boot.trial && !(await assessBoot(node, boot.slot, boot.status, options.log))) {
+    options.log?.warn({ event: 'sandbox.node.fallback', node: node.name }, `boot of slot ${boot.slot} failed its assessment; falling back`);
+    return rebootSandboxNode(options);
+  }
+  return change;
+}
+
+/** Starts the node's sshd and installed runtime; records the new sshd pid. */
+async function startSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
   const { record, node } = await recordAndNode(options.dir, options.node);
   const pid = await startSshd(record.sshdBinary, node);
   const updated: SandboxRecord = {

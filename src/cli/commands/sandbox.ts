@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js';
 import { sandboxDown, sandboxStatus, sandboxUp, startSandboxStore } from '../../sandbox/index.js';
 import { installSandboxImage } from '../../sandbox/install.js';
 import { startSandboxKube } from '../../sandbox/kube-service.js';
-import { type NodeChange, restartSandboxNode, stopSandboxNode } from '../../sandbox/node-control.js';
+import { type NodeChange, rebootSandboxNode, restartSandboxNode, stopSandboxNode } from '../../sandbox/node-control.js';
 import type { Context } from '../context.js';
 import { columns } from '../render/plan-table.js';
 import { type Action, parseCount } from './shared.js';
@@ -74,6 +74,14 @@ export function registerSandbox(program: Command, run: Action): void {
     .option(dirOption, dirHelp)
     .action((name: string, o: { dir?: string }, cmd: Command) =>
       run(cmd, (ctx) => nodeCommand(ctx, restartSandboxNode({ dir: dirOf(ctx, o.dir), node: name, log: ctx.logger }))),
+    );
+  sandbox
+    .command('reboot-node')
+    .description('reboot one node: stop all its processes, boot the selected OS slot with a new boot id, assess a trial boot')
+    .argument('<name>', 'node name, e.g. node-2')
+    .option(dirOption, dirHelp)
+    .action((name: string, o: { dir?: string }, cmd: Command) =>
+      run(cmd, (ctx) => nodeCommand(ctx, rebootSandboxNode({ dir: dirOf(ctx, o.dir), node: name, log: ctx.logger }))),
     );
 }
 
