@@ -16,6 +16,7 @@
  * in the same transaction, after the chunks of a plan too big for one request, so a reader never
  * sees an operation without its whole plan. The debug log stays a local file of the state dir.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -28,9 +29,10 @@ import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, keyPre
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
-import { clusterRecordSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
+import { clusterRecordSchema, historyEventSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
+  HistoryEvent,
   Lease,
   LeaseOwner,
   LeaseRecord,
@@ -165,6 +167,25 @@ export class EtcdStore implements Store {
       const kvs = (await this.client.getAll().prefix(prefix).exec()).kvs;
       const ops = kvs.map((kv) => parseRecord(kv.value.toString('utf8'), operationRecordSchema, this.where(kv.key.toString())));
       return ops.sort((a, b) => cmp(b.created, a.created) || cmp(b.id, a.id));
+    });
+  }
+
+  /** One key per event, `history/<at>-<random>`: appenders never conflict and keys sort by time. */
+  appendHistory(cluster: string, event: HistoryEvent): Promise<void> {
+    const key = this.key(cluster, 'history', `${event.at}-${randomBytes(6).toString('hex')}`);
+    return this.call('append history', async () => {
+      await this.client.put(key).value(JSON.stringify(event));
+    });
+  }
+
+  readHistory(cluster: string): Promise<HistoryEvent[]> {
+    return this.call('read history', async () => {
+      const kvs = (await this.client.getAll().prefix(this.key(cluster, 'history/')).exec()).kvs;
+      const events = kvs.map((kv) => ({
+        key: kv.key.toString(),
+        event: parseRecord(kv.value.toString('utf8'), historyEventSchema, this.where(kv.key.toString())) as HistoryEvent,
+      }));
+      return events.sort((a, b) => cmp(a.key, b.key)).map((e) => e.event);
     });
   }
 

@@ -23,12 +23,14 @@ import { corruptFile, fsyncDir, isErrno, readRecord, recordJson, writeFileAtomic
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, readChangelog } from './changelog.js';
+import { appendHistoryLine, readHistoryFile } from './history.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
 import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
+  HistoryEvent,
   Lease,
   LeaseOwner,
   LeaseRecord,
@@ -198,6 +200,16 @@ export class JsonStore implements Store {
   /** Path of the cluster's lock file. */
   lockPath(cluster: string): string {
     return path.join(this.clusterDir(cluster), 'lock');
+  }
+
+  async appendHistory(cluster: string, event: HistoryEvent): Promise<void> {
+    const dir = this.clusterDir(cluster);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await appendHistoryLine(path.join(dir, 'history.ndjson'), event);
+  }
+
+  async readHistory(cluster: string): Promise<HistoryEvent[]> {
+    return readHistoryFile(path.join(this.clusterDir(cluster), 'history.ndjson'));
   }
 
   /** Closes the changelog files kept open for appending. */

@@ -71,6 +71,7 @@ export const operationRecordSchema = z.looseObject({
   updated: timestamp,
   createdBy: z.looseObject({ host: z.string(), pid: z.number().int(), user: z.string() }),
   reason: z.string().optional(),
+  warnings: z.array(z.string()).optional(),
 });
 
 const leaseOwnerShape = {
@@ -141,3 +142,25 @@ const _typeChecks = {
   plan: (v: z.infer<typeof planSchema>): Plan => v,
 };
 void _typeChecks;
+
+/** One line of `history.ndjson`. */
+export const historyEventSchema = z.looseObject({
+  type: z.enum([
+    'operation.started',
+    'operation.completed',
+    'operation.failed',
+    'operation.rolled_back',
+    'phase.failed',
+    'node.degraded',
+    'node.healthy',
+    'lease.takeover',
+    'override',
+  ]),
+  at: timestamp,
+  operation: z.string().optional(),
+  node: z.string().optional(),
+  probe: z.string().optional(),
+  phase: z.string().optional(),
+  message: z.string().optional(),
+  by: z.looseObject({ host: z.string(), pid: z.number().int(), command: z.string() }),
+});

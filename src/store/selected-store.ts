@@ -12,6 +12,7 @@ import { type EtcdStoreConfig, parseStoreUrl } from './etcd-client.js';
 import { safeName } from './record-checks.js';
 import type {
   ClusterRecord,
+  HistoryEvent,
   Lease,
   LeaseOwner,
   LeaseRecord,
@@ -96,6 +97,12 @@ export class SelectedStore implements Store {
   }
   async readLease(cluster: string): Promise<LeaseRecord | undefined> {
     return (await this.backend()).readLease(cluster);
+  }
+  async appendHistory(cluster: string, event: HistoryEvent): Promise<void> {
+    return (await this.backend()).appendHistory(cluster, event);
+  }
+  async readHistory(cluster: string): Promise<HistoryEvent[]> {
+    return (await this.backend()).readHistory(cluster);
   }
 
   /** Waits for the backend's watch; false at once when the backend cannot watch (the caller polls). */

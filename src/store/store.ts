@@ -66,6 +66,8 @@ export interface OperationRecord {
   createdBy: { host: string; pid: number; user: string };
   /** Why the operation ended the way it did ("rolled back", "completed manually", ...). */
   reason?: string;
+  /** Checks overridden when it was created (`upgrade --force` past a degraded node), one line each. */
+  warnings?: string[];
 }
 
 /** Change as given to `appendChange`; the store assigns `seq`. */
@@ -140,6 +142,35 @@ export interface LeaseState {
   stale: boolean;
 }
 
+/** What the status history records (`hoist status history`). */
+export type HistoryEventType =
+  | 'operation.started'
+  | 'operation.completed'
+  | 'operation.failed'
+  | 'operation.rolled_back'
+  | 'phase.failed'
+  | 'node.degraded'
+  | 'node.healthy'
+  | 'lease.takeover'
+  | 'override';
+
+/** One entry of a cluster's status history. */
+export interface HistoryEvent {
+  type: HistoryEventType;
+  /** When it happened (or was observed). */
+  at: string;
+  operation?: string;
+  node?: string;
+  /** The probe of a health transition (`runtime-health`, `agent`, ...). */
+  probe?: string;
+  /** The phase of an override. */
+  phase?: string;
+  /** What was seen or done, in words. */
+  message?: string;
+  /** Who recorded it. */
+  by: { host: string; pid: number; command: string };
+}
+
 /** Storage for one state directory. */
 export interface Store {
   getCluster(cluster: string): Promise<ClusterRecord | undefined>;
@@ -178,6 +209,15 @@ export interface Store {
    * `timeoutMs`, or on abort; for followers (`plan --tail`). Backends that can watch offer it.
    */
   waitForChange?(cluster: string, operationId: string, afterSeq: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Appends to the cluster's status history. Not fenced: it records what a command saw or did
+   * (a read-only `hoist status` records health transitions too), never state a decision rests on.
+   * Durable when it resolves.
+   */
+  appendHistory(cluster: string, event: HistoryEvent): Promise<void>;
+  /** The cluster's status history, oldest first; a torn last entry is ignored. */
+  readHistory(cluster: string): Promise<HistoryEvent[]>;
 }
 
 /**

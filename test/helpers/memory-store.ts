@@ -8,6 +8,7 @@ import { StateError } from '../../src/errors.js';
 import type { Plan, PlanChange } from '../../src/plan/types.js';
 import type {
   ClusterRecord,
+  HistoryEvent,
   Lease,
   LeaseOwner,
   LeaseRecord,
@@ -51,6 +52,14 @@ export class MemoryStore implements Store {
   locks = new Map<string, LeaseRecord>();
   epochs = new Map<string, number>();
   held = new Map<string, MemoryLease>();
+  history = new Map<string, HistoryEvent[]>();
+
+  async appendHistory(cluster: string, event: HistoryEvent) {
+    this.history.set(cluster, [...(this.history.get(cluster) ?? []), structuredClone(event)]);
+  }
+  async readHistory(cluster: string) {
+    return structuredClone(this.history.get(cluster) ?? []);
+  }
 
   async getCluster(cluster: string) {
     const c = this.clusters.get(cluster);

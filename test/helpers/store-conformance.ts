@@ -149,6 +149,26 @@ export function storeConformance(backends: StoreBackend[]): void {
       expect(await open().getPlan('demo', 'op-mid')).toEqual(mid);
     });
 
+    describe('status history', () => {
+      it('keeps the appends of two processes, oldest first, without a lease', async () => {
+        const other = open();
+        const by = { host: 'h', pid: 1, command: 'status' };
+        expect(await store.readHistory('demo')).toEqual([]);
+        await store.appendHistory('demo', { type: 'node.degraded', at: '2026-11-29T02:00:01.000Z', node: 'node-2', probe: 'agent', by });
+        await other.appendHistory('demo', { type: 'node.healthy', at: '2026-11-29T02:00:02.000Z', node: 'node-2', by });
+        await store.appendHistory('demo', { type: 'operation.started', at: '2026-11-29T02:00:03.000Z', operation: 'op-1', by });
+        expect((await other.readHistory('demo')).map((e) => e.type)).toEqual(['node.degraded', 'node.healthy', 'operation.started']);
+        expect((await store.readHistory('demo'))[0]).toEqual({
+          type: 'node.degraded',
+          at: '2026-11-29T02:00:01.000Z',
+          node: 'node-2',
+          probe: 'agent',
+          by,
+        });
+        await other.close();
+      });
+    });
+
     describe('changelog', () => {
       beforeEach(async () => {
         await store.createOperation(operation('op-1'), plan('op-1'), lease);
