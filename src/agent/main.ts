@@ -8,12 +8,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ExitCode, HoistError } from '../errors.js';
+import { runActionLocally } from './actions/run-local.js';
 import { startAgent } from './server.js';
 
 // Replaced with the package version by the bundler (bundle.ts); unbundled runs read package.json.
 declare const __HOIST_AGENT_VERSION__: string | undefined;
 
-const USAGE = 'usage: hoist-agent --state-dir DIR [--debug] | --version';
+const USAGE = 'usage: hoist-agent --state-dir DIR [--debug] [--once ACTION] | --version';
 
 /** The version this agent reports in `hello` and `facts`. */
 export function agentVersion(): string {
@@ -32,7 +33,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   try {
     args = parseArgs({
       args: argv,
-      options: { 'state-dir': { type: 'string' }, version: { type: 'boolean' }, debug: { type: 'boolean' } },
+      options: { 'state-dir': { type: 'string' }, version: { type: 'boolean' }, debug: { type: 'boolean' }, once: { type: 'string' } },
       strict: true,
     }).values;
   } catch (err) {
@@ -49,6 +50,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
   const stateDir = path.resolve(args['state-dir']);
+  if (args.once) return runOnce(stateDir, args.once, version);
   const logFile = path.join(stateDir, 'agent', 'agent.log');
   mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
   const destination = pino.destination({ dest: logFile, mkdir: true, sync: true });
@@ -77,6 +79,33 @@ export async function agentMain(argv: string[]): Promise<number> {
   await agent.stopped;
   return ExitCode.ok;
 }
+
+/**
+ * `--once ACTION`: runs one read-only action with the params JSON on stdin and prints one JSON line
+ * (`{"result":…}` or `{"error":{code,message,hint}}`), writing nothing on the node: how `hoist
+ * status` reads a node where no agent runs, from a bundle it removes again.
+ */
+async function runOnce(stateDir: string, action: string, version: string): Promise<number> {
+  if (!ONCE_ACTIONS.has(action)) {
+    process.stderr.write(`error[ERR_AGENT_USAGE]: --once runs only ${[...ONCE_ACTIONS].join(', ')}\n`);
+    return ExitCode.usage;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let line: unknown;
+  try {
+    const params = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    line = { result: await runActionLocally(stateDir, action, params, { version }) };
+  } catch (err) {
+    const e = err as Error & { code?: unknown; hint?: unknown };
+    line = { error: { code: typeof e.code === 'string' ? e.code : 'ERR_AGENT_ONCE', message: e.message, hint: e.hint ?? null } };
+  }
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  return ExitCode.ok;
+}
+
+/** What `--once` may run: actions that only read the node (a health hook only looks). */
+const ONCE_ACTIONS = new Set(['facts', 'node.probe']);
 
 // Detached hook processes and grace timers must not keep a stopped agent alive.
 agentMain(process.argv.slice(2)).then(

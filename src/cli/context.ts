@@ -13,6 +13,7 @@ import type { ProgressSink } from '../fsm/progress.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
 import type { OperationEnv } from '../operation/env.js';
+import { recordHistory } from '../operation/history.js';
 import { operationNotActive } from '../operation/locked.js';
 import { readCluster } from '../operation/reconcile.js';
 import { resolvePlan } from '../plan/resolve.js';
@@ -232,7 +233,10 @@ export class Context implements OperationEnv {
     this.lease = lease;
     const takeover = lease.owner.lastTakeover;
     // Logged once the operation's log file is known (useOperationLog), else right after.
-    if (takeover && takeover.by.epoch === lease.epoch) this.pendingTakeover = takeover;
+    if (takeover && takeover.by.epoch === lease.epoch) {
+      this.pendingTakeover = takeover;
+      await recordHistory(this, cluster, { type: 'lease.takeover', message: `lease ${describeTakeover(takeover)}` });
+    }
     try {
       return await fn(lease);
     } finally {

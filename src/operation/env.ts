@@ -39,6 +39,8 @@ export interface OperationEnv {
   useOperationLog(op: { cluster: string; id: string }): void;
   /** Runs `fn` when the command ends, whatever the outcome. */
   onClose(fn: () => Promise<void>): void;
+  /** The command line's verb (`upgrade`, `plan resume`), as history entries name it. */
+  readonly command: string;
   /** Who is creating an operation. */
   creator(): OperationRecord['createdBy'];
   /** A per-node result line for a human reader (agent deployed, shut down); silent for machine output. */

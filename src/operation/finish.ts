@@ -4,6 +4,7 @@ import { PlanState } from '../fsm/plan-state.js';
 import { releaseNodes } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import type { OperationEnv } from './env.js';
+import { completionEvent, recordHistory } from './history.js';
 import { type OperationRef, withOperation } from './locked.js';
 
 /** A completion, with the repairs that were needed on the way (empty normally). */
@@ -29,6 +30,7 @@ export async function finishOperation(env: OperationEnv, ref: OperationRef, opts
       }
       const [plan, changes] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id)]);
       const done = await completeUpgrade(store, op, new PlanState(plan, changes), { force: opts.force, lease });
+      await recordHistory(env, op.cluster, completionEvent(done));
       await releaseNodes(env, op.id);
       if (done.forced) {
         env.logger.warn(

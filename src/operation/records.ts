@@ -14,6 +14,8 @@ export interface NewUpgrade {
   createdBy: OperationRecord['createdBy'];
   /** Bypass "previous upgrade unfinished" (Gravity's --force). */
   force?: boolean;
+  /** Checks `force` overrode, recorded in the operation. */
+  warnings?: string[];
   now?: Date;
   /** The cluster lease the writes are fenced with. */
   lease: Lease;
@@ -22,7 +24,7 @@ export interface NewUpgrade {
 /** The record of a new, in-progress operation for `plan`. */
 export function newOperationRecord(
   plan: Plan,
-  req: Pick<NewUpgrade, 'image' | 'source' | 'imageDigest' | 'mode' | 'createdBy' | 'now'>,
+  req: Pick<NewUpgrade, 'image' | 'source' | 'imageDigest' | 'mode' | 'createdBy' | 'now' | 'warnings'>,
 ): OperationRecord {
   const now = (req.now ?? new Date()).toISOString();
   return {
@@ -39,5 +41,6 @@ export function newOperationRecord(
     created: now,
     updated: now,
     createdBy: req.createdBy,
+    ...(req.warnings?.length ? { warnings: req.warnings } : {}),
   };
 }

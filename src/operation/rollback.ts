@@ -5,6 +5,7 @@ import { redeployOfflineAgents, releaseNodes } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
+import { completionEvent, recordHistory } from './history.js';
 import { type OperationRef, withOperation } from './locked.js';
 
 /** The phases undone, newest first, and how the operation was closed (absent on a dry run). */
@@ -38,6 +39,7 @@ export async function rollbackUpgrade(
       }
       const phases = await rollbackOperation(engine);
       const completion = await completeUpgrade(store, op, engine.state, { reason: 'rolled back', lease });
+      await recordHistory(env, op.cluster, completionEvent(completion));
       await releaseNodes(env, op.id);
       return { phases, completion };
     },

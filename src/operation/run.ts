@@ -4,6 +4,7 @@
  * digest and offline agents are deployed again. A run that leaves the whole plan completed
  * closes the operation and shuts the agents down, as an automatic upgrade does.
  */
+import { ExitCode, HoistError } from '../errors.js';
 import { cancelPhase } from '../fsm/cancel.js';
 import { rollbackPhase } from '../fsm/rollback.js';
 import type { PhaseState } from '../plan/types.js';
@@ -11,6 +12,7 @@ import { redeployOfflineAgents, shutdownAgents } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
+import { completionEvent, failureEvent, recordHistory } from './history.js';
 import { operationImage } from './image.js';
 import { type OperationRef, withOperation } from './locked.js';
 import { tally } from './tally.js';
@@ -50,14 +52,21 @@ export async function runPhases(env: OperationEnv, ref: OperationRef, action: Ph
         await redeployOfflineAgents(env, op.id);
       }
       const engine = await makeEngine(env, op, plan, changes, image);
-      if (action.kind === 'execute') await engine.execute(phase, { force: action.force });
-      else if (action.kind === 'rollback') await rollbackPhase(engine, phase, { force: action.force });
-      else if (action.kind === 'cancel') await cancelPhase(engine, phase);
-      else await engine.resume();
+      try {
+        if (action.kind === 'execute') await engine.execute(phase, { force: action.force });
+        else if (action.kind === 'rollback') await rollbackPhase(engine, phase, { force: action.force });
+        else if (action.kind === 'cancel') await cancelPhase(engine, phase);
+        else await engine.resume();
+      } catch (err) {
+        if (HoistError.isHoistError(err) && err.exitCode === ExitCode.phaseFailed)
+          await recordHistory(env, op.cluster, failureEvent(op.id, err));
+        throw err;
+      }
       const outcome: PhaseOutcome = { operation: op.id, phase, state: engine.state.stateOf(phase) };
       const t = tally(engine.state);
       if (!whole || t.completed !== t.total) return outcome;
       outcome.completion = await completeUpgrade(store, op, engine.state, { lease });
+      await recordHistory(env, op.cluster, completionEvent(outcome.completion));
       if (!env.offline) await shutdownAgents(env, { released: op.id });
       return outcome;
     },

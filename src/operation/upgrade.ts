@@ -17,6 +17,8 @@ import { type Completion, completeUpgrade } from './complete.js';
 import { createUpgrade } from './create.js';
 import { makeEngine } from './engine.js';
 import type { OperationEnv } from './env.js';
+import { healthGate } from './health-gate.js';
+import { completionEvent, failureEvent, recordHistory } from './history.js';
 import { repairRecords } from './locked.js';
 
 /** Where the cluster's current state comes from: a state file, or the live nodes. */
@@ -31,6 +33,7 @@ export async function planUpgrade(
   image: LoadedImage,
   from: ClusterSource,
   options: InputOptions,
+  gate: { force: boolean } = { force: false },
 ): Promise<PlannedUpgrade> {
   // Verified by streaming (an archive is not unpacked here); phases open the image again when they need packages.
   const imageDigest = image.source.kind === 'manifest' ? undefined : (await verifyImage(image.source.path)).digest;
@@ -39,20 +42,25 @@ export async function planUpgrade(
   // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes
   // of another state directory's live operation refuse to be restarted (deployAgents).
   const cluster = await env.clusterName();
-  const facts = await env.withLock(cluster, async (lease) => {
+  const { facts, warnings } = await env.withLock(cluster, async (lease) => {
     // Repaired first: a close cut short by a crash would leave its node leases refusing the deploy.
     const active = (await repairRecords(env, cluster, lease, { nodes: true })).record?.activeOperation;
     await deployAgents(env, undefined, active ? { operationId: active } : {});
     const { agents } = await env.connect();
-    return liveClusterFacts(await from.inventory, agents, env.signal);
+    const facts = await liveClusterFacts(await from.inventory, agents, env.signal);
+    // Only a new operation is gated; one already active is the operator's to finish.
+    return { facts, warnings: active ? [] : await healthGate(env, gate.force) };
   });
-  return { plan: buildUpgradePlan(toUpgradeInput(facts, image.manifest, options)), ...pinned };
+  const plan = buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
+  return { plan, ...pinned, ...(warnings.length ? { warnings } : {}) };
 }
 
 /** A built plan and the digest of the verified image it goes to (none for a bare manifest). */
 export interface PlannedUpgrade {
   plan: Plan;
   imageDigest?: string;
+  /** Health-gate failures `--force` overrode, recorded in the operation. */
+  warnings?: string[];
 }
 
 /** What `startUpgrade` creates. */
@@ -67,6 +75,8 @@ export interface UpgradeRequest {
   manual: boolean;
   /** Create even if the previous upgrade was left unfinished. */
   force: boolean;
+  /** Checks `force` overrode. */
+  warnings?: string[];
 }
 
 /** The new operation and, for an automatic upgrade, how it finished. */
@@ -90,8 +100,15 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
       mode: req.manual ? 'manual' : 'automatic',
       createdBy: env.creator(),
       force: req.force,
+      ...(req.warnings ? { warnings: req.warnings } : {}),
     });
     env.useOperationLog(op);
+    await recordHistory(
+      env,
+      op.cluster,
+      { type: 'operation.started', operation: op.id, message: `upgrade ${op.from} → ${op.to} (${op.mode})` },
+      ...(op.warnings ?? []).map((w) => ({ type: 'override' as const, operation: op.id, message: w })),
+    );
     env.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
     env.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
     if (req.manual) return { operation: op };
@@ -99,12 +116,14 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
     try {
       await engine.resume();
     } catch (err) {
+      await recordHistory(env, op.cluster, failureEvent(op.id, err));
       env.progress.line(
         `The upgrade stopped; the operation ${op.id} stays active. Next: "hoist plan" to see what failed, "hoist plan resume" to continue, "hoist rollback --dry-run" to see what a rollback would undo.`,
       );
       throw err;
     }
     const completion = await completeUpgrade(store, op, engine.state, { lease });
+    await recordHistory(env, op.cluster, completionEvent(completion));
     // Agents exist for the operation; a finished automatic upgrade leaves none behind (Gravity did the same).
     if (!env.offline) await shutdownAgents(env, { released: op.id });
     return { operation: op, completion };

@@ -29,10 +29,14 @@ export const execHookAction = defineAction({
     hook: z.string().min(1).max(128),
     /** Extra arguments for the hook (e.g. the addresses an election hook acts on). */
     args: z.array(z.string().max(4096)).max(64).default([]),
+    /** A shorter limit than the package's (a probe that must answer now); never a longer one. */
+    timeoutSeconds: z.number().int().positive().max(86_400).optional(),
   }),
   async run(ctx, params): Promise<ExecHookResult> {
     const label = `${params.package.name}:${params.package.version}`;
-    const { dir, hook } = await findHook(ctx.stateDir, params.package, params.hook);
+    const found = await findHook(ctx.stateDir, params.package, params.hook);
+    const { dir } = found;
+    const hook = { ...found.hook, timeoutSeconds: Math.min(found.hook.timeoutSeconds, params.timeoutSeconds ?? Number.POSITIVE_INFINITY) };
     // Arguments reach a shell hook as its positional parameters ("$@") and in HOIST_HOOK_ARGS, never
     // spliced into its text, so they cannot inject commands; an argv hook gets them appended.
     const [file, ...args] =
@@ -49,6 +53,8 @@ export const execHookAction = defineAction({
         // Hooks written in JavaScript run on the agent's own Node.js, whatever PATH holds.
         HOIST_NODE_BIN: process.execPath,
         HOIST_HOOK_ARGS: JSON.stringify(params.args),
+        // The time the hook has before it is killed, so a waiting hook can give up with its reason first.
+        HOIST_HOOK_TIMEOUT_SECONDS: String(hook.timeoutSeconds),
       },
       stdin: 'ignore',
       buffer: false,

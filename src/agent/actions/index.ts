@@ -11,6 +11,7 @@ import { kubeRunAction } from './kube-run.js';
 import { factsAction } from './node-facts.js';
 import { operationGcAction, operationInitAction, operationRemoveAction } from './operation.js';
 import { packageLabelAction, packagePutAction, packageRemoveAction } from './package-store.js';
+import { nodeProbeAction } from './probe.js';
 import type { Action } from './types.js';
 
 /** Every action the agent knows, by name. */
@@ -30,6 +31,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     installedCommitAction,
     installedRevertAction,
     kubeRunAction,
+    nodeProbeAction,
   ].map((a) => [a.name, a as Action]),
 );
 
@@ -46,4 +48,5 @@ export type { FactsResult } from './node-facts.js';
 export type { OperationGcResult, OperationInitResult } from './operation.js';
 export type { OsStatus } from './os-status.js';
 export type { PackagePutResult } from './package-store.js';
+export type { HealthProbe, ProbeResult } from './probe.js';
 export type { Action, ActionContext } from './types.js';

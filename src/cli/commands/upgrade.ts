@@ -28,7 +28,7 @@ export function registerUpgrade(program: Command, run: Action): void {
     .argument('<image>', 'image directory, .tar/.tar.gz of one, or (with --dry-run/--state) an app.yaml')
     .option('-m, --manual', 'create the operation without executing any phase')
     .option('--dry-run', 'print the plan that would be built and change nothing')
-    .option('--force', 'create the operation even if the previous upgrade was left unfinished')
+    .option('--force', 'create the operation even if a node is degraded or the previous upgrade was left unfinished')
     .option('--max-unavailable-workers <n>', 'workers upgraded at once: a count or a percentage like 25%', '1')
     .option('--parallel <n>', 'nodes handled at once in /init, /bootstrap, /config and /gc (default: all)')
     .action((image: string, opts: UpgradeOptions, cmd: Command) => run(cmd, (ctx) => upgrade(ctx, image, opts)));
@@ -49,7 +49,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ...(parallel ? { parallel } : {}),
   };
   const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config) };
-  const { plan, imageDigest } = await planUpgrade(ctx, image, from, options);
+  const { plan, imageDigest, warnings } = await planUpgrade(ctx, image, from, options, { force: !!opts.force });
 
   if (opts.dryRun) {
     // Machine-readable dry runs also say what each phase would do, in its executor's words.
@@ -70,6 +70,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ...(imageDigest ? { imageDigest } : {}),
     manual: !!opts.manual,
     force: !!opts.force,
+    ...(warnings ? { warnings } : {}),
   });
   const state = completion?.operation.state ?? op.state;
   if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state, mode: op.mode });

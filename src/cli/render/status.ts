@@ -1,7 +1,9 @@
 /** `hoist status`: the cluster record and its active or last operation, as text or JSON. */
+import type { ClusterHealth, NodeStatus } from '../../cluster/node-status.js';
 import type { PlanTally } from '../../operation/tally.js';
 import { describeTakeover } from '../../store/lock.js';
 import type { ClusterRecord, LeaseTakeover, OperationRecord } from '../../store/store.js';
+import { healthLine, nodeDocument, renderNodeTable } from './node-table.js';
 import { formatUpdated } from './plan-table.js';
 
 /** What `hoist status` shows. */
@@ -11,6 +13,11 @@ export interface StatusInfo {
   last?: OperationRecord;
   /** A lease takeover during the active operation. */
   takeover?: LeaseTakeover;
+  /** The nodes read live (absent with --state, which contacts no node). */
+  nodes?: NodeStatus[];
+  health?: ClusterHealth;
+  /** hoist has no operation on record for this cluster. */
+  noOperation?: boolean;
 }
 
 /** `-o json`: cluster name, status, installed version, active and last operation. */
@@ -25,6 +32,7 @@ export function statusDocument(info: StatusInfo): Record<string, unknown> {
     created: o.created,
     updated: o.updated,
     ...(o.reason ? { reason: o.reason } : {}),
+    ...(o.warnings ? { warnings: o.warnings } : {}),
   });
   return {
     cluster: info.cluster.name,
@@ -34,15 +42,19 @@ export function statusDocument(info: StatusInfo): Record<string, unknown> {
     activeOperation: info.active ? { ...op(info.active.operation), progress: info.active.progress } : null,
     lastOperation: info.last ? op(info.last) : null,
     ...(info.takeover ? { takeover: info.takeover } : {}),
+    ...(info.noOperation ? { note: 'no operation has run on this cluster' } : {}),
+    ...(info.health ? { health: info.health } : {}),
+    ...(info.nodes ? { nodes: info.nodes.map(nodeDocument) } : {}),
   };
 }
 
 function ago(iso: string, now: Date): string {
   const s = Math.max(0, Math.round((now.getTime() - new Date(iso).getTime()) / 1000));
-  if (s < 60) return `${s} seconds ago`;
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  const unit = (n: number, name: string): string => `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  if (s < 60) return unit(s, 'second');
+  if (s < 3600) return unit(Math.round(s / 60), 'minute');
+  if (s < 86400) return unit(Math.round(s / 3600), 'hour');
+  return unit(Math.round(s / 86400), 'day');
 }
 
 /** Gravity-like text block. */
@@ -51,6 +63,7 @@ export function renderStatus(info: StatusInfo, now = new Date()): string {
   const lines = [
     `Cluster name:           ${c.name}`,
     `Cluster status:         ${c.status}`,
+    ...(info.health ? [`Cluster health:         ${healthLine(info.health)}`] : []),
     `Cluster image:          ${c.image.name}, version ${c.image.version}`,
   ];
   if (info.active) {
@@ -58,21 +71,25 @@ export function renderStatus(info: StatusInfo, now = new Date()): string {
     lines.push(
       'Active operations:',
       `    * Upgrade to version ${o.to}`,
-      `      ID:       ${o.id}`,
-      `      Started:  ${formatUpdated(o.created)} (${ago(o.created, now)})`,
-      `      Progress: ${p.completed} of ${p.total} phases completed${p.failed ? `, ${p.failed} failed` : ''}${p.inProgress ? `, ${p.inProgress} in progress` : ''}`,
+      `      ID:         ${o.id}`,
+      `      Started:    ${formatUpdated(o.created)} (${ago(o.created, now)})`,
+      `      Progress:   ${p.completed} of ${p.total} phases completed${p.failed ? `, ${p.failed} failed` : ''}${p.inProgress ? `, ${p.inProgress} in progress` : ''}`,
       `      Use 'hoist plan --operation-id=${o.id}' to check operation status`,
     );
-    if (info.takeover) lines.push(`      Ownership: ${describeTakeover(info.takeover)}`);
+    if (info.takeover) lines.push(`      Ownership:  ${describeTakeover(info.takeover)}`);
+    for (const w of o.warnings ?? []) lines.push(`      Warning:    ${w}`);
   } else if (info.last) {
     const o = info.last;
     lines.push(
       'Last completed operation:',
       `    * Upgrade to version ${o.to}`,
-      `      ID:       ${o.id}`,
-      `      Started:  ${formatUpdated(o.created)} (${ago(o.created, now)})`,
-      `      ${o.state === 'completed' ? 'Completed' : 'Failed'}:${o.state === 'completed' ? '' : '   '} ${formatUpdated(o.updated)} (${ago(o.updated, now)})${o.reason ? ` — ${o.reason}` : ''}`,
+      `      ID:         ${o.id}`,
+      `      Started:    ${formatUpdated(o.created)} (${ago(o.created, now)})`,
+      `      ${`${o.state === 'completed' ? 'Completed' : 'Failed'}:`.padEnd(11)} ${formatUpdated(o.updated)} (${ago(o.updated, now)})${o.reason ? ` — ${o.reason}` : ''}`,
     );
+  } else if (info.noOperation) {
+    lines.push('Operations:             none (no operation has run on this cluster)');
   }
+  if (info.nodes) lines.push('Nodes:', ...renderNodeTable(info.nodes));
   return `${lines.join('\n')}\n`;
 }
