@@ -19,6 +19,7 @@ import { JsonStore } from '../store/json-store.js';
 import type { Lease, NewPlanChange, OperationRecord } from '../store/store.js';
 import { clusterRows } from './cluster.js';
 import { median, type Row, renderRows, timed } from './measure.js';
+import { storeRows } from './store-rows.js';
 
 const apps = (v: string) =>
   ['rbac-app', 'dns-app', 'logging-app', 'monitoring-app', 'tiller-app', 'site', 'kubernetes'].map((a) => `${a}:${v}`);
@@ -166,6 +167,24 @@ async function run(): Promise<void> {
       ...(await appendRows(store, dir)),
       await resolveRow(store, dir),
     ];
+    rows.push(
+      ...(await storeRows(
+        (count, cluster) =>
+          buildUpgradePlan({
+            operationId: `op-${cluster}`,
+            createdAt: new Date().toISOString(),
+            cluster,
+            nodes: nodes(count),
+            installed: V1,
+            target: V2,
+          }),
+        opFor,
+      ).catch((err: unknown) => {
+        process.stderr.write(`the store benchmarks (etcd) could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = ExitCode.unexpected;
+        return [];
+      })),
+    );
     // Real nodes last: a machine without sshd still gets the core figures, and the failure is said.
     let failure: unknown;
     rows.push(

@@ -78,7 +78,7 @@ export function storeUnavailable(config: EtcdStoreConfig, what: string, cause: u
     'ERR_STORE_UNAVAILABLE',
     `the etcd store at ${endpointUrls(config).join(', ')} did not answer (${what}): ${why}`,
     {
-      hint: 'check that the etcd members run and have quorum (etcdctl endpoint health) and that this host reaches them; the operation is unchanged: re-run the command (e.g. "hoist plan resume") once etcd answers',
+      hint: 'check that the etcd members run and have quorum (etcdctl endpoint health) and that this host reaches them, then re-run the command (e.g. "hoist plan resume"); a write that got no answer may still be recorded once quorum returns, and "hoist plan" shows what was',
       cause,
     },
   );

@@ -206,36 +206,39 @@ export class EtcdStore implements Store {
     return run;
   }
 
-  readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
-    return this.call('read changes', async () => {
-      const opKey = this.key(cluster, 'operations', safeName(operationId, 'operation id'));
-      if (!(await this.client.get(opKey).exists())) throw operationNotFound(cluster, operationId, this.where(opKey));
-      let known = this.phaseIdCache.get(opKey);
-      if (!known) {
-        await this.readPlan(cluster, operationId);
-        known = this.phaseIdCache.get(opKey);
-      }
-      const prefix = this.key(cluster, 'changes', operationId, '');
-      const end = `${prefix.slice(0, -1)}0`; // '/' + 1
-      const changes: PlanChange[] = [];
-      let start = prefix;
-      let lastSeq = 0;
-      for (;;) {
-        const page = (await this.client.getAll().inRange({ start, end }).limit(PAGE).sort('Key', 'Ascend').exec()).kvs;
-        for (const kv of page) {
-          const where = this.where(kv.key.toString());
-          const change = parseRecord(kv.value.toString('utf8'), planChangeSchema, where);
-          if (change.seq <= lastSeq) throw corruptFile(where, `has seq ${change.seq}, not above the previous seq ${lastSeq}`);
-          if (known && !known.has(change.phase)) {
-            throw corruptFile(where, `names phase ${JSON.stringify(change.phase.slice(0, 200))}, which is not in the operation's plan`);
-          }
-          changes.push(change);
-          lastSeq = change.seq;
+  /** Each request is bounded on its own: 100,000 changes take many pages. */
+  async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
+    const opKey = this.key(cluster, 'operations', safeName(operationId, 'operation id'));
+    if (!(await this.call('read operation', () => this.client.get(opKey).exists())))
+      throw operationNotFound(cluster, operationId, this.where(opKey));
+    let known = this.phaseIdCache.get(opKey);
+    if (!known) {
+      await this.call('read plan', () => this.readPlan(cluster, operationId));
+      known = this.phaseIdCache.get(opKey);
+    }
+    const prefix = this.key(cluster, 'changes', operationId, '');
+    const end = `${prefix.slice(0, -1)}0`; // '/' + 1
+    const changes: PlanChange[] = [];
+    let start = prefix;
+    let lastSeq = 0;
+    for (;;) {
+      const from = start;
+      const page = (
+        await this.call('read changes', () => this.client.getAll().inRange({ start: from, end }).limit(PAGE).sort('Key', 'Ascend').exec())
+      ).kvs;
+      for (const kv of page) {
+        const where = this.where(kv.key.toString());
+        const change = parseRecord(kv.value.toString('utf8'), planChangeSchema, where);
+        if (change.seq <= lastSeq) throw corruptFile(where, `has seq ${change.seq}, not above the previous seq ${lastSeq}`);
+        if (known && !known.has(change.phase)) {
+          throw corruptFile(where, `names phase ${JSON.stringify(change.phase.slice(0, 200))}, which is not in the operation's plan`);
         }
-        if (page.length < PAGE) return changes;
-        start = `${page[page.length - 1]?.key.toString()}\0`;
+        changes.push(change);
+        lastSeq = change.seq;
       }
-    });
+      if (page.length < PAGE) return changes;
+      start = `${page[page.length - 1]?.key.toString()}\0`;
+    }
   }
 
   lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
