@@ -12,6 +12,7 @@ import { ExitCode, HoistError, InterruptedError, PhaseFailedError, StateError, t
 import type { ExecutorOwner, Phase, PhaseError, PhaseState, Plan, PlanChange } from '../plan/types.js';
 import type { Lease, OperationRecord, Store } from '../store/store.js';
 import type { Executor, ExecutorRegistry, NodeExecutions, PhaseContext } from './executor.js';
+import { failureOutput, OutputTail } from './output-tail.js';
 import { PhaseRun } from './phase-run.js';
 import { PlanState } from './plan-state.js';
 import { humanDuration, type ProgressSink, startTicker } from './progress.js';
@@ -195,6 +196,7 @@ export class Engine {
     if (!fn) return;
     const timeout = AbortSignal.timeout(this.opts.phaseTimeoutMs ?? HOUR);
     const signal = AbortSignal.any([this.signal, timeout]);
+    const tail = new OutputTail();
     const ctx: PhaseContext = {
       plan: this.opts.plan,
       phase,
@@ -202,6 +204,7 @@ export class Engine {
       logger: log,
       signal,
       report,
+      output: (data) => tail.push(data),
       ...run?.context(),
     };
     try {
@@ -225,7 +228,8 @@ export class Engine {
           : name === 'postCheck'
             ? `postcheck failed: ${error.message}`
             : error.message;
-      await this.record(phase.id, 'failed', action, { code: error.code, message });
+      const output = failureOutput(err, tail);
+      await this.record(phase.id, 'failed', action, { code: error.code, message, ...(output.length ? { output } : {}) });
       log.error({ event: 'phase.fail', step: name, err: error }, message);
       const prefix = name === 'rollback' ? 'rollback of ' : '';
       // An unreachable node keeps exit 5 (architecture §9): what needs fixing is the node, not the phase.
@@ -234,6 +238,7 @@ export class Engine {
         phase: phase.id,
         node: phase.node,
         hint: HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback'),
+        details: output,
         cause: err,
       });
     }

@@ -24,6 +24,8 @@ export interface PhaseContext {
   holder?: { host: string; pid: number };
   /** A node accepted a request of this phase as execution `id`: recorded before the work goes on. */
   onExecution?(node: string, id: string): void;
+  /** Output of the phase's node work (hook, kubectl); its last lines are shown if the phase fails. */
+  output?(data: string): void;
 }
 
 /**

@@ -27,7 +27,10 @@ export function runOptions(ctx: PhaseContext): RunOptions {
     ...(ctx.epoch !== undefined ? { epoch: ctx.epoch } : {}),
     ...(ctx.holder ? { holder: ctx.holder } : {}),
     signal: ctx.signal,
-    onOutput: (stream, data) => ctx.logger.debug({ event: 'phase.output', stream }, data.trimEnd()),
+    onOutput: (stream, data) => {
+      ctx.logger.debug({ event: 'phase.output', stream }, data.trimEnd());
+      ctx.output?.(data);
+    },
     onLog: (level, message) => {
       ctx.logger[level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'debug']({ event: 'agent.log' }, message);
       if (level === 'info') ctx.report(message);

@@ -21,7 +21,11 @@ export function agentKubectl(deps: PhaseDeps, ctx: PhaseContext): KubectlRunner 
         {
           ...base,
           signal: opts.signal ?? ctx.signal,
-          onOutput: (stream, data) => (stream === 'stdout' ? opts.onStdout?.(data) : opts.onStderr?.(data)),
+          onOutput: (stream, data) => {
+            // kubectl's errors are what an operator needs if the phase fails; its stdout is data.
+            if (stream === 'stderr') ctx.output?.(data);
+            return stream === 'stdout' ? opts.onStdout?.(data) : opts.onStderr?.(data);
+          },
         },
       );
     },

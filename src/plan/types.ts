@@ -11,6 +11,8 @@ export type PhaseState = (typeof PHASE_STATES)[number];
 export interface PhaseError {
   code: string;
   message: string;
+  /** The last lines the failed work printed (hook or job log, kubectl), oldest first. */
+  output?: string[];
 }
 
 /** A cluster node as the plan knows it. */

@@ -21,7 +21,7 @@ const storeName = z.string().regex(SAFE_NAME, 'not a usable name (letters, digit
 const timestamp = z.iso.datetime({ offset: true });
 
 /** Last error of a phase. */
-export const phaseErrorSchema = z.looseObject({ code: z.string(), message: z.string() });
+export const phaseErrorSchema = z.looseObject({ code: z.string(), message: z.string(), output: z.array(z.string()).optional() });
 
 /** Who runs an in-progress phase. */
 export const executorOwnerSchema = z.looseObject({

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import type { PhaseState, PhaseView, PlanView } from '../../plan/types.js';
 import { describeTakeover } from '../../store/lock.js';
 import type { LeaseTakeover, OperationRecord } from '../../store/store.js';
+import { printable } from '../../text.js';
 
 const MARKERS: Record<PhaseState, string> = {
   unstarted: '*',
@@ -107,7 +108,8 @@ function failureNote(view: PlanView): string {
   };
   find(view.phases);
   if (!failed) return '';
-  return `\nThe ${failed.id} phase ("${failed.description}") has failed\n\t${failed.error?.message ?? 'no error recorded'}\n`;
+  const output = (failed.error?.output ?? []).map((l) => `\t  ${printable(l, 300)}\n`).join('');
+  return `\nThe ${failed.id} phase ("${failed.description}") has failed\n\t${failed.error?.message ?? 'no error recorded'}\n${output}`;
 }
 
 interface JsonPhase {

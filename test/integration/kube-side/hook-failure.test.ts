@@ -47,6 +47,10 @@ describe('kube-side › a failing hook Job, fixed and resumed', () => {
     expect(run.stderr).toContain('"hoist plan resume"');
     expect(run.stderr).toContain('"hoist rollback --dry-run"');
     expect(run.stderr).not.toContain('Shutting down the agents');
+    // The job's own log line is shown under the error and under "has failed" in hoist plan.
+    expect(run.stderr).toContain('log: logging-app updated to 6.0.8');
+    const table = await sb.hoist(['plan']);
+    expect(table.stdout).toMatch(/has failed\n\t.*logging-app-update.*\n\t {2}log: logging-app updated to 6\.0\.8$/m);
 
     const plan = await sb.plan();
     expect(plan.operation).toMatchObject({ state: 'in_progress', mode: 'automatic', source: image });
