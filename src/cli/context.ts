@@ -67,9 +67,14 @@ export class Context implements OperationEnv {
     return this.globals.drainTimeout ? parseDuration('--drain-timeout', this.globals.drainTimeout) : undefined;
   }
 
-  /** Per-node results go to stdout for humans; a JSON result is one document written at the end. */
+  /**
+   * Per-node lines: the result of `agent deploy|shutdown` (stdout, for humans; a JSON result is one
+   * document written at the end), progress of every other command (stderr), such as the agents an
+   * upgrade deploys before its plan.
+   */
   nodeResult(text: string): void {
-    if (!this.json) this.out(`${text}\n`);
+    if (!/^hoist agent (deploy|shutdown)\b/.test(this.command)) this.progress.line(text);
+    else if (!this.json) this.out(`${text}\n`);
   }
 
   /** Writes a result to stdout. */

@@ -33,9 +33,9 @@ export async function rollbackPhase(engine: Engine, id: string, flags: { force?:
   if (applied.length > 0) {
     const list = applied.map((p) => p.id);
     if (!flags.force) {
+      // The message names them once; listing them again as details only repeated it.
       throw new StateError('ERR_DEPENDENTS_APPLIED', `phase "${id}" has dependents that must be rolled back first: ${list.join(', ')}`, {
         phase: id,
-        details: list.map((d) => `  ${d}`),
         hint: `roll back ${list[list.length - 1]} first (newest first), or pass --force to ignore them`,
       });
     }

@@ -20,13 +20,19 @@ export function parseCount(flag: string, value: string): number {
 
 /** A positive count, or a percentage from 1% to 100% kept as written; a usage error names the flag. */
 export function parseCountOrPercent(flag: string, value: string): number | string {
-  if (!value.endsWith('%')) return parseCount(flag, value);
-  const digits = value.slice(0, -1);
+  const percent = value.endsWith('%');
+  const digits = percent ? value.slice(0, -1) : value;
   const n = /^\d+$/.test(digits) ? Number(digits) : Number.NaN;
-  if (!(n >= 1 && n <= 100)) {
-    throw new UsageError('ERR_USAGE_BAD_NUMBER', `${flag} must be a count or a percentage from 1% to 100%, got "${value}"`, {
-      hint: `for example ${flag} 25%`,
-    });
+  // One message for both forms: a value that is neither names both, not only counts.
+  if (!percent && Number.isSafeInteger(n) && n >= 1) return n;
+  if (!percent || !(n >= 1 && n <= 100)) {
+    throw new UsageError(
+      'ERR_USAGE_BAD_NUMBER',
+      `${flag} must be a positive whole number or a percentage from 1% to 100%, got "${value}"`,
+      {
+        hint: `for example ${flag} 2 or ${flag} 25%`,
+      },
+    );
   }
   return value;
 }

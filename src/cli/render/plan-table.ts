@@ -15,7 +15,6 @@ const MARKERS: Record<PhaseState, string> = {
   failed: '×',
   rolled_back: '⤺',
 };
-const SHORT_MARKERS: Record<PhaseState, string> = { ...MARKERS, rolled_back: '×' };
 const NAMES: Record<PhaseState, string> = {
   unstarted: 'Unstarted',
   in_progress: 'In Progress',
@@ -88,7 +87,7 @@ export function renderPlanShort(view: PlanView): string {
   ];
   const visit = (phases: PhaseView[]): void => {
     for (const p of phases) {
-      rows.push([`${SHORT_MARKERS[p.state]} ${p.id}`, stateName(p), formatUpdated(p.updated)]);
+      rows.push([`${MARKERS[p.state]} ${p.id}`, stateName(p), formatUpdated(p.updated)]);
       if (p.phases) visit(p.phases);
     }
   };

@@ -10,9 +10,10 @@ describe('numeric options', () => {
   it('takes percentages from 1% to 100%', () => {
     expect(parseCountOrPercent('--max-unavailable-workers', '25%')).toBe('25%');
     expect(parseCountOrPercent('--max-unavailable-workers', '3')).toBe(3);
-    for (const bad of ['0%', '150%', '%', '1.5%', '0x10%']) {
+    // A bad count names both forms too (it said "a positive whole number" only).
+    for (const bad of ['0%', '150%', '%', '1.5%', '0x10%', 'abc', '0', '']) {
       expect(() => parseCountOrPercent('--max-unavailable-workers', bad)).toThrow(
-        /--max-unavailable-workers must be a count or a percentage/,
+        /--max-unavailable-workers must be a positive whole number or a percentage from 1% to 100%/,
       );
     }
   });
