@@ -18,7 +18,8 @@ const TAIL_LINES = 5;
 
 type Verdict = { state: 'passed' } | { state: 'failed'; status: OsStatus } | { state: 'waiting'; why: string };
 
-function verdictOf(status: OsStatus, release: string): Verdict {
+/** What the node says of its trial boot of `release`: passed, failed (and back on another boot) or not yet. */
+export function verdictOf(status: OsStatus, release: string): Verdict {
   const a = status.assessment;
   if (!a || status.slots[a.slot]?.release !== release)
     return { state: 'waiting', why: `no assessment of ${release} yet (runs ${status.release})` };

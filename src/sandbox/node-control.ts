@@ -4,6 +4,7 @@
  * runtime start again and sandbox.json records the new sshd pid, so `status` and `down` keep
  * tracking exactly what runs.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { InputError, StateError } from '../errors.js';
@@ -80,15 +81,41 @@ export async function rebootSandboxNode(options: { dir: string; node: string; lo
   return change;
 }
 
+/** Runs `fn` holding `<dir>/sandbox.lock` (a directory: mkdir is atomic); a lock older than 30 s is stale. */
+async function withRecordLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(dir, 'sandbox.lock');
+  for (let i = 0; ; i++) {
+    try {
+      await fs.mkdir(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - ((await fs.stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if (age > 30_000 || i > 600) await fs.rm(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lock, { recursive: true, force: true });
+  }
+}
+
 /** Starts the node's sshd and installed runtime; records the new sshd pid. */
 async function startSandboxNode(options: { dir: string; node: string; log?: Logger }): Promise<NodeChange> {
   const { record, node } = await recordAndNode(options.dir, options.node);
   const pid = await startSshd(record.sshdBinary, node);
-  const updated: SandboxRecord = {
-    ...record,
-    nodes: record.nodes.map((n) => (n.name === node.name ? { ...n, sshd: { ...n.sshd, pid } } : n)),
-  };
-  await writeSandboxRecord(updated);
+  // Nodes of a worker window reboot at once, each in its own process: the record is read and
+  // written under a lock so that no node's new pid is lost (and left running by sandbox down).
+  await withRecordLock(record.dir, async () => {
+    const fresh = (await readSandboxRecord(record.dir)) ?? record;
+    const updated: SandboxRecord = {
+      ...fresh,
+      nodes: fresh.nodes.map((n) => (n.name === node.name ? { ...n, sshd: { ...n.sshd, pid } } : n)),
+    };
+    await writeSandboxRecord(updated);
+  });
   options.log?.info(
     { event: 'sandbox.node.up', node: node.name, pid },
     `${node.name}: sshd listening on ${node.address}:${node.port} (pid ${pid})`,

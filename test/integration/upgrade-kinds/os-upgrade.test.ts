@@ -67,9 +67,27 @@ describe('upgrade kinds › OS image upgrade with A/B slots, reboot and boot ass
     expect((await sb.health(sb.nodes[0]!.address)).status).toBe('healthy');
   });
 
+  it('rolling back os-upgrade of a node that passed selects the old slot and reboots into it', async () => {
+    expectExit(await sb.hoist(['upgrade', '--manual', OS_IMAGE]), 0, 'hoist upgrade --manual');
+    const steps = ['/init', '/checks', '/pre-update', '/bootstrap', '/coredns'];
+    steps.push(...['kubelet-permissions', 'stepdown', 'drain', 'os-upgrade', 'boot-assessment'].map((p) => `/masters/node-1/${p}`));
+    for (const phase of steps) expectExit(await sb.hoist(['plan', 'execute', '--phase', phase]), 0, `plan execute --phase ${phase}`);
+    const upgraded = await report('node-1');
+    expect(upgraded).toMatchObject({ release: '2.2.0', activeSlot: 'b', defaultSlot: 'b' });
+    for (const phase of ['/masters/node-1/boot-assessment', '/masters/node-1/os-upgrade']) {
+      expectExit(await sb.hoist(['plan', 'rollback', '--phase', phase]), 0, `plan rollback --phase ${phase}`);
+    }
+    const back = await report('node-1');
+    expect(back).toMatchObject({ release: '2.0.0', activeSlot: 'a', defaultSlot: 'a' });
+    expect(back.bootId).not.toBe(upgraded.bootId);
+    expectExit(await sb.hoist(['rollback', '--confirm']), 0, 'hoist rollback --confirm');
+    expect((await sb.health(sb.nodes[0]!.address)).status).toBe('healthy');
+  });
+
   it('a passing image leaves every node on the new release with a new boot id, etcd healthy and whole', async () => {
     const before = await bootIds();
-    expectExit(await sb.hoist(['upgrade', OS_IMAGE]), 0, 'hoist upgrade');
+    // Both workers reboot at once, in the window.
+    expectExit(await sb.hoist(['upgrade', OS_IMAGE, '--max-unavailable-workers', '2']), 0, 'hoist upgrade');
     for (const n of sb.nodes) {
       const r = await report(n.name);
       expect(r, n.name).toMatchObject({ release: '2.2.0', activeSlot: 'b', defaultSlot: 'b', assessment: { slot: 'b', state: 'passed' } });

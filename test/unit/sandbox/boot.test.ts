@@ -65,6 +65,14 @@ describe('sandbox › A/B slots and boot assessment', () => {
     });
   });
 
+  it('a check still running at the timeout fails the boot as "timeout"', async () => {
+    await hook('os-upgrade', JSON.stringify({ timeoutSeconds: 1, checks: [{ name: 'hangs', run: 'sleep 20' }] }));
+    const boot = await selectBoot(node);
+    expect(await assessBoot(node, boot.slot, boot.status)).toBe(false);
+    expect((await status()).assessment).toMatchObject({ state: 'failed', check: 'timeout' });
+    expect((await status()).assessment?.output).toContain('check "hangs" was still running after 1 s');
+  });
+
   it('select-slot makes a slot the default again (rollback)', async () => {
     await hook('os-upgrade', assessment('true'));
     const boot = await selectBoot(node);
