@@ -13,6 +13,7 @@ import type { ProgressSink } from '../fsm/progress.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
 import type { OperationEnv } from '../operation/env.js';
+import { resolveOperationId } from '../operation/find.js';
 import { recordHistory } from '../operation/history.js';
 import { operationNotActive } from '../operation/locked.js';
 import { readCluster } from '../operation/reconcile.js';
@@ -208,8 +209,9 @@ export class Context implements OperationEnv {
   async operation(opts: { allowFinished?: boolean } = {}): Promise<OperationRecord> {
     const name = await this.clusterName();
     const store = this.store();
-    if (this.globals.operationId) {
-      const op = await store.getOperation(name, this.globals.operationId);
+    const given = await this.operationIdArg();
+    if (given) {
+      const op = await store.getOperation(name, given);
       if (op.state !== 'in_progress' && !opts.allowFinished) throw operationNotActive(name, op);
       return op;
     }
@@ -217,6 +219,12 @@ export class Context implements OperationEnv {
     const id = cluster?.activeOperation ?? (opts.allowFinished ? cluster?.lastOperation : undefined);
     if (!id) throw operationNotActive(name);
     return store.getOperation(name, id);
+  }
+
+  /** `--operation-id` as a full id (a unique prefix is completed), if given. */
+  async operationIdArg(): Promise<string | undefined> {
+    const given = this.globals.operationId;
+    return given ? resolveOperationId(this.store(), await this.clusterName(), given) : undefined;
   }
 
   /** Plan and changes of an operation, and the plan view for display. */

@@ -5,6 +5,7 @@ import { SAFE_NAME } from '../store/schema.js';
 import { printable } from '../text.js';
 import { registerAgent } from './commands/agent.js';
 import { registerImage } from './commands/image.js';
+import { registerOperation } from './commands/operation.js';
 import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
 import { registerReport } from './commands/report.js';
@@ -60,6 +61,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerPlan(program, run);
   registerRollback(program, run);
   registerStatus(program, run);
+  registerOperation(program, run);
   registerAgent(program, run);
   registerSandbox(program, run);
   registerImage(program, run);

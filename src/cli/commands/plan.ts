@@ -92,7 +92,8 @@ async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
       });
     }
   }
-  const ref = { cluster: await ctx.clusterName(), ...(ctx.globals.operationId ? { id: ctx.globals.operationId } : {}) };
+  const id = await ctx.operationIdArg();
+  const ref = { cluster: await ctx.clusterName(), ...(id ? { id } : {}) };
   const outcome = await runPhases(ctx, ref, action);
   const done = outcome.completion;
   if (ctx.json) {
@@ -110,7 +111,8 @@ async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
 }
 
 async function complete(ctx: Context, force: boolean): Promise<void> {
-  const ref = { cluster: await ctx.clusterName(), ...(ctx.globals.operationId ? { id: ctx.globals.operationId } : {}) };
+  const id = await ctx.operationIdArg();
+  const ref = { cluster: await ctx.clusterName(), ...(id ? { id } : {}) };
   const done = await finishOperation(ctx, ref, { force });
   if (ctx.json)
     ctx.outJson({
