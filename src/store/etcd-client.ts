@@ -18,6 +18,20 @@ export interface EtcdStoreConfig {
   tls?: { ca: string; cert?: string; key?: string };
 }
 
+/** Tuning of the etcd store; defaults suit production. */
+export interface EtcdStoreOptions {
+  /** Lease TTL (default 30 s; etcd counts whole seconds). */
+  staleAfterMs?: number;
+  heartbeatMs?: number;
+  hostname?: string;
+  /** Bound of one etcd call (default 10 s). */
+  callTimeoutMs?: number;
+  /** Plan chunk size in bytes (default 512 KiB, well under etcd's 1.5 MiB request limit). */
+  chunkBytes?: number;
+  /** Plan bytes written in the creating transaction itself; more go in chunks first (default 1 MiB). */
+  txnBytes?: number;
+}
+
 /** Default bound of one etcd call: a loaded 3-member etcd on slow disks can take seconds to commit. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 

@@ -6,8 +6,9 @@
  */
 import os from 'node:os';
 import { StateError } from '../errors.js';
+import type { EtcdStoreOptions } from './etcd-client.js';
 import { EtcdLease, type LeaseKeys } from './etcd-lease.js';
-import type { EtcdStore, EtcdStoreOptions } from './etcd-store.js';
+import type { EtcdStore } from './etcd-store.js';
 import { type LeaseTiming, lockHeld, pidAlive } from './lock.js';
 import { lockRecordSchema } from './schema.js';
 import type { Lease, LeaseOwner, LeaseRecord, LeaseRequest, LeaseState, LeaseTakeover } from './store.js';

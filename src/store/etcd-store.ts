@@ -19,15 +19,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Etcd3 } from 'etcd3';
 import type { z } from 'zod';
 import { corruptFile, issueLines } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
-import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, keyPrefix } from './etcd-client.js';
+import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, type EtcdStoreOptions, keyPrefix } from './etcd-client.js';
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
-import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
+import { chunkName, decodePlan, encodePlan, isChunkKey, parseRecord } from './etcd-plan.js';
+import { checkPlanDataToWrite } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
 import { clusterRecordSchema, historyEventSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
 import type {
@@ -43,20 +43,6 @@ import type {
   RecordWrite,
   Store,
 } from './store.js';
-
-/** Tuning of the etcd store; defaults suit production. */
-export interface EtcdStoreOptions {
-  /** Lease TTL (default 30 s; etcd counts whole seconds). */
-  staleAfterMs?: number;
-  heartbeatMs?: number;
-  hostname?: string;
-  /** Bound of one etcd call (default 10 s). */
-  callTimeoutMs?: number;
-  /** Plan chunk size in bytes (default 512 KiB, well under etcd's 1.5 MiB request limit). */
-  chunkBytes?: number;
-  /** Plan bytes written in the creating transaction itself; more go in chunks first (default 1 MiB). */
-  txnBytes?: number;
-}
 
 /** Chunks that fit in one transaction along with the records (etcd's default limit is 1.5 MiB). */
 const TXN_BUDGET = 1024 * 1024;
@@ -123,13 +109,10 @@ export class EtcdStore implements Store {
     }
     return this.call('create operation', async () => {
       const fenced = this.leases.fenceOf(op.cluster, lease);
-      const zipped = gzipSync(JSON.stringify(plan));
-      const chunks: Buffer[] = [];
-      for (let at = 0; at < zipped.length; at += this.chunkBytes) chunks.push(zipped.subarray(at, at + this.chunkBytes));
-      const chunkKey = (i: number) => this.key(op.cluster, 'plans', op.id, String(i).padStart(4, '0'));
-      const meta = JSON.stringify({ encoding: 'gzip', chunks: chunks.length, bytes: zipped.length });
+      const { chunks, meta, bytes } = encodePlan(plan, this.chunkBytes);
+      const chunkKey = (i: number) => this.key(op.cluster, 'plans', op.id, chunkName(i));
       // etcd also caps operations per transaction (128 by default).
-      const inline = zipped.length <= this.txnBytes && chunks.length <= 100;
+      const inline = bytes <= this.txnBytes && chunks.length <= 100;
       if (!inline) {
         // Too big for one request: chunks first, each fenced and only while the operation does
         // not exist; they are invisible until the record and meta below name them.
@@ -362,7 +345,6 @@ export class EtcdStore implements Store {
     const [exists, metaText] = await Promise.all([this.client.get(opKey).exists(), this.client.get(metaKey).string()]);
     if (!exists) throw operationNotFound(cluster, id, this.where(opKey));
     if (metaText === null) throw corruptFile(this.where(metaKey), 'is missing for an existing operation');
-    const meta = parseJson(metaText, this.where(metaKey)) as { chunks?: unknown; bytes?: unknown };
     const kvs = (
       await this.client
         .getAll()
@@ -370,24 +352,8 @@ export class EtcdStore implements Store {
         .sort('Key', 'Ascend')
         .exec()
     ).kvs;
-    const chunks = kvs.filter((kv) => /\/\d{4}$/.test(kv.key.toString())).map((kv) => kv.value);
-    const zipped = Buffer.concat(chunks);
-    if (chunks.length !== meta.chunks || zipped.length !== meta.bytes) {
-      throw corruptFile(
-        this.where(metaKey),
-        `names ${String(meta.chunks)} chunks of ${String(meta.bytes)} bytes, etcd holds ${chunks.length} of ${zipped.length}`,
-      );
-    }
-    let text: string;
-    try {
-      text = gunzipSync(zipped).toString('utf8');
-    } catch (err) {
-      throw corruptFile(this.where(metaKey), 'names plan chunks that do not unzip', err);
-    }
-    const where = this.where(this.key(cluster, 'plans', id));
-    const plan = parseRecord(text, planSchema, where);
-    checkStoredPlanData(plan, where);
-    checkStoredPlanTree(plan, where);
+    const chunks = kvs.filter((kv) => isChunkKey(kv.key.toString())).map((kv) => kv.value);
+    const plan = decodePlan(metaText, chunks, this.where(metaKey), this.where(this.key(cluster, 'plans', id)));
     this.phaseIdCache.set(opKey, phaseIds(plan));
     return plan;
   }
@@ -430,20 +396,4 @@ export class EtcdStore implements Store {
         });
     }
   }
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw corruptFile(where, 'is not valid JSON', err);
-  }
-}
-
-function parseRecord<T>(text: string, schema: z.ZodType<T>, where: string): T {
-  const res = schema.safeParse(parseJson(text, where));
-  if (res.success) return res.data;
-  const err = corruptFile(where, 'does not hold a valid record');
-  err.details.push(...issueLines(res.error));
-  throw err;
 }

@@ -4,8 +4,6 @@
  * asynchronously, so the command gets a SelectedStore that opens the chosen backend on first use.
  */
 import path from 'node:path';
-import type { z } from 'zod';
-import type { StoreSchema } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { type EtcdStoreConfig, parseStoreUrl } from './etcd-client.js';
@@ -24,8 +22,10 @@ import type {
   Store,
 } from './store.js';
 
-/** The inventory's `spec.store`. */
-export type StoreSpec = z.output<typeof StoreSchema>;
+/** The inventory's `spec.store` (validated by config/schema.ts, which the store does not import). */
+export interface StoreSpec {
+  etcd: EtcdStoreConfig;
+}
 
 /** A store a command can close when it ends. */
 export type ClosableStore = Store & { close(): Promise<void> };

@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type StoreEtcdMember, startStoreEtcd, stopStoreEtcd } from '../../src/sandbox/store-etcd.js';
-import { EtcdStore, type EtcdStoreOptions } from '../../src/store/etcd-store.js';
+import type { EtcdStoreOptions } from '../../src/store/etcd-client.js';
+import { EtcdStore } from '../../src/store/etcd-store.js';
 import type { StoreBackend } from './store-conformance.js';
 
 /** Members named s1… on `base`.1, `base`.2, … (e.g. base "127.0.110"). */
