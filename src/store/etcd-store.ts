@@ -16,7 +16,6 @@
  * in the same transaction, after the chunks of a plan too big for one request, so a reader never
  * sees an operation without its whole plan. The debug log stays a local file of the state dir.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -25,11 +24,12 @@ import { corruptFile, issueLines } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, type EtcdStoreOptions, keyPrefix } from './etcd-client.js';
+import { historyKey, readHistoryKeys } from './etcd-history.js';
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
 import { chunkName, decodePlan, encodePlan, isChunkKey, parseRecord } from './etcd-plan.js';
 import { checkPlanDataToWrite } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
-import { clusterRecordSchema, historyEventSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
+import { clusterRecordSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
   HistoryEvent,
@@ -153,23 +153,13 @@ export class EtcdStore implements Store {
     });
   }
 
-  /** One key per event, `history/<at>-<random>`: appenders never conflict and keys sort by time. */
   appendHistory(cluster: string, event: HistoryEvent): Promise<void> {
-    const key = this.key(cluster, 'history', `${event.at}-${randomBytes(6).toString('hex')}`);
-    return this.call('append history', async () => {
-      await this.client.put(key).value(JSON.stringify(event));
-    });
+    const key = historyKey(this.key(cluster, 'history/'), event);
+    return this.call('append history', async () => void (await this.client.put(key).value(JSON.stringify(event))));
   }
 
   readHistory(cluster: string): Promise<HistoryEvent[]> {
-    return this.call('read history', async () => {
-      const kvs = (await this.client.getAll().prefix(this.key(cluster, 'history/')).exec()).kvs;
-      const events = kvs.map((kv) => ({
-        key: kv.key.toString(),
-        event: parseRecord(kv.value.toString('utf8'), historyEventSchema, this.where(kv.key.toString())) as HistoryEvent,
-      }));
-      return events.sort((a, b) => cmp(a.key, b.key)).map((e) => e.event);
-    });
+    return this.call('read history', () => readHistoryKeys(this.client, this.key(cluster, 'history/')));
   }
 
   getPlan(cluster: string, operationId: string): Promise<Plan> {
