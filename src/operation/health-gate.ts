@@ -34,6 +34,7 @@ export async function healthGate(env: OperationEnv, force: boolean): Promise<Gat
   }
   const warnings = lines.map((l) => `upgrade forced past a degraded node: ${l}`);
   for (const w of warnings) env.progress.line(`warning: ${w}`);
-  env.logger.warn({ event: 'health.gate.forced', failures: health.failures }, 'upgrade forced past degraded nodes');
+  // The warnings above are the record (operation and history); the debug log keeps the detail.
+  env.logger.debug({ event: 'health.gate.forced', failures: health.failures }, 'upgrade forced past degraded nodes');
   return warnings;
 }
