@@ -3,7 +3,8 @@
  * the package index is kept (it is small), every blob is hashed as it streams by and only its
  * sha256 and size are kept, and the index is then checked against them. Nothing is written to
  * disk and memory stays bounded whatever the archive holds, so `image inspect` and a dry run of
- * a large or hostile archive cost one read of it. A directory is verified in place; a source tree
+ * a large or hostile archive cost one read of it. Every entry is also checked as extraction would
+ * check it (no escape, no device, no link trick), so what passes here also unpacks. A directory is verified in place; a source tree
  * (or an archive of one) has to be built first, which needs a work directory.
  */
 import { createHash } from 'node:crypto';
@@ -16,6 +17,7 @@ import { scanArchive } from './archive-scan.js';
 import { IMAGE_LAYOUT } from './build.js';
 import { checksumMismatch } from './errors.js';
 import { checkIndexed, imageDigest, indexError, openImage, parseIndex } from './open.js';
+import { checkEntries, type ListedEntry } from './safe-extract.js';
 import type { PackageIndex } from './schema.js';
 
 /** What a verified image is: its manifest, its package index and their digest. */
@@ -70,7 +72,9 @@ async function verifyArchive(path: string, manifest: ImageManifest, manifestEntr
   let indexText: string | undefined;
   let indexTooLarge = false;
   const reads: Promise<void>[] = [];
+  const listed: ListedEntry[] = [];
   await scanArchive(path, path, (entry) => {
+    listed.push({ path: entry.path, type: entry.type, ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
     if (entry.type !== 'File' && entry.type !== 'OldFile') return;
     const name = clean(entry.path);
     if (name === `${prefix}${IMAGE_LAYOUT.index}`) {
@@ -96,6 +100,8 @@ async function verifyArchive(path: string, manifest: ImageManifest, manifestEntr
     }
   });
   await Promise.all(reads);
+  // An entry that extraction would refuse makes the image unusable, unpacked or not.
+  checkEntries(listed, path);
   if (indexTooLarge) throw indexError(path, `is larger than ${MAX_INDEX_BYTES} bytes, far above any real package index`);
   if (indexText === undefined) return undefined;
   const index = parseIndex(path, indexText);
