@@ -2,7 +2,9 @@
  * The sandbox's non-root login user (`sandbox up --user NAME`): a system user with password-less
  * sudo, as operators log in to production nodes. Everything created here is recorded in
  * sandbox.json and removed by `sandbox down`: the user (and its home) only if this sandbox created
- * it, and the sudoers drop-in named after the user. An existing user is refused, never adopted.
+ * it, and the sudoers drop-in named after the user. An existing user is refused, never adopted,
+ * unless an earlier sandbox made it and that sandbox's directory is gone (a run killed before its
+ * `down`): such a user serves nobody, so it is removed and made again.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -43,9 +45,9 @@ export async function createLoginUser(name: string, dir: string, publicKey: stri
       hint: 'pass --user with a new lowercase name such as hoist (letters, digits, "_" and "-")',
     });
   }
-  if ((await execa('id', ['-u', name], { reject: false })).exitCode === 0) {
+  if ((await execa('id', ['-u', name], { reject: false })).exitCode === 0 && !(await reclaimStaleUser(name, log))) {
     throw new InputError('ERR_SANDBOX_USER_EXISTS', `user ${name} already exists on this machine`, {
-      hint: `the sandbox creates its login user and removes it on "sandbox down": choose another --user, or remove ${name} (userdel -r ${name}) if an earlier sandbox left it`,
+      hint: `the sandbox creates its login user and removes it on "sandbox down": run "hoist sandbox down" in the sandbox that made it, choose another --user, or remove ${name} (userdel -r ${name})`,
     });
   }
   const sudo = await ensureSudo(log);
@@ -60,7 +62,7 @@ export async function createLoginUser(name: string, dir: string, publicKey: stri
     '--password',
     '*',
     '--comment',
-    `hoist sandbox ${dir}`,
+    `${COMMENT_PREFIX}${dir}`,
     name,
   ]);
   const record = { name, home, sudoers: sudoersFile(name) };
@@ -75,6 +77,31 @@ export async function createLoginUser(name: string, dir: string, publicKey: stri
   }
   log?.info({ event: 'sandbox.user', user: name }, `created login user ${name} with password-less sudo (${record.sudoers})`);
   return record;
+}
+
+const COMMENT_PREFIX = 'hoist sandbox ';
+
+/**
+ * Removes `name` when its passwd comment says a hoist sandbox created it for a directory that no
+ * no longer exists; true when it did. Any other user is left alone.
+ */
+async function reclaimStaleUser(name: string, log?: Logger): Promise<boolean> {
+  const entry = (await execa('getent', ['passwd', name], { reject: false })).stdout.trim();
+  const [, , , , comment = '', home = ''] = entry.split(':');
+  if (!comment.startsWith(COMMENT_PREFIX)) return false;
+  const dir = comment.slice(COMMENT_PREFIX.length);
+  // The directory, not its sandbox.json: a sandbox being started has the first before the second.
+  if (!path.isAbsolute(dir) || (await exists(dir))) return false;
+  log?.warn({ event: 'sandbox.user.stale', user: name, dir }, `user ${name} was left by a sandbox in ${dir}, which is gone: removing it`);
+  await removeLoginUser({ name, home, sudoers: sudoersFile(name) }, log);
+  return true;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Removes the drop-in and the user with its home; what is already gone is skipped. */

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sudoersFile } from '../../../src/sandbox/login-user.js';
 import { expectCleanTeardown, nodeFile, phaseStates, startCluster, type TestCluster } from '../cluster/helpers.js';
 
-const USER = 'hoist-it';
+// Per run: a user is machine-wide, while other runs of this suite may share the machine.
+const USER = `hoist-it-${process.pid % 100000}`;
 const IMAGE_2 = 'fixtures/images/upgrade-demo-2.0.0';
 const RUNTIME_1 = '7.0.35-11706';
 
