@@ -1,5 +1,6 @@
 /** The version of this hoist, from package.json (the agent bundle gets it stamped in at build time). */
 import { readFileSync } from 'node:fs';
+import { packagePath } from './package-root.js';
 
 let cached: string | undefined;
 
@@ -7,7 +8,7 @@ let cached: string | undefined;
 export function hoistVersion(): string {
   if (cached) return cached;
   try {
-    cached = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    cached = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
   } catch {
     cached = '0.0.0';
   }

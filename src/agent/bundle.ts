@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { ExitCode } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { AgentError } from './errors.js';
 
 /** Options of `buildAgentBundle`. */
@@ -36,7 +37,8 @@ const BANNER = [
 /** Builds the agent bundle and returns its path and sha256. */
 export async function buildAgentBundle(options: BundleOptions = {}): Promise<AgentBundle> {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const root = packageRoot(here);
+  const root = packageRoot();
+  if (!root) throw new AgentError('ERR_AGENT_BUNDLE', `cannot find hoist's package.json above ${here}`, ExitCode.internal);
   const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
   // Prefer the TypeScript source; a published build has only the compiled sibling.
   const source = path.join(root, 'src', 'agent', 'main.ts');
@@ -65,15 +67,4 @@ export async function buildAgentBundle(options: BundleOptions = {}): Promise<Age
   await fs.chmod(outFile, 0o755);
   const content = await fs.readFile(outFile);
   return { path: outFile, sha256: createHash('sha256').update(content).digest('hex'), bytes: content.length, version };
-}
-
-/** The directory of hoist's package.json above `dir`. */
-function packageRoot(dir: string): string {
-  for (let current = dir; ; current = path.dirname(current)) {
-    const file = path.join(current, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'hoist') return current;
-    if (path.dirname(current) === current) {
-      throw new AgentError('ERR_AGENT_BUNDLE', `cannot find hoist's package.json above ${dir}`, ExitCode.internal);
-    }
-  }
 }

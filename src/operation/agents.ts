@@ -1,16 +1,16 @@
 /** Bringing the agents up and down on every node, as `upgrade` and `agent deploy|shutdown` do. */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type AgentArtifact, agentHello, deployAgent, type NodeIdentity, shutdownAgent } from '../agent/lifecycle.js';
 import type { NodeSettings } from '../cluster/inventory.js';
 import { ExitCode, HoistError, StateError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { hoistVersion } from '../version.js';
 import type { OperationEnv } from './env.js';
 
 /** The bundle `npm run build` writes next to the compiled CLI. */
 export function agentArtifact(): AgentArtifact {
-  const file = fileURLToPath(new URL('../agent/hoist-agent.mjs', import.meta.url));
+  const file = packagePath('dist', 'agent', 'hoist-agent.mjs');
   if (!existsSync(file)) {
     throw new HoistError('ERR_AGENT_BUNDLE_MISSING', `the agent bundle ${file} is missing`, ExitCode.unexpected, {
       hint: 'build hoist first: npm run build',

@@ -14,11 +14,11 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { type OsStatus, osStatusFile } from '../agent/actions/os-status.js';
 import { writeFileAtomic } from '../durable-files.js';
+import { packagePath } from '../package-root.js';
 import type { SandboxNodeRecord } from './manifest.js';
 
 /** The OS release every sandbox node is built with, in slot a. */
@@ -50,7 +50,7 @@ export async function installFactoryOs(n: NodeDirs, sandboxDir: string): Promise
   await fs.mkdir(etc, { recursive: true });
   await fs.writeFile(path.join(etc, 'os-release'), `NAME="Sandbox OS"\nVERSION_ID=${FACTORY_OS_RELEASE}\n`);
   await writeJson(loaderFile(n), { default: 'a', next: null } satisfies Loader);
-  const hoist = fileURLToPath(new URL('../../bin/hoist', import.meta.url));
+  const hoist = packagePath('bin', 'hoist');
   const log = path.join(n.nodeDir, 'var', 'log', 'boot.log');
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const script = [

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ExitCode, HoistError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { type SandboxRecord, writeSandboxRecord } from './manifest.js';
 
 /** How long a budget blocks evictions before it frees itself, so demos show the wait and go on. */
@@ -24,12 +24,10 @@ function pdbRelease(env: NodeJS.ProcessEnv): string[] {
   return ['--pdb-release-ms', value && /^\d+$/.test(value) ? value : String(PDB_RELEASE_MS)];
 }
 
-/** The emulator's entry, compiled next to this module. */
+/** The emulator's entry, compiled by the build. */
 function entry(): string {
-  const file = fileURLToPath(new URL('./kube/main.js', import.meta.url));
+  const file = packagePath('dist', 'sandbox', 'kube', 'main.js');
   if (existsSync(file)) return file;
-  const built = fileURLToPath(new URL('../../dist/sandbox/kube/main.js', import.meta.url));
-  if (existsSync(built)) return built;
   throw new HoistError('ERR_SANDBOX_KUBE_MISSING', `the Kubernetes API emulator is not built (${file})`, ExitCode.unexpected, {
     hint: 'build hoist first: npm run build',
   });

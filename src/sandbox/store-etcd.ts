@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3 } from 'etcd3';
 import { StateError } from '../errors.js';
+import { loadEtcd3 } from '../etcd3-client.js';
 import { commandLine, signalProcess, terminate, waitForExit } from './processes.js';
 
 /** One member: its name and loopback address (client port 2379, peer port 2380). */
@@ -79,7 +79,10 @@ export async function startStoreEtcd(dir: string, members: StoreEtcdMember[], ti
 
 /** Waits until `endpoints` serve a linearizable read (needs quorum). */
 export async function waitStoreEtcdHealthy(endpoints: string[], timeoutMs: number, dir?: string): Promise<void> {
-  const client = new Etcd3({ hosts: endpoints.map((e) => `http://${e}`), defaultCallOptions: () => ({ deadline: Date.now() + 2_000 }) });
+  const client = new (loadEtcd3())({
+    hosts: endpoints.map((e) => `http://${e}`),
+    defaultCallOptions: () => ({ deadline: Date.now() + 2_000 }),
+  });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

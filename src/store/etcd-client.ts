@@ -5,8 +5,9 @@
  * one without quorum is ERR_STORE_UNAVAILABLE (exit 5) naming the endpoints, never a hang.
  */
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
 import { HoistError, InputError, UnreachableError } from '../errors.js';
+import { loadEtcd3 } from '../etcd3-client.js';
 
 /** Where the etcd store lives (inventory `spec.store.etcd`, or `--store etcd://…`). */
 export interface EtcdStoreConfig {
@@ -82,7 +83,7 @@ export function connect(config: EtcdStoreConfig, timeoutMs: number): Etcd3 {
       ...(config.tls.cert ? { certChain: read('certificate', config.tls.cert) } : {}),
     };
   }
-  return new Etcd3(options);
+  return new (loadEtcd3())(options);
 }
 
 /** The error for an etcd that did not answer (down, partitioned, or without quorum). */

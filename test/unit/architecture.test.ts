@@ -44,7 +44,16 @@ const ALL = [
   'ssh',
   'store',
 ];
-const ROOT_FILES = ['durable-files.ts', 'errors.ts', 'human-size.ts', 'process-group.ts', 'text.ts', 'version.ts'];
+const ROOT_FILES = [
+  'durable-files.ts',
+  'errors.ts',
+  'etcd3-client.ts',
+  'human-size.ts',
+  'package-root.ts',
+  'process-group.ts',
+  'text.ts',
+  'version.ts',
+];
 const everything = [...ALL, ...ROOT_FILES];
 
 /**
@@ -54,7 +63,9 @@ const everything = [...ALL, ...ROOT_FILES];
  */
 const MAY_IMPORT: Record<string, string[]> = {
   'errors.ts': [],
-  'version.ts': [],
+  'package-root.ts': [],
+  'etcd3-client.ts': [],
+  'version.ts': ['package-root.ts'],
   'human-size.ts': [],
   'text.ts': [],
   'process-group.ts': ['errors.ts'],
@@ -63,17 +74,17 @@ const MAY_IMPORT: Record<string, string[]> = {
   log: [],
   plan: ['errors.ts'],
   fsm: ['errors.ts', 'plan', 'store/store.ts'],
-  store: ['errors.ts', 'durable-files.ts', 'plan'],
+  store: ['errors.ts', 'durable-files.ts', 'etcd3-client.ts', 'plan'],
   // config → image (archive-scan.ts) closes a cycle with image → config; it should move to one side.
   config: ['errors.ts', 'text.ts', 'plan', 'image'],
   ssh: ['errors.ts'],
   kube: ['errors.ts', 'process-group.ts'],
   image: ['errors.ts', 'human-size.ts', 'config', 'plan'],
   // The node side: no cli, cluster, fsm, store or config (the bundle that `agent deploy` uploads).
-  agent: ['errors.ts', 'durable-files.ts', 'process-group.ts', 'image', 'kube', 'plan', 'ssh'],
+  agent: ['errors.ts', 'durable-files.ts', 'package-root.ts', 'process-group.ts', 'image', 'kube', 'plan', 'ssh'],
   cluster: ['errors.ts', 'agent', 'config', 'ssh'],
   phases: ['errors.ts', 'human-size.ts', 'agent', 'cluster', 'fsm', 'image', 'kube', 'plan', 'store/store.ts'],
-  sandbox: ['errors.ts', 'version.ts', 'durable-files.ts', 'agent', 'image', 'phases', 'plan', 'ssh'],
+  sandbox: ['errors.ts', 'etcd3-client.ts', 'version.ts', 'package-root.ts', 'durable-files.ts', 'agent', 'image', 'phases', 'plan', 'ssh'],
   operation: everything.filter((u) => u !== 'cli' && u !== 'bench' && u !== 'operation'),
   cli: everything.filter((u) => u !== 'bench' && u !== 'cli'),
   bench: everything.filter((u) => u !== 'bench'),

@@ -1,8 +1,8 @@
 /** `hoist sandbox up|down|status`: a local cluster of real sshd nodes for demos and tests. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { packagePath } from '../../package-root.js';
 import { sandboxDown, sandboxStatus, sandboxUp, startSandboxStore } from '../../sandbox/index.js';
 import { installSandboxImage } from '../../sandbox/install.js';
 import { startSandboxKube } from '../../sandbox/kube-service.js';
@@ -26,7 +26,7 @@ interface UpOptions {
 const collect = (value: string, list: string[]): string[] => [...list, value];
 
 /** The demo image 1.0.0 shipped with hoist's sources. */
-const DEMO_IMAGE = fileURLToPath(new URL('../../../fixtures/images/upgrade-demo-1.0.0', import.meta.url));
+const DEMO_IMAGE = packagePath('fixtures', 'images', 'upgrade-demo-1.0.0');
 
 /** Registers `sandbox`. */
 export function registerSandbox(program: Command, run: Action): void {

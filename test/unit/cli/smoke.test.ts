@@ -27,4 +27,35 @@ describe('bin/hoist', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('nope.yaml');
   });
+
+  it('runs a JSON-store command from the one-file bundle without loading etcd3', async () => {
+    // The bundle is what bin/hoist loads; etcd3's gRPC stack must wait until an etcd store is chosen.
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const loaded = () => Object.keys(createRequire(import.meta.url)('node:module')._cache);",
+      "const { main } = await import('./dist/hoist.mjs');",
+      "const code = await main(['node', 'hoist', 'upgrade', '--dry-run', '--state', 'fixtures/clusters/demo-3-masters/state.yaml', 'fixtures/images/upgrade-demo-2.0.0']);",
+      'process.stderr.write(JSON.stringify({ code, etcd3: loaded().filter((m) => m.includes("/etcd3/")).length, modules: loaded().length }));',
+    ].join('\n');
+    const r = await execa('node', ['--input-type=module', '-e', script], {
+      env: { HOIST_STATE_DIR: mkdtempSync(join(tmpdir(), 'hoist-smoke-')) },
+      reject: false,
+    });
+    const seen = JSON.parse(r.stderr.split('\n').at(-1) ?? '{}') as { code: number; etcd3: number; modules: number };
+    expect(seen.code).toBe(0);
+    expect(seen.modules).toBeGreaterThan(0);
+    expect(seen.etcd3).toBe(0);
+  });
+
+  it('prints a stack trace that names the source files with --debug', async () => {
+    const r = await execa(
+      './bin/hoist',
+      ['--debug', 'upgrade', '--dry-run', '--state', 'nope.yaml', 'fixtures/images/upgrade-demo-2.0.0'],
+      {
+        reject: false,
+      },
+    );
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/src\/[a-z/-]+\.ts:\d+/);
+  });
 });
