@@ -16,7 +16,9 @@ const result = await build({
   sourcemap: 'linked',
   external: ['etcd3', 'ssh2', 'cpu-features'],
   // Bundled CommonJS packages still call require() for Node's own modules.
-  banner: { js: "import { createRequire as __hoistCreateRequire } from 'node:module'; const require = __hoistCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __hoistCreateRequire } from 'node:module'; const require = __hoistCreateRequire(import.meta.url);",
+  },
   metafile: true,
   logLevel: 'warning',
 });
