@@ -10,6 +10,7 @@ import { isLocalAddress, type NodeSettings, nodesOf, sshNodesOf, sshSettingsOf }
 import { type LoadedClusterState, type LoadedInventory, loadClusterState, loadInventory } from '../config/load.js';
 import { InputError, InterruptedError, StateError, UsageError } from '../errors.js';
 import type { ProgressSink } from '../fsm/progress.js';
+import type { EventSink } from '../fsm/run-events.js';
 import { Events } from '../log/events.js';
 import { createLogger } from '../log/logger.js';
 import type { OperationEnv } from '../operation/env.js';
@@ -78,9 +79,14 @@ export class Context implements OperationEnv {
     else if (!this.json) this.out(`${text}\n`);
   }
 
+  /** The run's events stream (--events, -o ndjson), once a command opened one. */
+  events?: EventSink;
+  /** Events go to stdout: it holds them only, results are in the last event. */
+  eventsOnStdout = false;
+
   /** Writes a result to stdout. */
   out(text: string): void {
-    this.io.stdout.write(text);
+    if (!this.eventsOnStdout) this.io.stdout.write(text);
   }
 
   /** True once a result went to stdout (an error then must not add a second JSON document). */
@@ -89,7 +95,7 @@ export class Context implements OperationEnv {
   /** Writes a JSON result document to stdout. */
   outJson(doc: unknown): void {
     this.wroteResult = true;
-    this.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    if (!this.eventsOnStdout) this.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
 
   stateDir(): string {

@@ -19,7 +19,7 @@ export interface Globals {
   store?: string;
   state?: string;
   debug?: boolean;
-  output: 'text' | 'short' | 'json' | 'yaml';
+  output: 'text' | 'short' | 'json' | 'yaml' | 'ndjson';
   color: boolean;
   operationId?: string;
   acceptNewHostKeys?: boolean;

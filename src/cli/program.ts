@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { SAFE_NAME } from '../store/schema.js';
 import { printable } from '../text.js';
 import { registerAgent } from './commands/agent.js';
+import { checkNdjsonOutput } from './commands/events.js';
 import { registerImage } from './commands/image.js';
 import { registerOperation } from './commands/operation.js';
 import { registerPackage } from './commands/package.js';
@@ -38,7 +39,9 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     .option('--debug', 'verbose logs on stderr and stack traces on errors')
     .option('--drain-timeout <duration>', 'bound of each node drain, e.g. 30m (default 1h)')
     .option('--accept-new-host-keys', 'record the host keys of nodes not yet in known_hosts (a changed key is always refused)')
-    .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'short', 'json', 'yaml']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'short', 'json', 'yaml', 'ndjson']).default('text'),
+    )
     .option('--no-color', 'plain output (also NO_COLOR)')
     .showHelpAfterError()
     .exitOverride()
@@ -54,6 +57,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
     const ctx = new Context(io, globals, line);
     record.ctx = ctx;
     checkGlobals(globals, program.getOptionValueSource('cluster'));
+    checkNdjsonOutput(cmd, globals);
     await body(ctx);
   };
 

@@ -16,6 +16,7 @@ import { failureOutput, OutputTail } from './output-tail.js';
 import { PhaseRun } from './phase-run.js';
 import { PlanState } from './plan-state.js';
 import { humanDuration, type ProgressSink, startTicker } from './progress.js';
+import type { EventSink } from './run-events.js';
 import { runChildren } from './scheduler.js';
 
 /** Everything an engine run needs. */
@@ -38,6 +39,8 @@ export interface EngineOptions {
   placement?: (phase: Phase) => string;
   /** Interval of the "Still executing" lines; default 10 s. */
   tickMs?: number;
+  /** Receives the run's phase events (--events); none by default. */
+  events?: EventSink;
   /** Per-phase deadline; default 1 h (Gravity's). */
   phaseTimeoutMs?: number;
   /** How long an interrupted executor gets to stop before the engine records it and moves on. */
@@ -159,22 +162,27 @@ export class Engine {
     const log = this.opts.logger.child({ phase: phase.id, node: phase.node });
     log.info({ event: 'phase.start', force: !!flags.force }, `Executing phase ${phase.id}`);
 
-    let status: string | undefined;
-    const stop = startTicker(this.opts.progress, 'executing', phase.id, where, () => status, this.opts.tickMs ?? 10_000);
     // An interrupted attempt is continued: its node executions are re-attached, not started again.
     const previous = this.state.leaf(phase.id)?.change;
     const interrupted = previous?.state === 'in_progress' && previous.action !== 'rollback' ? previous.owner : undefined;
     const run = new PhaseRun(this, phase, 'execute', interrupted?.attempt ? interrupted : undefined);
-    if (interrupted?.executions?.length && !interrupted.attempt) await PhaseRun.refuseIfRunning(this, phase, interrupted, 'run again');
+    run.events.start();
+    const { report, status, tick } = run.reporters();
+    const stop = startTicker(this.opts.progress, 'executing', phase.id, where, status, this.opts.tickMs ?? 10_000, tick);
     try {
-      await this.step(phase, executor, 'preCheck', log, (s) => (status = s), run);
+      if (interrupted?.executions?.length && !interrupted.attempt) await PhaseRun.refuseIfRunning(this, phase, interrupted, 'run again');
+      await this.step(phase, executor, 'preCheck', log, report, run);
       await run.reattach(log, this.signal);
       await this.record(phase.id, 'in_progress', 'execute', undefined, run.owner());
-      await this.step(phase, executor, 'execute', log, (s) => (status = s), run);
-      await this.step(phase, executor, 'postCheck', log, (s) => (status = s), run);
+      await this.step(phase, executor, 'execute', log, report, run);
+      await this.step(phase, executor, 'postCheck', log, report, run);
       await run.settled();
       await this.record(phase.id, 'completed', 'execute');
+      run.events.completed();
       log.info({ event: 'phase.complete' }, `Phase ${phase.id} completed`);
+    } catch (err) {
+      run.events.stopped(err);
+      throw err;
     } finally {
       stop();
     }
@@ -216,6 +224,7 @@ export class Engine {
       this.throwIfLeaseLost();
       if (this.signal.aborted) {
         await this.record(phase.id, 'failed', action, { code: 'ERR_INTERRUPTED', message: 'interrupted' });
+        run?.events.failed({ code: 'ERR_INTERRUPTED', message: 'interrupted' }, 'continue with "hoist plan resume"');
         log.warn({ event: 'phase.fail', step: name }, 'interrupted');
         throw new InterruptedError(`phase "${phase.id}" was interrupted`, { phase: phase.id, hint: 'continue with "hoist plan resume"' });
       }
@@ -232,12 +241,14 @@ export class Engine {
       await this.record(phase.id, 'failed', action, { code: error.code, message, ...(output.length ? { output } : {}) });
       log.error({ event: 'phase.fail', step: name, err: error }, message);
       const prefix = name === 'rollback' ? 'rollback of ' : '';
+      const hint = HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback');
+      run?.events.failed({ code: error.code, message, ...(output.length ? { output } : {}) }, hint);
       // An unreachable node keeps exit 5 (architecture §9): what needs fixing is the node, not the phase.
       const Failure = HoistError.isHoistError(err) && err.exitCode === ExitCode.unreachable ? UnreachableError : PhaseFailedError;
       throw new Failure(error.code, `${prefix}phase "${phase.id}" failed: ${message}`, {
         phase: phase.id,
         node: phase.node,
-        hint: HoistError.isHoistError(err) && err.hint ? err.hint : nextStepsHint(phase.id, name === 'rollback'),
+        hint,
         details: output,
         cause: err,
       });

@@ -12,6 +12,7 @@ import { StateError } from '../errors.js';
 import type { ExecutorOwner, Phase } from '../plan/types.js';
 import type { Engine } from './engine.js';
 import type { ExecutionIds, PhaseContext } from './executor.js';
+import { PhaseEvents } from './phase-events.js';
 
 /** Node execution recorded by a phase. */
 export interface RecordedExecution {
@@ -22,6 +23,8 @@ export interface RecordedExecution {
 export class PhaseRun {
   readonly attempt: string;
   readonly executions: RecordedExecution[];
+  /** What the run tells an events stream (--events). */
+  readonly events: PhaseEvents;
   private writes: Promise<void> = Promise.resolve();
 
   constructor(
@@ -33,6 +36,20 @@ export class PhaseRun {
   ) {
     this.attempt = continues?.attempt ?? randomUUID();
     this.executions = [...(continues?.executions ?? [])];
+    this.events = new PhaseEvents(engine.opts.events, engine.opts.operation.id, phase, action);
+  }
+
+  /** The executor's status callback and the ticker's, both also sent as progress events. */
+  reporters(): { report: (s: string) => void; status: () => string | undefined; tick: (line: string) => void } {
+    let status: string | undefined;
+    return {
+      report: (s) => {
+        status = s;
+        this.events.status(s);
+      },
+      status: () => status,
+      tick: (line) => this.events.progress(line),
+    };
   }
 
   /** The in-progress record's owner: this process, the attempt, the executions so far. */

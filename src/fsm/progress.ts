@@ -35,13 +35,17 @@ export function startTicker(
   where: Placement,
   status: () => string | undefined,
   everyMs: number,
+  /** Also told of each tick: the line's text without the tab, and the latest status. */
+  onTick?: (line: string, status: string | undefined) => void,
 ): () => void {
   const started = Date.now();
   const title = verb === 'executing' ? 'Still executing' : 'Still rolling back';
   const timer = setInterval(() => {
     const extra = status();
     const elapsed = humanDuration(Math.round((Date.now() - started) / 1000) * 1000);
-    sink.line(`\t${title} "${id}" ${where} (${elapsed} elapsed)${extra ? `: ${extra}` : ''}`);
+    const line = `${title} "${id}" ${where} (${elapsed} elapsed)${extra ? `: ${extra}` : ''}`;
+    sink.line(`\t${line}`);
+    onTick?.(line, extra);
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -8,6 +8,7 @@ import { StateError } from '../errors.js';
 import { dependentsOf, isWithin, leaves } from '../plan/query.js';
 import type { Phase } from '../plan/types.js';
 import type { Engine } from './engine.js';
+import { PhaseEvents } from './phase-events.js';
 import { PhaseRun } from './phase-run.js';
 import { humanDuration, startTicker } from './progress.js';
 
@@ -66,7 +67,10 @@ async function rollbackLeaf(engine: Engine, phase: Phase): Promise<void> {
   log.info({ event: 'phase.rollback' }, `Rolling back phase ${phase.id}`);
   if (!engine.state.leaf(phase.id)?.applied) {
     // Only a failed preCheck ran: nothing on the cluster changed, so there is nothing to undo.
+    const events = new PhaseEvents(engine.opts.events, engine.opts.operation.id, phase, 'rollback');
+    events.start();
     await engine.record(phase.id, 'rolled_back', 'rollback');
+    events.completed();
     return;
   }
   const executor = engine.opts.registry.get(phase.executor ?? '');
@@ -76,15 +80,20 @@ async function rollbackLeaf(engine: Engine, phase: Phase): Promise<void> {
     await PhaseRun.refuseIfRunning(engine, phase, previous.owner, 'roll back');
   const interrupted = previous?.state === 'in_progress' && previous.action === 'rollback' ? previous.owner : undefined;
   const run = new PhaseRun(engine, phase, 'rollback', interrupted?.attempt ? interrupted : undefined);
-  let status: string | undefined;
-  const stop = startTicker(engine.opts.progress, 'rolling back', phase.id, where, () => status, engine.opts.tickMs ?? 10_000);
+  run.events.start();
+  const { report, status, tick } = run.reporters();
+  const stop = startTicker(engine.opts.progress, 'rolling back', phase.id, where, status, engine.opts.tickMs ?? 10_000, tick);
   try {
     await run.reattach(log, engine.signal);
     await engine.record(phase.id, 'in_progress', 'rollback', undefined, run.owner());
-    await engine.step(phase, executor, 'rollback', log, (s) => (status = s), run);
+    await engine.step(phase, executor, 'rollback', log, report, run);
     await run.settled();
     await engine.record(phase.id, 'rolled_back', 'rollback');
+    run.events.completed();
     log.info({ event: 'phase.rolled_back' }, `Phase ${phase.id} rolled back`);
+  } catch (err) {
+    run.events.stopped(err);
+    throw err;
   } finally {
     stop();
   }

@@ -59,6 +59,7 @@ export async function makeEngine(
     owner: { host: hostname(), pid: process.pid },
     lease: env.heldLease(),
     signal: env.signal,
+    ...(env.events ? { events: env.events } : {}),
     ...(executions ? { executions } : {}),
     ...(placement ? { placement: (phase) => placement(phase.node) } : {}),
   });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ClusterAgents } from '../cluster/agents.js';
 import type { NodeSettings } from '../cluster/inventory.js';
 import type { ProgressSink } from '../fsm/progress.js';
+import type { EventSink } from '../fsm/run-events.js';
 import type { SshPool } from '../ssh/pool.js';
 import type { Lease, LeaseRequest, OperationRecord, Store } from '../store/store.js';
 
@@ -22,6 +23,8 @@ export interface OperationEnv {
   /** Changes once the operation's debug log is attached; read it at the time of use. */
   readonly logger: Logger;
   readonly progress: ProgressSink;
+  /** The run's events stream (--events, -o ndjson), if one was asked for. */
+  readonly events?: EventSink;
   /** Aborted on Ctrl-C. */
   readonly signal: AbortSignal;
   /** Planning from a state file (--state): nothing may touch a node. */
@@ -45,4 +48,18 @@ export interface OperationEnv {
   creator(): OperationRecord['createdBy'];
   /** A per-node result line for a human reader (agent deployed, shut down); silent for machine output. */
   nodeResult(text: string): void;
+}
+
+/** Tells the events stream which operation this run drives (its first event). */
+export function operationStarted(env: Pick<OperationEnv, 'events' | 'command'>, op: OperationRecord, created: boolean): void {
+  env.events?.emit({
+    type: 'operation.started',
+    operation: op.id,
+    cluster: op.cluster,
+    from: op.from,
+    to: op.to,
+    mode: op.mode,
+    command: env.command,
+    created,
+  });
 }

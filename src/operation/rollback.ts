@@ -4,7 +4,7 @@ import type { Phase } from '../plan/types.js';
 import { redeployOfflineAgents, releaseNodes } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { makeEngine } from './engine.js';
-import type { OperationEnv } from './env.js';
+import { type OperationEnv, operationStarted } from './env.js';
 import { completionEvent, recordHistory } from './history.js';
 import { type OperationRef, withOperation } from './locked.js';
 
@@ -29,6 +29,7 @@ export async function rollbackUpgrade(
     ref,
     async ({ op, lease }) => {
       const store = env.store();
+      if (!opts.dryRun) operationStarted(env, op, false);
       const [plan, changes] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id)]);
       if (!opts.dryRun && !env.offline) await redeployOfflineAgents(env, op.id);
       const engine = await makeEngine(env, op, plan, changes);

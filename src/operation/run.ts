@@ -11,7 +11,7 @@ import type { PhaseState } from '../plan/types.js';
 import { redeployOfflineAgents, shutdownAgents } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { makeEngine } from './engine.js';
-import type { OperationEnv } from './env.js';
+import { type OperationEnv, operationStarted } from './env.js';
 import { completionEvent, failureEvent, recordHistory } from './history.js';
 import { operationImage } from './image.js';
 import { type OperationRef, withOperation } from './locked.js';
@@ -41,6 +41,7 @@ export async function runPhases(env: OperationEnv, ref: OperationRef, action: Ph
     ref,
     async ({ op, lease }) => {
       const store = env.store();
+      operationStarted(env, op, false);
       const [plan, changes] = await Promise.all([store.getPlan(op.cluster, op.id), store.readChanges(op.cluster, op.id)]);
       const image = operationImage(env, op);
       const phase = action.kind === 'resume' ? '/' : action.phase;

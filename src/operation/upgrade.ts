@@ -16,7 +16,7 @@ import { deployAgents, shutdownAgents } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { createUpgrade } from './create.js';
 import { makeEngine } from './engine.js';
-import type { OperationEnv } from './env.js';
+import { type OperationEnv, operationStarted } from './env.js';
 import { healthGate } from './health-gate.js';
 import { completionEvent, failureEvent, recordHistory } from './history.js';
 import { repairRecords } from './locked.js';
@@ -110,6 +110,7 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
       ...(op.warnings ?? []).map((w) => ({ type: 'override' as const, operation: op.id, message: w })),
     );
     env.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
+    operationStarted(env, op, true);
     env.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
     if (req.manual) return { operation: op };
     const engine = await makeEngine(env, op, req.plan, []);

@@ -3,11 +3,13 @@
  * `<time>\t[  i/  N] Phase <id> is <state>`, until the plan is completed, rolled back or failed.
  */
 import { PhaseFailedError, StateError } from '../../errors.js';
+import { operationStarted } from '../../operation/env.js';
 import { leaves } from '../../plan/query.js';
 import { latestChanges } from '../../plan/resolve.js';
 import type { PlanChange } from '../../plan/types.js';
 import type { OperationRecord } from '../../store/store.js';
 import type { Context } from '../context.js';
+import { TailEvents } from './tail-events.js';
 
 const NAMES: Record<string, string> = {
   unstarted: 'unstarted',
@@ -24,13 +26,17 @@ const WATCH_BOUND_MS = 30_000;
 export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000): Promise<void> {
   const store = ctx.store();
   const plan = await store.getPlan(op.cluster, op.id);
-  const ids = leaves(plan.phases).map((p) => p.id);
+  const all = leaves(plan.phases);
+  const ids = all.map((p) => p.id);
   const index = new Map(ids.map((id, i) => [id, i + 1]));
   const width = String(ids.length).length;
+  const events = ctx.events && new TailEvents(op.id, new Map(all.map((p) => [p.id, p])));
+  if (events) operationStarted(ctx, op, false);
   let printed = 0;
   for (;;) {
     const changes = await store.readChanges(op.cluster, op.id);
     for (const c of changes.filter((c) => c.seq > printed)) {
+      for (const e of events?.of(c) ?? []) ctx.events?.emit(e);
       ctx.out(
         `${new Date(c.at).toUTCString()}\t[${String(index.get(c.phase) ?? 0).padStart(width)}/${ids.length}] Phase ${c.phase} is ${NAMES[c.state] ?? c.state}\n`,
       );

@@ -7,6 +7,7 @@ import { findPhase } from '../../plan/query.js';
 import { printable } from '../../text.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
+import { refuseEvents, withEvents, withEventsOption } from './events.js';
 import { tailPlan } from './plan-tail.js';
 import type { Action } from './shared.js';
 
@@ -17,6 +18,7 @@ export function registerPlan(program: Command, run: Action): void {
     .description('show the plan of the active (or last) operation, or act on its phases')
     .option('--operation-id <id>', 'operation to act on (default: the active one, for display the last one)')
     .option('-f, --tail', 'follow the plan: one line per phase change until it completes, rolls back or fails');
+  withEventsOption(plan);
   const display = (cmd: Command) => run(cmd, (ctx) => showPlan(ctx, !!(cmd.optsWithGlobals() as { tail?: boolean }).tail));
   plan.action((_o: unknown, cmd: Command) => display(cmd));
   plan
@@ -44,7 +46,12 @@ export function registerPlan(program: Command, run: Action): void {
     .command('cancel')
     .description("stop an in-progress phase's node work (hooks, kubectl: the whole process group) and record it failed")
     .requiredOption('--phase <id>', 'phase id, e.g. /masters/node-1/drain')
-    .action((o: { phase: string }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, { kind: 'cancel', phase: checkId(o.phase) })));
+    .action((o: { phase: string }, cmd: Command) =>
+      run(cmd, (ctx) => {
+        refuseEvents(ctx, 'hoist plan cancel');
+        return onPlan(ctx, { kind: 'cancel', phase: checkId(o.phase) });
+      }),
+    );
   plan
     .command('resume')
     .description('run the whole plan in order: completed phases are skipped, failed and interrupted ones re-run')
@@ -54,7 +61,12 @@ export function registerPlan(program: Command, run: Action): void {
     .command('complete')
     .description('finish the operation: completed if every phase completed, failed if nothing is applied')
     .option('--force', 'close a partly applied operation as failed (the cluster stays partly upgraded)')
-    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => complete(ctx, !!o.force)));
+    .action((o: { force?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => {
+        refuseEvents(ctx, 'hoist plan complete');
+        return complete(ctx, !!o.force);
+      }),
+    );
 }
 
 function checkId(id: string): string {
@@ -67,8 +79,9 @@ function checkId(id: string): string {
 }
 
 async function showPlan(ctx: Context, tail: boolean): Promise<void> {
+  if (tail) return withEvents(ctx, async () => tailPlan(ctx, await ctx.operation({ allowFinished: true })));
+  refuseEvents(ctx, 'hoist plan');
   const op = await ctx.operation({ allowFinished: true });
-  if (tail) return tailPlan(ctx, op);
   const { view } = await ctx.planOf(op);
   ctx.out(renderPlan(view, ctx.globals.output, op, undefined, await ctx.takeoverDuring(op)));
 }
@@ -78,6 +91,10 @@ async function showPlan(ctx: Context, tail: boolean): Promise<void> {
  * can refuse is refused before the lease is taken: a run under --state, a phase not in the plan.
  */
 async function onPlan(ctx: Context, action: PhaseAction): Promise<void> {
+  return action.kind === 'cancel' ? actOnPlan(ctx, action) : withEvents(ctx, () => actOnPlan(ctx, action));
+}
+
+async function actOnPlan(ctx: Context, action: PhaseAction): Promise<void> {
   if (ctx.offline && action.kind !== 'cancel') {
     throw new UsageError('ERR_USAGE_OFFLINE', `"hoist plan ${action.kind}" runs phases on the nodes, but --state plans offline`, {
       hint: 'give the inventory instead (-c FILE); under --state, "hoist plan" shows the plan and "hoist plan complete" closes it',

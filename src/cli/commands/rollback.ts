@@ -5,17 +5,23 @@ import { UsageError } from '../../errors.js';
 import { rollbackUpgrade } from '../../operation/rollback.js';
 import type { Context } from '../context.js';
 import { columns, formatUpdated } from '../render/plan-table.js';
+import { refuseEvents, withEvents, withEventsOption } from './events.js';
 import type { Action } from './shared.js';
 
 /** Registers `rollback`. */
 export function registerRollback(program: Command, run: Action): void {
-  program
+  const cmd = program
     .command('rollback')
     .description('roll back the active operation: every started phase in reverse plan order')
     .option('--operation-id <id>', 'operation to roll back (default: the active one)')
     .option('--dry-run', 'print what would be rolled back and change nothing')
-    .option('--confirm', 'do not ask for confirmation')
-    .action((o: { dryRun?: boolean; confirm?: boolean }, cmd: Command) => run(cmd, (ctx) => rollback(ctx, o)));
+    .option('--confirm', 'do not ask for confirmation');
+  withEventsOption(cmd).action((o: { dryRun?: boolean; confirm?: boolean }, cmd: Command) =>
+    run(cmd, (ctx) => {
+      if (o.dryRun) refuseEvents(ctx, 'hoist rollback --dry-run');
+      return withEvents(ctx, () => rollback(ctx, o));
+    }),
+  );
 }
 
 async function rollback(ctx: Context, o: { dryRun?: boolean; confirm?: boolean }): Promise<void> {

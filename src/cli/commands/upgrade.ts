@@ -10,6 +10,7 @@ import { resolvePlan } from '../../plan/resolve.js';
 import { checkStoreOutsideCluster } from '../../store/selected-store.js';
 import { type Context, needStateFile } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
+import { refuseEvents, withEvents, withEventsOption } from './events.js';
 import { type Action, parseCount, parseCountOrPercent } from './shared.js';
 
 interface UpgradeOptions {
@@ -22,7 +23,7 @@ interface UpgradeOptions {
 
 /** Registers `upgrade`. */
 export function registerUpgrade(program: Command, run: Action): void {
-  program
+  const cmd = program
     .command('upgrade')
     .description('plan an upgrade of the cluster to IMAGE and run it (or only create it with --manual)')
     .argument('<image>', 'image directory, .tar/.tar.gz of one, or (with --dry-run/--state) an app.yaml')
@@ -30,8 +31,13 @@ export function registerUpgrade(program: Command, run: Action): void {
     .option('--dry-run', 'print the plan that would be built and change nothing')
     .option('--force', 'create the operation even if a node is degraded or the previous upgrade was left unfinished')
     .option('--max-unavailable-workers <n>', 'workers upgraded at once: a count or a percentage like 25%', '1')
-    .option('--parallel <n>', 'nodes handled at once in /init, /bootstrap, /config and /gc (default: all)')
-    .action((image: string, opts: UpgradeOptions, cmd: Command) => run(cmd, (ctx) => upgrade(ctx, image, opts)));
+    .option('--parallel <n>', 'nodes handled at once in /init, /bootstrap, /config and /gc (default: all)');
+  withEventsOption(cmd).action((image: string, opts: UpgradeOptions, cmd: Command) =>
+    run(cmd, (ctx) => {
+      if (opts.dryRun) refuseEvents(ctx, 'hoist upgrade --dry-run');
+      return withEvents(ctx, () => upgrade(ctx, image, opts));
+    }),
+  );
 }
 
 async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Promise<void> {

@@ -1,5 +1,8 @@
 /** `hoist upgrade IMAGE` in automatic mode on a 3-master sandbox: every phase, then the agents go. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishedValidator } from '../../helpers/events-schema.js';
 import { escapeRegex, expectExit, IMAGE_2, leaves, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
 
 describe('kube-side › automatic upgrade', () => {
@@ -17,7 +20,8 @@ describe('kube-side › automatic upgrade', () => {
     const put = await sb.etcdctl(['put', '/kube-side/automatic', 'kept']);
     expect(put.exitCode, put.stderr).toBe(0);
 
-    const run = await sb.hoist(['upgrade', IMAGE_2]);
+    const eventsFile = join(sb.stateDir, 'events.ndjson');
+    const run = await sb.hoist(['upgrade', IMAGE_2, '--events', eventsFile]);
     expectExit(run, 0, 'hoist upgrade');
     expect(run.stdout).toMatch(/Cluster upgrade-demo upgraded from 1\.0\.0 to 2\.0\.0 \(operation \S+\)/);
     expect(run.stderr).toContain('Upgrading cluster from 1.0.0 to 2.0.0');
@@ -31,6 +35,26 @@ describe('kube-side › automatic upgrade', () => {
     expect(all.filter((p) => p.state !== 'completed').map((p) => `${p.id} ${p.state}`)).toEqual([]);
     // Every leaf of the plan was announced as it started.
     for (const leaf of all) expect(run.stderr).toContain(`Executing "${leaf.id}" on ${leaf.node}`);
+
+    // The events stream a CI job reads: valid against the published schema, framed by the
+    // operation's start and finish, one start and one finish per leaf (parallel groups finish in any order).
+    const events = readFileSync(eventsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; phase?: string; operation?: string });
+    const check = publishedValidator();
+    for (const e of events) expect(check(e), JSON.stringify(e)).toBeUndefined();
+    expect(events[0]).toMatchObject({ type: 'operation.started', operation: plan.operation.id, created: true, from: '1.0.0', to: '2.0.0' });
+    expect(events.at(-1)).toMatchObject({ type: 'operation.finished', outcome: 'ok', exitCode: 0, operationState: 'completed' });
+    const per = (type: string) =>
+      events
+        .filter((e) => e.type === type)
+        .map((e) => e.phase)
+        .sort();
+    const ids = all.map((p) => p.id).sort();
+    expect(per('phase.started')).toEqual(ids);
+    expect(per('phase.completed')).toEqual(ids);
+    expect(per('phase.failed')).toEqual([]);
   });
 
   it('leaves the cluster active at 2.0.0', async () => {
