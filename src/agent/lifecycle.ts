@@ -61,12 +61,14 @@ interface Probe {
   loginNode?: { bin: string; version: string };
   /** What `<agent>/node` is now: a link to the node's own Node.js, or a copy of ours by sha256. */
   runtime?: { link: string } | { sha256: string };
+  /** sha256 of the agent bundle on the node, if there is one. */
+  bundle?: string;
   uname: string;
 }
 
 /**
- * Two commands: Node.js is looked up in the login user's environment (a sudo shell has its own
- * PATH), everything under the state dir as root. Each command costs a round trip and a login shell.
+ * Two commands, run at once: Node.js is looked up in the login user's environment (a sudo shell
+ * has its own PATH), everything under the state dir as root. Each costs a login shell.
  */
 async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promise<Probe> {
   const p = paths(node);
@@ -80,9 +82,10 @@ async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promi
     `mkdir -p ${q(p.dir)} && chmod 700 ${q(p.dir)} || exit 1`,
     `echo "pid=$(cat ${q(p.pid)} 2>/dev/null)"`,
     `if [ -L ${rt} ]; then echo "runtime=link $(readlink ${rt})"; elif [ -f ${rt} ]; then s=$(sha256sum ${rt}) && echo "runtime=\${s%% *}"; fi`,
+    `if [ -f ${q(p.bundle)} ]; then s=$(sha256sum ${q(p.bundle)}) && echo "bundle=\${s%% *}"; fi`,
   ].join('\n');
-  const out = (await t.exec(login, { check: true, signal })).stdout.split('\n');
-  out.push(...(await t.exec(root, { sudo: true, check: true, signal })).stdout.split('\n'));
+  const [asLogin, asRoot] = await Promise.all([t.exec(login, { check: true, signal }), t.exec(root, { sudo: true, check: true, signal })]);
+  const out = [...asLogin.stdout.split('\n'), ...asRoot.stdout.split('\n')];
   const value = (key: string): string | undefined => out.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
   const pid = Number.parseInt(value('pid') ?? '', 10);
   const found = value('node');
@@ -94,6 +97,7 @@ async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promi
       ? { loginNode: { bin: found.slice(0, found.lastIndexOf(' ')), version: found.slice(found.lastIndexOf(' ') + 1) } }
       : {}),
     ...(runtime ? { runtime: runtime.startsWith('link ') ? { link: runtime.slice(5) } : { sha256: runtime } } : {}),
+    ...(value('bundle') ? { bundle: value('bundle') } : {}),
     uname: value('uname') ?? '',
   };
 }
@@ -122,8 +126,9 @@ export async function deployAgent(
   const p = paths(node);
   const facts = await probe(t, node, signal);
   const nodeBin = await ensureRuntime(t, facts, p.node, signal);
-  // The bundle is replaced by a rename, so a running agent keeps its file until it is restarted.
-  await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
+  // The bundle is replaced by a rename, so a running agent keeps its file until it is restarted;
+  // one the node already has (same sha256) is not sent again.
+  if (facts.bundle !== artifact.sha256) await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
   const idFile = q(path.posix.join(node.nodeStateDir, 'node.json'));
   const writeIdentity = `cat > ${idFile}.tmp && mv -f ${idFile}.tmp ${idFile}`;
   const stdin = `${JSON.stringify(identity, null, 2)}\n`;

@@ -6,6 +6,8 @@ export interface Row {
   measured: number;
   unit: string;
   target?: number;
+  /** The target is a floor (an efficiency), not a ceiling. */
+  atLeast?: boolean;
 }
 
 /** Runs `fn` and returns its value and how long it took, ms. */
@@ -28,9 +30,10 @@ export function renderRows(rows: Row[]): string {
   const width = Math.max(...rows.map((r) => r.what.length));
   const out = [`${'benchmark'.padEnd(width)}  ${'measured'.padStart(10)}  ${'target'.padStart(10)}  result`];
   for (const r of rows) {
-    const fmt = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.padStart(10);
-    const target = r.target === undefined ? '-'.padStart(10) : `≤${fmt(r.target).trim()}`.padStart(10);
-    const result = r.target === undefined ? 'baseline' : r.measured <= r.target ? 'met' : 'NOT MET';
+    const fmt = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.trimEnd().padStart(10);
+    const target = r.target === undefined ? '-'.padStart(10) : `${r.atLeast ? '≥' : '≤'}${fmt(r.target).trim()}`.padStart(10);
+    const met = r.target !== undefined && (r.atLeast ? r.measured >= r.target : r.measured <= r.target);
+    const result = r.target === undefined ? 'baseline' : met ? 'met' : 'NOT MET';
     out.push(`${r.what.padEnd(width)}  ${fmt(r.measured)}  ${target}  ${result}`);
   }
   return `${out.join('\n')}\n`;

@@ -43,13 +43,39 @@ export async function deployAgents(env: OperationEnv, only?: NodeSettings[], tou
   const artifact = agentArtifact();
   await refuseBusy(env, 'redeploy', only ?? nodes, touch);
   env.progress.line('Deploying agents on cluster nodes');
-  const results = await Promise.allSettled(
-    (only ?? nodes).map(async (node) => {
-      await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), env.signal);
-      env.nodeResult(`Deployed agent on ${node.name} (${node.address})`);
-    }),
-  );
+  const results = await settleBounded(only ?? nodes, DEPLOY_PARALLEL, async (node) => {
+    // A signal of its own per node: the run's signal would otherwise collect a listener per
+    // concurrent command of every node and warn of a leak.
+    const signal = AbortSignal.any([env.signal]);
+    await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), signal);
+    env.nodeResult(`Deployed agent on ${node.name} (${node.address})`);
+  });
   throwFirst(results);
+}
+
+/**
+ * Nodes deployed at once. Every deploy ends in starting a Node.js process and waiting for its
+ * hello; 53 of them at once on a 2-core sandbox host starved each other past the 20 s start
+ * deadline, while a bounded pipeline keeps the uploads of some nodes overlapping the starts of others.
+ */
+const DEPLOY_PARALLEL = 8;
+
+/** `fn` on every item, at most `limit` at once, each settled in item order (as Promise.allSettled). */
+async function settleBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /**

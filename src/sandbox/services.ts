@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { runActionLocally } from '../agent/actions/run-local.js';
 import { hoistVersion } from '../version.js';
 import type { SandboxRecord } from './manifest.js';
+import { signalProcess } from './processes.js';
 
 async function readText(file: string): Promise<string | undefined> {
   return fs.readFile(file, 'utf8').then(
@@ -40,8 +41,8 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 async function stopAgent(stateDir: string, log?: Logger): Promise<void> {
   const pid = Number.parseInt((await readText(path.join(stateDir, 'agent', 'agent.pid'))) ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 1 || !(await cmdline(pid)).includes(stateDir)) return;
-  process.kill(pid, 'SIGTERM');
-  if (!(await waitGone(pid, 5_000))) process.kill(pid, 'SIGKILL');
+  signalProcess(pid, 'SIGTERM');
+  if (!(await waitGone(pid, 5_000))) signalProcess(pid, 'SIGKILL');
   log?.info({ event: 'sandbox.agent.stopped', pid }, `stopped agent pid ${pid}`);
 }
 
@@ -60,8 +61,8 @@ async function stopRuntime(stateDir: string, log?: Logger): Promise<void> {
 async function stopKube(record: SandboxRecord, log?: Logger): Promise<void> {
   const pid = (record as { kube?: { pid?: number } }).kube?.pid;
   if (!pid || !(await cmdline(pid)).includes(path.join(record.dir, 'kube'))) return;
-  process.kill(pid, 'SIGTERM');
-  if (!(await waitGone(pid, 5_000))) process.kill(pid, 'SIGKILL');
+  signalProcess(pid, 'SIGTERM');
+  if (!(await waitGone(pid, 5_000))) signalProcess(pid, 'SIGKILL');
   log?.info({ event: 'sandbox.kube.down', pid }, `stopped the Kubernetes API emulator (pid ${pid})`);
 }
 

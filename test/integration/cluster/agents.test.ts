@@ -1,8 +1,15 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalProcess } from '../../../src/sandbox/processes.js';
 import { hoistVersion } from '../../../src/version.js';
 import { sandboxSshds } from '../ssh/helpers.js';
-import { gone, startCluster, type TestCluster } from './helpers.js';
+import { gone, nodeFile, startCluster, type TestCluster } from './helpers.js';
+
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 
 /** Table rows of `hoist agent status`: name → [address, status, version]. */
 function statusRows(stdout: string): Map<string, string[]> {
@@ -74,14 +81,22 @@ describe('cluster › agents deploy, status, shutdown on real sshd nodes', () =>
     expect(r.stderr).toContain('hint: deploy them with "hoist agent deploy"');
   });
 
-  it('deploys again over the dead agent and every node is Deployed', async () => {
+  it('deploys again over the dead agent and every node is Deployed; a bundle the node has is not sent again, a damaged one is', async () => {
     const before = new Map(await Promise.all(c.record.nodes.map(async (n) => [n.name, await c.agentPid(n.name)] as const)));
+    const bundle = (node: string) => nodeFile(c, node, 'agent', 'hoist-agent.mjs');
+    // The upload replaces the file by a rename: an unchanged inode means nothing was sent.
+    const inodes = new Map(await Promise.all(c.record.nodes.map(async (n) => [n.name, (await fs.stat(bundle(n.name))).ino] as const)));
+    await fs.appendFile(bundle('node-3'), '// damaged\n');
     const r = await c.cli('agent', 'deploy');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(3);
     const status = await c.cli('agent', 'status');
     expect(status.code).toBe(0);
     expect([...statusRows(status.stdout).values()].map((row) => row[1])).toEqual(['Deployed', 'Deployed', 'Deployed']);
+    expect((await fs.stat(bundle('node-1'))).ino).toBe(inodes.get('node-1'));
+    expect((await fs.stat(bundle('node-2'))).ino).toBe(inodes.get('node-2'));
+    expect((await fs.stat(bundle('node-3'))).ino).not.toBe(inodes.get('node-3'));
+    expect(await sha256(bundle('node-3'))).toBe(await sha256(bundle('node-1')));
     // A redeploy replaces every agent, the live ones included.
     for (const n of c.record.nodes) {
       const pid = (await c.agentPid(n.name))!;
