@@ -161,6 +161,8 @@ const AssessmentCheckSchema = z.strictObject({
  */
 export const OsSchema = z.strictObject({
   package: checkedString('an OS package locator name:version like sandbox-os:2.2.0', isLocator),
+  /** How long a node may take to go down and answer again (SSH, agent, new boot id) after its reboot. */
+  rebootTimeoutSeconds: positive.default(600),
   assessment: z
     .strictObject({
       timeoutSeconds: positive.default(300),

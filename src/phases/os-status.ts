@@ -69,7 +69,7 @@ export async function waitForNewBoot(
         ExitCode.phaseFailed,
         {
           node,
-          hint: `check the node's console; once it answers, resume the plan`,
+          hint: `check the node's console; once it answers, run hoist plan resume (a node that needs longer: raise spec.os.rebootTimeoutSeconds in the image)`,
         },
       );
     }

@@ -16,7 +16,7 @@ import { runHook } from './runtime-hooks.js';
 
 const dataOfPhase = (ctx: Pick<PhaseContext, 'phase'>) => dataOf('os-upgrade', ctx);
 
-/** Seconds a node may take to go down and answer again after a reboot. */
+/** Seconds a node may take to go down and answer again after a reboot, unless the image says. */
 export const REBOOT_TIMEOUT_SECONDS = 600;
 
 async function ensurePackage(deps: PhaseDeps, ctx: PhaseContext, node: string, locator: string): Promise<void> {
@@ -30,8 +30,9 @@ async function ensurePackage(deps: PhaseDeps, ctx: PhaseContext, node: string, l
 export async function rebootNode(deps: PhaseDeps, ctx: PhaseContext, node: string, locator: string): Promise<void> {
   const before = (await osStatusOf(deps, ctx, node)).bootId;
   await runHook(deps, ctx, node, locator, 'reboot');
-  ctx.report(`waiting for ${node} to reboot (boot ${before})`);
-  await waitForNewBoot(deps, ctx, node, before, REBOOT_TIMEOUT_SECONDS);
+  const timeout = dataOfPhase(ctx).rebootTimeoutSeconds ?? REBOOT_TIMEOUT_SECONDS;
+  ctx.report(`waiting up to ${timeout} s for ${node} to reboot (boot ${before})`);
+  await waitForNewBoot(deps, ctx, node, before, timeout);
 }
 
 /** Executor of `os-upgrade`. */

@@ -42,6 +42,7 @@ const nodeActions = z.strictObject({
 const osUpgrade = z.strictObject({
   from: z.string().min(1),
   to: locator,
+  rebootTimeoutSeconds: z.number().positive().optional(),
   assessment: z.strictObject({
     timeoutSeconds: z.number().positive(),
     checks: z.array(z.strictObject({ name: z.string().min(1), run: z.union([z.string().min(1), z.array(z.string()).min(1)]) })),

@@ -28,6 +28,8 @@ export interface OsImageFacts {
   /** OS package locator, `sandbox-os:2.2.0`. */
   package: string;
   assessment: { timeoutSeconds: number; checks: { name: string; run: string | string[] }[] };
+  /** Bound of each reboot, from going down to answering on the new boot (default 600). */
+  rebootTimeoutSeconds?: number;
 }
 
 /** An intermediate version the image can step through: its runtime and what it upgrades from. */

@@ -51,7 +51,12 @@ const osUpgrade: Step = (f, n) =>
     description: `Upgrade the OS of node "${n.name}" and reboot it`,
     node: n.name,
     server: n.name,
-    data: { from: nodeOs(f.input, n) ?? 'unknown', to: f.input.target.os!.package, assessment: f.input.target.os!.assessment },
+    data: {
+      from: nodeOs(f.input, n) ?? 'unknown',
+      to: f.input.target.os!.package,
+      assessment: f.input.target.os!.assessment,
+      ...(f.input.target.os!.rebootTimeoutSeconds === undefined ? {} : { rebootTimeoutSeconds: f.input.target.os!.rebootTimeoutSeconds }),
+    },
   });
 
 /** Waits for the node's verdict on its trial boot: a pass makes the slot permanent. */

@@ -4,13 +4,16 @@
  * slot, each node reboots (every process of it stops; it comes back with a new boot id) and
  * assesses its trial boot. An image whose assessment fails makes node-1 fall back to its old
  * slot by itself and fails the phase with the check's output; plan rollback + hoist rollback
- * bring the cluster back. A passing image leaves every node on the new release, etcd whole.
+ * bring the cluster back. A node that stays down after its reboot fails os-upgrade once the
+ * image's reboot timeout passes; switched on again, it boots the trial slot and plan resume
+ * finishes: every node on the new release, etcd whole.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExit, leaves, RUNTIME_1, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
+import { expectExit, hoistIn, leaves, RUNTIME_1, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 
 const OS_IMAGE = fileURLToPath(new URL('../../../fixtures/images/upgrade-demo-1.1.0', import.meta.url));
 const FAILING_IMAGE = fileURLToPath(new URL('../../../fixtures/images/upgrade-demo-1.1.0-failing-boot', import.meta.url));
@@ -84,10 +87,28 @@ describe('upgrade kinds › OS image upgrade with A/B slots, reboot and boot ass
     expect((await sb.health(sb.nodes[0]!.address)).status).toBe('healthy');
   });
 
-  it('a passing image leaves every node on the new release with a new boot id, etcd healthy and whole', async () => {
+  it('a node that does not come back fails os-upgrade after the image's reboot timeout; once it boots, plan resume finishes', async () => {
+    // The same image, with a reboot bound short enough for a test.
+    const image = await fs.mkdtemp(path.join(os.tmpdir(), 'hoist-os-image-'));
+    await fs.cp(OS_IMAGE, image, { recursive: true });
+    const manifest = path.join(image, 'app.yaml');
+    await fs.writeFile(manifest, (await fs.readFile(manifest, 'utf8')).replace(/^( {2}os:.*\n)/m, '$1    rebootTimeoutSeconds: 15\n'));
+    // node-1 goes down for its reboot and stays down: its reboot powers it off, nothing more.
+    const reboot = path.join(sb.dir, 'nodes', 'node-1', 'sbin', 'reboot');
+    const original = await fs.readFile(reboot, 'utf8');
+    await fs.writeFile(reboot, original.replace(' sandbox reboot-node ', ' sandbox stop-node '));
     const before = await bootIds();
-    // Both workers reboot at once, in the window.
-    expectExit(await sb.hoist(['upgrade', OS_IMAGE, '--max-unavailable-workers', '2']), 0, 'hoist upgrade');
+    const run = await sb.hoist(['upgrade', image, '--max-unavailable-workers', '2']);
+    expect(run.exitCode, run.stderr).toBe(6);
+    expect(run.stderr).toContain('node node-1 did not come back from its reboot within 15 s');
+    const failed = leaves((await sb.plan()).phases).find((p) => p.id === '/masters/node-1/os-upgrade')!;
+    expect(failed).toMatchObject({ state: 'failed', error: { code: 'ERR_NODE_REBOOT_TIMEOUT' } });
+    expect(leaves((await sb.plan()).phases).find((p) => p.id === '/masters/node-2/drain')!.state).toBe('unstarted');
+
+    // The machine is switched on again: it boots the slot it was to try once, which passes.
+    await fs.writeFile(reboot, original);
+    expectExit(await hoistIn(sb.stateDir, ['sandbox', 'reboot-node', 'node-1', '--dir', sb.dir]), 0, 'sandbox reboot-node');
+    expectExit(await sb.hoist(['plan', 'resume']), 0, 'hoist plan resume');
     for (const n of sb.nodes) {
       const r = await report(n.name);
       expect(r, n.name).toMatchObject({ release: '2.2.0', activeSlot: 'b', defaultSlot: 'b', assessment: { slot: 'b', state: 'passed' } });
