@@ -87,7 +87,7 @@ describe('upgrade kinds › OS image upgrade with A/B slots, reboot and boot ass
     expect((await sb.health(sb.nodes[0]!.address)).status).toBe('healthy');
   });
 
-  it('a node that does not come back fails os-upgrade after the image's reboot timeout; once it boots, plan resume finishes', async () => {
+  it('a node that does not come back fails os-upgrade once the reboot timeout of the image passes; once it boots, plan resume finishes', async () => {
     // The same image, with a reboot bound short enough for a test.
     const image = await fs.mkdtemp(path.join(os.tmpdir(), 'hoist-os-image-'));
     await fs.cp(OS_IMAGE, image, { recursive: true });
