@@ -1,5 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Integration files that go deeper than `npm test` has time for on two cores: `npm run test:long`.
+ * What they check has its slice in `npm test`: Ctrl-C mid-phase in the ownership suite and kill -9
+ * in the kill-points slice; every node-side phase runs in the walkthrough and its rollbacks in the
+ * rollback and broken-runtime suites.
+ */
+const LONG = ['test/integration/interrupt/interrupt.test.ts', 'test/integration/node-side/phases.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -18,12 +26,22 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // Whole upgrades of each upgrade kind take minutes each: `npm run test:upgrade-kinds`.
-          exclude: ['test/integration/upgrade-kinds/**'],
+          exclude: ['test/integration/upgrade-kinds/**', ...LONG],
           environment: 'node',
           // Real sshd and etcd processes are shared per file; running files one at a time keeps
           // loopback addresses and ports from colliding.
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'long',
+          include: LONG,
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 300_000,
           hookTimeout: 180_000,
         },
       },
