@@ -59,7 +59,7 @@ export const nodeProbeAction = defineAction({
         await execHookAction.run(quiet, params);
         result.health = { healthy: true, message: tail().at(-1) ?? 'healthy', tail: tail() };
       } catch (err) {
-        result.health = { healthy: false, message: tail().at(-1) ?? (err as Error).message, tail: tail() };
+        result.health = { healthy: false, message: failureMessage(err, tail().at(-1)), tail: tail() };
       }
     }
     if (p.kubeNodes) {
@@ -69,3 +69,15 @@ export const nodeProbeAction = defineAction({
     return result;
   },
 });
+
+/**
+ * Why a health hook failed. One that exited non-zero said so on its last line (the hook contract);
+ * one that was killed (its timeout, the agent stopping) did not, whatever it printed last, which
+ * may even be "healthy" when the kill came just after.
+ */
+function failureMessage(err: unknown, last: string | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const exited = (err as { code?: unknown }).code === 'ERR_HOOK_FAILED' && /exited with code/.test(message);
+  if (exited && last) return last;
+  return last ? `${message} (its last line: ${last})` : message;
+}

@@ -181,6 +181,18 @@ describe('agent actions', () => {
       expect((noHook as Error).message).toMatch(/no hook "uninstall" \(it declares: install, health\)/);
     });
 
+    it('node.probe reports a health hook killed at its timeout as such, even when its last line said healthy', async () => {
+      await writePackage(t.stateDir, 'slow', '1.0.0', { health: { run: 'echo "runtime is healthy"; sleep 30' } });
+      const slow = (await client.run('node.probe', { health: 'slow:1.0.0', timeoutSeconds: 1 })) as {
+        health: { healthy: boolean; message: string };
+      };
+      expect(slow.health.healthy).toBe(false);
+      expect(slow.health.message).toMatch(/did not finish within 1 s and was killed \(its last line: runtime is healthy\)/);
+      await writePackage(t.stateDir, 'sick', '1.0.0', { health: { run: 'echo "etcd member unhealthy"; exit 1' } });
+      const sick = (await client.run('node.probe', { health: 'sick:1.0.0' })) as { health: { healthy: boolean; message: string } };
+      expect(sick.health).toMatchObject({ healthy: false, message: 'etcd member unhealthy' });
+    });
+
     it('refuses package references that could leave the package store', async () => {
       for (const ref of ['../etc:1', 'x:../../y', 'nocolon', 'a/b:1']) {
         await expect(client.run('exec.hook', { package: ref, hook: 'install' })).rejects.toMatchObject({ code: 'ERR_AGENT_BAD_PARAMS' });
