@@ -99,11 +99,16 @@ export class Engine {
   /** Runs a phase (leaf or group) with Gravity's eligibility rules. */
   protected async runPhase(phase: Phase, flags: RunFlags, explicit: boolean): Promise<void> {
     const state = this.state.stateOf(phase.id);
-    if (state === 'completed') {
-      if (explicit) this.opts.logger.info({ event: 'phase.skip', phase: phase.id }, 'phase already completed');
-      return;
-    }
     const isGroup = !!phase.phases?.length;
+    if (state === 'completed') {
+      // Gravity's `plan execute --force` of a completed phase runs it again; only a named leaf does.
+      if (!(explicit && flags.force && !isGroup)) {
+        if (explicit) this.alreadyCompleted(phase);
+        return;
+      }
+      this.opts.progress.line(`Phase "${phase.id}" is completed; running it again because of --force`);
+      this.opts.logger.warn({ event: 'phase.force', phase: phase.id }, 'completed phase re-run with --force');
+    }
     if (isGroup && flags.force && !flags.resume) {
       throw new StateError('ERR_FORCE_COMPOSITE', `cannot use force with composite phase "${phase.id}"`, {
         phase: phase.id,
@@ -133,6 +138,12 @@ export class Engine {
       return;
     }
     await this.runLeaf(phase, flags);
+  }
+
+  private alreadyCompleted(phase: Phase): void {
+    this.opts.logger.info({ event: 'phase.skip', phase: phase.id }, 'phase already completed');
+    const again = phase.phases?.length ? '' : ` (--force runs it again)`;
+    this.opts.progress.line(`Phase "${phase.id}" is already completed: nothing to do${again}`);
   }
 
   private checkInProgress(phase: Phase, flags: RunFlags): void {

@@ -41,6 +41,10 @@ export class PlanState {
     leaf.change = change;
     if (change.state === 'in_progress' && change.action !== 'rollback') leaf.applied = true;
     if (change.state === 'rolled_back') leaf.applied = false;
+    // A state set by hand is the operator's word on what is in place: completed means the work
+    // is there (a rollback undoes it), unstarted that nothing is.
+    if (change.override && change.state === 'completed') leaf.applied = true;
+    if (change.override && change.state === 'unstarted') leaf.applied = false;
   }
 
   phase(id: string): Phase | undefined {

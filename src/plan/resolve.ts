@@ -51,6 +51,7 @@ function resolvePhase(phase: Phase, latest: Map<string, PlanChange>, isOwnerAliv
   const view: PhaseView = { ...rest, state: change.state, updated: change.at };
   if (change.error) view.error = change.error;
   if (change.owner) view.owner = change.owner;
+  if (change.override) view.override = change.override;
   if (change.state === 'in_progress' && isOwnerAlive && !isOwnerAlive(change.owner)) view.interrupted = true;
   return view;
 }

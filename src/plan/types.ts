@@ -84,6 +84,15 @@ export interface PlanChange {
   action?: 'execute' | 'rollback';
   error?: PhaseError;
   owner?: ExecutorOwner;
+  /** Set by hand (`hoist plan set`), not by running the phase. */
+  override?: PhaseOverride;
+}
+
+/** A state an operator set by hand, and why. */
+export interface PhaseOverride {
+  reason: string;
+  /** `user@host` of the command that set it. */
+  by: string;
 }
 
 /** A phase with its resolved state. */
@@ -95,6 +104,8 @@ export interface PhaseView extends Omit<Phase, 'phases'> {
   owner?: ExecutorOwner;
   /** In progress, but the process that owned it is gone: `resume` re-runs it. */
   interrupted?: boolean;
+  /** The state was set by hand (`hoist plan set`). */
+  override?: PhaseOverride;
   phases?: PhaseView[];
 }
 

@@ -41,6 +41,7 @@ export const planChangeSchema = z.looseObject({
   at: timestamp,
   error: phaseErrorSchema.optional(),
   owner: executorOwnerSchema.optional(),
+  override: z.looseObject({ reason: z.string().min(1), by: z.string() }).optional(),
 });
 
 /** `cluster.json`. */

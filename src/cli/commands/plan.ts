@@ -2,8 +2,17 @@
 import type { Command } from 'commander';
 import { StateError, UsageError } from '../../errors.js';
 import { finishOperation } from '../../operation/finish.js';
+import {
+  checkOverride,
+  type OverrideRequest,
+  overridePhase,
+  refuseGroup,
+  SETTABLE_STATES,
+  type SettableState,
+} from '../../operation/override.js';
 import { type PhaseAction, runPhases } from '../../operation/run.js';
 import { findPhase } from '../../plan/query.js';
+import type { Phase } from '../../plan/types.js';
 import { printable } from '../../text.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
@@ -58,6 +67,23 @@ export function registerPlan(program: Command, run: Action): void {
     .option('--force', 'take the cluster lease over even from a holder that looks alive (you know it is gone); it can write nothing more')
     .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => onPlan(ctx, { kind: 'resume', force: !!o.force })));
   plan
+    .command('set')
+    .description("set a leaf phase's state by hand, recorded with the reason (shown by plan and status history); nothing runs")
+    .requiredOption('--phase <id>', 'leaf phase id, e.g. /masters/node-1/drain')
+    .option('--state <state>', `the state to record: ${SETTABLE_STATES.join(', ')}`)
+    .requiredOption('--reason <text>', 'why: kept in the changelog and the status history')
+    .action((o: { phase: string; reason: string }, cmd: Command) => {
+      // The global --state (a state file) takes the option wherever it stands on the command line;
+      // here it is the phase's new state, as in Gravity's `plan set`, and no state file is read.
+      const root = cmd.parent?.parent;
+      const state = root?.getOptionValue('state') as string | undefined;
+      root?.setOptionValue('state', undefined);
+      return run(cmd, (ctx) => {
+        refuseEvents(ctx, 'hoist plan set');
+        return setPhase(ctx, { phase: checkId(o.phase), state: settableState(state), reason: o.reason });
+      });
+    });
+  plan
     .command('complete')
     .description('finish the operation: completed if every phase completed, failed if nothing is applied')
     .option('--force', 'close a partly applied operation as failed (the cluster stays partly upgraded)')
@@ -100,15 +126,7 @@ async function actOnPlan(ctx: Context, action: PhaseAction): Promise<void> {
       hint: 'give the inventory instead (-c FILE); under --state, "hoist plan" shows the plan and "hoist plan complete" closes it',
     });
   }
-  if ('phase' in action && action.phase !== '/') {
-    const op = await ctx.operation();
-    if (!findPhase((await ctx.store().getPlan(op.cluster, op.id)).phases, action.phase)) {
-      throw new StateError('ERR_PHASE_NOT_FOUND', `phase "${action.phase}" not found in the plan of operation ${op.id}`, {
-        phase: action.phase,
-        hint: 'run "hoist plan" to see the phase ids of the operation',
-      });
-    }
-  }
+  if ('phase' in action && action.phase !== '/') await phaseInPlan(ctx, action.phase);
   const id = await ctx.operationIdArg();
   const ref = { cluster: await ctx.clusterName(), ...(id ? { id } : {}) };
   const outcome = await runPhases(ctx, ref, action);
@@ -125,6 +143,42 @@ async function actOnPlan(ctx: Context, action: PhaseAction): Promise<void> {
       `Operation ${done.operation.id} ${done.operation.state}; cluster ${done.cluster.name} is ${done.cluster.status} at ${done.cluster.image.version}.\n`,
     );
   }
+}
+
+/** The phase of the operation acted on, or ERR_PHASE_NOT_FOUND before the lease is taken or a log line written. */
+async function phaseInPlan(ctx: Context, id: string): Promise<Phase> {
+  const op = await ctx.operation();
+  const phase = findPhase((await ctx.store().getPlan(op.cluster, op.id)).phases, id);
+  if (!phase) {
+    throw new StateError('ERR_PHASE_NOT_FOUND', `phase "${id}" not found in the plan of operation ${op.id}`, {
+      phase: id,
+      hint: 'run "hoist plan" to see the phase ids of the operation',
+    });
+  }
+  return phase;
+}
+
+function settableState(value: string | undefined): SettableState {
+  const states: readonly string[] = SETTABLE_STATES;
+  if (value !== undefined && states.includes(value)) return value as SettableState;
+  throw new UsageError(
+    'ERR_USAGE_PLAN_SET_STATE',
+    value === undefined
+      ? '"hoist plan set" needs --state: the state to record'
+      : `--state "${printable(value, 80)}" is not a state "hoist plan set" records`,
+    { hint: `give --state ${SETTABLE_STATES.join('|')} (plan set reads no state file; name the inventory with -c)` },
+  );
+}
+
+async function setPhase(ctx: Context, req: OverrideRequest): Promise<void> {
+  checkOverride(req);
+  // Refused before the lease is taken or a log line written, as the workflow would refuse them.
+  refuseGroup(await phaseInPlan(ctx, req.phase));
+  const id = await ctx.operationIdArg();
+  const done = await overridePhase(ctx, { cluster: await ctx.clusterName(), ...(id ? { id } : {}) }, req);
+  if (ctx.json) ctx.outJson({ ...done, reason: req.reason.trim() });
+  else
+    ctx.out(`Phase "${done.phase}" set to ${done.to} by hand (it was ${done.from}); recorded in the plan and in "hoist status history".\n`);
 }
 
 async function complete(ctx: Context, force: boolean): Promise<void> {

@@ -39,7 +39,8 @@ export function formatUpdated(iso: string | undefined): string {
 }
 
 function stateName(p: PhaseView): string {
-  return p.interrupted && p.state === 'in_progress' ? 'Interrupted' : NAMES[p.state];
+  if (p.interrupted && p.state === 'in_progress') return 'Interrupted';
+  return p.override ? `${NAMES[p.state]} (set by hand)` : NAMES[p.state];
 }
 
 /** Lays out rows so each column is as wide as its widest cell plus the gap. */
@@ -76,7 +77,7 @@ export function renderPlanTable(view: PlanView): string {
     }
   };
   visit(view.phases, 0);
-  return `${columns(rows)}\n${failureNote(view)}`;
+  return `${columns(rows)}\n${overrideNote(view)}${failureNote(view)}`;
 }
 
 /** `Phase State Updated` with full ids. */
@@ -92,7 +93,23 @@ export function renderPlanShort(view: PlanView): string {
     }
   };
   visit(view.phases);
-  return `${columns(rows)}\n${failureNote(view)}`;
+  return `${columns(rows)}\n${overrideNote(view)}${failureNote(view)}`;
+}
+
+/** Lists the states set by hand (`hoist plan set`), with who set them and why. */
+function overrideNote(view: PlanView): string {
+  const lines: string[] = [];
+  const visit = (phases: PhaseView[]): void => {
+    for (const p of phases) {
+      if (p.phases?.length) visit(p.phases);
+      else if (p.override) {
+        const o = p.override;
+        lines.push(`\t${p.id}: ${NAMES[p.state]} by ${o.by} at ${formatUpdated(p.updated)}: ${printable(o.reason, 300)}\n`);
+      }
+    }
+  };
+  visit(view.phases);
+  return lines.length ? `\nSet by hand ("hoist plan set"):\n${lines.join('')}` : '';
 }
 
 /** Explains the first failed leaf under the table, as Gravity did. */
@@ -124,6 +141,8 @@ interface JsonPhase {
   parallel?: number;
   updated: string | null;
   error: { code: string; message: string } | null;
+  /** The state was set by hand: why and by whom. */
+  override?: { reason: string; by: string };
   /** What the phase would do (dry runs). */
   does?: string;
   phases: JsonPhase[];
@@ -149,6 +168,7 @@ export function planDocument(
     ...(p.parallel !== undefined ? { parallel: p.parallel } : {}),
     updated: p.updated ?? null,
     error: p.error ?? null,
+    ...(p.override ? { override: p.override } : {}),
     ...(does?.has(p.id) ? { does: does.get(p.id) } : {}),
     phases: (p.phases ?? []).map(map),
   });
