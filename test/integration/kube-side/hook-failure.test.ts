@@ -2,7 +2,8 @@
  * An app's update hook Job that fails during an automatic upgrade: the upgrade stops with exit 6
  * at that phase and says what to do next. The operation's image is pinned: a hook "fixed" by
  * editing the image's source directory is refused (exit 3) before anything runs, and with the
- * image put back `hoist plan resume` runs the same hook again and stops at it again.
+ * image put back `hoist plan resume` runs the same hook again and stops at it again; set completed
+ * by hand (`hoist plan set`), the resume finishes, and the status history tells it all in order.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -105,5 +106,36 @@ describe('kube-side › a failing hook Job, fixed and resumed', () => {
     expect(phaseMap((await sb.plan()).phases).get(PHASE)!.state).toBe('failed');
     const status = JSON.parse((await sb.hoist(['status', '-o', 'json'])).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ status: 'updating', installedVersion: '1.0.0' });
+  });
+
+  it('set completed by hand, the hook phase lets plan resume finish the upgrade; status history lists every event in order', {
+    timeout: 300_000,
+  }, async () => {
+    const set = await sb.hoist(['plan', 'set', '--phase', PHASE, '--state', 'completed', '--reason', 'logging-app updated by hand']);
+    expectExit(set, 0, 'hoist plan set');
+    expect((await sb.hoist(['plan'])).stdout).toContain(`${PHASE}: Completed by `);
+    const resume = await sb.hoist(['plan', 'resume']);
+    expectExit(resume, 0, 'hoist plan resume after the override');
+    expect(resume.stderr).not.toContain(`Executing "${PHASE}"`);
+    expect(resume.stdout).toContain('completed; cluster upgrade-demo is active at 2.0.0');
+
+    const history = await sb.hoist(['status', 'history', '-o', 'json']);
+    expectExit(history, 0, 'hoist status history');
+    const events = (JSON.parse(history.stdout) as { events: { type: string; phase?: string; by: { command: string } }[] }).events;
+    expect(events.map((e) => `${e.type} ${e.phase ?? ''} by ${e.by.command.replace(/ \/.*$/, '')}`.replace('  ', ' '))).toEqual([
+      'operation.started by hoist upgrade',
+      `phase.failed ${PHASE} by hoist upgrade`,
+      `phase.failed ${PHASE} by hoist plan resume`,
+      `override ${PHASE} by hoist plan set`,
+      'operation.completed by hoist plan resume',
+    ]);
+    const text = (await sb.hoist(['status', 'history'])).stdout.trim().split('\n');
+    expect(text.map((l) => /\[([^\]]+)\]/.exec(l)?.[1])).toEqual([
+      'Operation Started',
+      'Phase Failed',
+      'Phase Failed',
+      'Manual Override',
+      'Operation Completed',
+    ]);
   });
 });
