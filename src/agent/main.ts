@@ -105,7 +105,7 @@ async function runOnce(stateDir: string, action: string, version: string): Promi
 }
 
 /** What `--once` may run: actions that only read the node (a health hook only looks). */
-const ONCE_ACTIONS = new Set(['facts', 'node.probe']);
+const ONCE_ACTIONS = new Set(['facts', 'node.probe', 'report.collect']);
 
 // Detached hook processes and grace timers must not keep a stopped agent alive.
 agentMain(process.argv.slice(2)).then(

@@ -20,7 +20,7 @@ import { type NodeLease, nodeLeaseSchema, type Request } from './protocol.js';
 export const NODE_LEASE_TTL_MS = 60 * 60 * 1000;
 
 /** Actions that only read the node: allowed to anyone, whoever holds the lease. */
-const READ_ONLY = new Set(['facts', 'node.probe', 'check.tmp', 'check.time', 'check.disk-write']);
+const READ_ONLY = new Set(['facts', 'node.probe', 'report.collect', 'check.tmp', 'check.time', 'check.disk-write']);
 
 /** Renewals closer together than this only move the in-memory heartbeat. */
 const PERSIST_EVERY_MS = 30_000;

@@ -82,7 +82,8 @@ export function clusterHealth(nodes: NodeStatus[]): ClusterHealth {
   return { state: failures.length ? 'degraded' : 'healthy', failures };
 }
 
-type Call = <T>(action: string, params: Record<string, unknown>) => Promise<T>;
+/** Runs a read-only agent action on one node. */
+export type Call = <T>(action: string, params: Record<string, unknown>) => Promise<T>;
 
 function emptyStatus(node: NodeSettings): NodeStatus {
   return {
@@ -98,32 +99,50 @@ function emptyStatus(node: NodeSettings): NodeStatus {
   };
 }
 
-/** One node: through its agent, else a one-off run whose bundle is removed before returning. */
-async function readNode(deps: NodeReadDeps, node: NodeSettings, kube: boolean): Promise<{ status: NodeStatus; kube?: KubeReading }> {
-  const status = emptyStatus(node);
-  let once: OnceSession | undefined;
-  let call: Call;
+/** How a node is reached for read-only actions: its agent, or a one-off run (close removes it). */
+export interface NodeCall {
+  agent: NodeStatus['agent'];
+  call: Call;
+  close(): Promise<void>;
+}
+
+/**
+ * Reaches a node through its agent, else through a one-off run whose bundle `close` removes;
+ * throws when the node cannot be reached at all.
+ */
+export async function openNodeCall(deps: NodeReadDeps, node: NodeSettings): Promise<NodeCall> {
   try {
     const info = (await hasAgentSocket(deps, node)) ? await deps.agents.hello(node.name) : undefined;
     if (!info) throw new HoistError('ERR_AGENT_OFFLINE', `no agent socket on ${node.name}`, ExitCode.unreachable);
-    status.agent = { state: 'running', version: info.version };
-    call = (action, params) => deps.agents.run(node.name, action, params, deps.signal ? { signal: deps.signal } : {});
+    return {
+      agent: { state: 'running', version: info.version },
+      call: (action, params) => deps.agents.run(node.name, action, params, deps.signal ? { signal: deps.signal } : {}),
+      close: async () => undefined,
+    };
   } catch (err) {
-    if (!(HoistError.isHoistError(err) && err.code === 'ERR_AGENT_OFFLINE')) {
-      status.failures.push({ probe: 'agent', message: messageOf(err) });
-      return { status };
-    }
-    status.agent = { state: 'none', version: null };
-    once = new OnceSession(deps.pool.get(node.name), node, deps.artifact, deps.signal);
-    const session = once;
-    call = (action, params) => session.run(action, params);
+    if (!(HoistError.isHoistError(err) && err.code === 'ERR_AGENT_OFFLINE')) throw err;
+    const once = new OnceSession(deps.pool.get(node.name), node, deps.artifact, deps.signal);
+    return { agent: { state: 'none', version: null }, call: (action, params) => once.run(action, params), close: () => once.close() };
   }
+}
+
+/** One node: through its agent, else a one-off run whose bundle is removed before returning. */
+async function readNode(deps: NodeReadDeps, node: NodeSettings, kube: boolean): Promise<{ status: NodeStatus; kube?: KubeReading }> {
+  const status = emptyStatus(node);
+  let access: NodeCall;
   try {
-    await probeNode(deps, status, call);
+    access = await openNodeCall(deps, node);
+  } catch (err) {
+    status.failures.push({ probe: 'agent', message: messageOf(err) });
+    return { status };
+  }
+  status.agent = access.agent;
+  try {
+    await probeNode(deps, status, access.call);
     if (!kube) return { status };
-    return { status, kube: await readKube(node.name, call) };
+    return { status, kube: await readKube(node.name, access.call) };
   } finally {
-    await once?.close();
+    await access.close();
   }
 }
 
@@ -207,7 +226,7 @@ function addKube(statuses: NodeStatus[], kube: KubeReading): void {
 }
 
 /** The installed manifest's version and runtime package name; a damaged one reads as unknown. */
-function manifestFacts(text: string | null, node: string): { version: string | null; runtime: string } {
+export function manifestFacts(text: string | null, node: string): { version: string | null; runtime: string } {
   if (!text) return { version: null, runtime: 'runtime' };
   try {
     const m = manifestFromText(text, `${node}:installed/app.yaml`);

@@ -12,6 +12,7 @@ import { factsAction } from './node-facts.js';
 import { operationGcAction, operationInitAction, operationRemoveAction } from './operation.js';
 import { packageLabelAction, packagePutAction, packageRemoveAction } from './package-store.js';
 import { nodeProbeAction } from './probe.js';
+import { reportCollectAction } from './report.js';
 import type { Action } from './types.js';
 
 /** Every action the agent knows, by name. */
@@ -32,6 +33,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     installedRevertAction,
     kubeRunAction,
     nodeProbeAction,
+    reportCollectAction,
   ].map((a) => [a.name, a as Action]),
 );
 
@@ -49,4 +51,5 @@ export type { OperationGcResult, OperationInitResult } from './operation.js';
 export type { OsStatus } from './os-status.js';
 export type { PackagePutResult } from './package-store.js';
 export type { HealthProbe, ProbeResult } from './probe.js';
+export type { ReportFile, ReportResult } from './report.js';
 export type { Action, ActionContext } from './types.js';

@@ -3,10 +3,14 @@
  * agent runs that leave nothing on the nodes), a node whose runtime service was killed shows as
  * degraded there and stops `hoist upgrade` (exit 4, naming the node and the probe), and
  * `upgrade --force` goes on and records the override in the operation; `status history` lists
- * the transition and the forced start.
+ * the transition and the forced start. `hoist report` with one node down collects the others
+ * (agent log, execution records, etcd state, runtime logs, kubectl's view), notes the one down in
+ * its index, and carries no secret planted in a log.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { x } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExit, IMAGE_2, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 import { processes } from '../ssh/helpers.js';
@@ -109,4 +113,62 @@ describe('operator view › status reads the nodes, the health gate refuses a de
     expect(events.events.map((e) => e.type)).toEqual(['node.degraded', 'operation.started', 'override']);
     expect(events.events[2]!.operation).toBe(active.id);
   });
+
+  it("hoist report with node-3 down holds the other nodes' agent logs and etcd state, notes node-3, and no planted secret", {
+    timeout: 300_000,
+  }, async () => {
+    // Secrets that a log line or a service happened to print.
+    const now = Date.now();
+    appendFileSync(
+      join(nodeDir('node-1'), 'agent', 'agent.log'),
+      `{"level":30,"time":${now},"msg":"connecting with password=planted-agent-secret"}\n`,
+    );
+    appendFileSync(
+      join(nodeDir('node-2'), 'runtime', 'service.log'),
+      'api_token: planted-runtime-secret\n-----BEGIN RSA PRIVATE KEY-----\nplanted-key-body\n-----END RSA PRIVATE KEY-----\n',
+    );
+    expectExit(await sb.hoist(['sandbox', 'stop-node', 'node-3']), 0, 'sandbox stop-node node-3');
+
+    const file = join(sb.stateDir, 'report.tar.gz');
+    const run = await sb.hoist(['report', '--file', file, '--since', '1h']);
+    expectExit(run, 0, 'hoist report with a node down');
+    expect(run.stderr).toMatch(/node-3: unreachable: .* \(noted in index\.json\)/);
+
+    const out = mkdtempSync(join(tmpdir(), 'hoist-report-'));
+    await x({ file, cwd: out });
+    const files = listFiles(out);
+    for (const node of ['node-1', 'node-2']) {
+      expect(files, node).toContain(`nodes/${node}/agent/agent.log`);
+      expect(files, node).toContain(`nodes/${node}/etcd/state.json`);
+      expect(files, node).toContain(`nodes/${node}/packages/index.json`);
+      expect(files, node).toContain(`nodes/${node}/runtime/service.log`);
+      expect(JSON.parse(readFileSync(join(out, 'nodes', node, 'runtime-health.json'), 'utf8'))).toMatchObject({
+        healthy: expect.any(Boolean),
+      });
+    }
+    expect(files.some((f) => f.startsWith('nodes/node-1/agent/executions/'))).toBe(true);
+    expect(files.filter((f) => f.startsWith('nodes/node-3/'))).toEqual([]);
+    expect(readFileSync(join(out, 'nodes', 'node-1', 'kube', 'get-nodes.txt'), 'utf8')).toMatch(/^node-2\s+Ready/m);
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { nodes: { name: string; state: string; error?: string }[] };
+    expect(index.nodes.map((n) => [n.name, n.state])).toEqual([
+      ['node-1', 'collected'],
+      ['node-2', 'collected'],
+      ['node-3', 'unreachable'],
+    ]);
+    expect(index.nodes[2]!.error).toBeTruthy();
+    // Each node's part stays within its bound (640 KiB), and nothing planted got through.
+    for (const node of ['node-1', 'node-2']) {
+      const bytes = files.filter((f) => f.startsWith(`nodes/${node}/`)).reduce((sum, f) => sum + statSync(join(out, f)).size, 0);
+      expect(bytes, node).toBeLessThanOrEqual(640 * 1024);
+    }
+    const all = files.map((f) => readFileSync(join(out, f), 'utf8')).join('\n');
+    for (const secret of ['planted-agent-secret', 'planted-runtime-secret', 'planted-key-body']) expect(all).not.toContain(secret);
+    expect(readFileSync(join(out, 'nodes', 'node-1', 'agent', 'agent.log'), 'utf8')).toContain('connecting with password=[REDACTED]');
+  });
 });
+
+function listFiles(root: string, dir = ''): string[] {
+  return readdirSync(join(root, dir)).flatMap((n) =>
+    statSync(join(root, dir, n)).isDirectory() ? listFiles(root, join(dir, n)) : [join(dir, n)],
+  );
+}

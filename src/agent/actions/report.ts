@@ -1,0 +1,162 @@
+/**
+ * `report.collect`: what `hoist report` takes from a node, read-only. The agent log (its lines
+ * since the cutoff), the execution records changed since then, the runtime's logs
+ * (`<stateDir>/runtime/*.log`, the runtime package's log directory), the package store index,
+ * the etcd member's state and the runtime health hook's verdict (which on a master includes the
+ * etcd member's health), and, when asked, kubectl's view of the cluster. Every text is redacted
+ * here, before it leaves the node, and the whole answer is bounded (it travels as one protocol
+ * line): each file keeps its newest part, and files past the budget are only named.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { redact } from '../redact.js';
+import { kubeRunAction } from './kube-run.js';
+import { nodeProbeAction } from './probe.js';
+import { defineAction } from './types.js';
+
+/** One collected file, by its path in the node's part of the archive. */
+export interface ReportFile {
+  path: string;
+  text: string;
+  /** Bytes dropped from the front to stay within the budget. */
+  truncated: number;
+}
+
+/** Result of `report.collect`. */
+export interface ReportResult {
+  files: ReportFile[];
+  /** Files left out because the node's budget was spent. */
+  omitted: string[];
+}
+
+/** Bytes a node may send in all (the protocol's line is 1 MiB; JSON escaping needs room). */
+export const REPORT_MAX_BYTES = 640 * 1024;
+
+export const reportCollectAction = defineAction({
+  name: 'report.collect',
+  description: 'collect logs, execution records and state for hoist report (read-only)',
+  params: z.object({
+    /** Only log lines and execution records from this time on (ISO); everything when absent. */
+    since: z.string().max(64).optional(),
+    maxBytes: z.number().int().positive().max(REPORT_MAX_BYTES).default(REPORT_MAX_BYTES),
+    /** The installed runtime package ("runtime:7.0.35-11706") whose health hook is asked. */
+    health: z.string().min(1).max(256).optional(),
+    kube: z.boolean().default(false),
+  }),
+  async run(ctx, p): Promise<ReportResult> {
+    const since = p.since ? Date.parse(p.since) : 0;
+    const budget = new Budget(p.maxBytes);
+    const dir = ctx.stateDir;
+    // Smallest and most telling first: the budget runs out on the long logs, not on the state.
+    budget.add('packages/index.json', await readText(path.join(dir, 'packages', 'index.json')));
+    budget.add('etcd/state.json', await readText(path.join(dir, 'etcd', 'state.json')));
+    if (p.health) {
+      const params = nodeProbeAction.params.parse({ health: p.health, timeoutSeconds: 8 });
+      budget.add('runtime-health.json', JSON.stringify((await nodeProbeAction.run(ctx, params)).health ?? null, null, 2));
+    }
+    // Each log gets a share, so that many execution records cannot crowd out the agent's log.
+    const share = Math.floor(p.maxBytes / 6);
+    if (p.kube) {
+      for (const [name, args] of KUBE_VIEWS) {
+        const r = await kubeRunAction.run({ ...ctx, output: () => undefined }, kubeRunAction.params.parse({ args, timeoutSeconds: 30 }));
+        budget.add(
+          `kube/${name}.txt`,
+          `$ kubectl ${args.join(' ')}\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}(exit ${r.exitCode})\n`,
+          share,
+        );
+      }
+    }
+    budget.add('agent/agent.log', linesSince(await readText(path.join(dir, 'agent', 'agent.log')), since), share);
+    for (const name of await logFiles(path.join(dir, 'runtime'))) {
+      budget.add(`runtime/${name}`, await readText(path.join(dir, 'runtime', name)), Math.floor(share / 2));
+    }
+    for (const rel of await executionFiles(dir, since)) budget.add(rel, await readText(path.join(dir, rel)));
+    return budget.result();
+  },
+});
+
+/**
+ * What kubectl shows of the cluster: `get nodes,pods,events -A -o wide`, one kind per call so that
+ * a kind the API lacks costs only its own file, and the pods that are not running described.
+ */
+const KUBE_VIEWS: [string, string[]][] = [
+  ['get-nodes', ['get', 'nodes', '-o', 'wide']],
+  ['get-pods', ['get', 'pods', '-A', '-o', 'wide']],
+  ['get-events', ['get', 'events', '-A', '-o', 'wide']],
+  ['describe-failing-pods', ['describe', 'pods', '-A', '--field-selector', 'status.phase!=Running,status.phase!=Succeeded']],
+];
+
+/** Collects files until the byte budget is spent; a file that does not fit keeps its newest part. */
+class Budget {
+  private readonly files: ReportFile[] = [];
+  private readonly omitted: string[] = [];
+  private left: number;
+
+  constructor(max: number) {
+    this.left = max;
+  }
+
+  add(rel: string, text: string | undefined, cap = Number.POSITIVE_INFINITY): void {
+    if (text === undefined) return;
+    const clean = redact(text);
+    const bytes = Buffer.byteLength(clean);
+    if (this.left < 1024) {
+      this.omitted.push(rel);
+      return;
+    }
+    const keep = Math.min(bytes, this.left, cap);
+    const kept =
+      keep === bytes
+        ? clean
+        : Buffer.from(clean)
+            .subarray(bytes - keep)
+            .toString('utf8');
+    this.left -= keep;
+    this.files.push({ path: rel, text: kept, truncated: bytes - keep });
+  }
+
+  result(): ReportResult {
+    return { files: this.files, omitted: this.omitted };
+  }
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch {
+    // Absent on this node (a worker has no etcd state, a fresh node no agent log): nothing to add.
+    return undefined;
+  }
+}
+
+/** pino lines from `since` on; lines without a time are kept with the line before them. */
+function linesSince(text: string | undefined, since: number): string | undefined {
+  if (text === undefined || !since) return text;
+  const out: string[] = [];
+  let keep = false;
+  for (const line of text.split('\n')) {
+    const time = /^\{"level":\d+,"time":(\d+)/.exec(line)?.[1];
+    if (time) keep = Number(time) >= since;
+    if (keep && line) out.push(line);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The execution record files changed since `since`, newest execution first. */
+async function executionFiles(dir: string, since: number): Promise<string[]> {
+  const root = path.join(dir, 'agent', 'executions');
+  const ids = await fs.readdir(root).catch(() => [] as string[]);
+  const dated = await Promise.all(
+    ids.map(async (id) => ({ id, mtime: (await fs.stat(path.join(root, id)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
+  const files: string[] = [];
+  for (const { id } of dated.filter((d) => d.mtime >= since).sort((a, b) => b.mtime - a.mtime)) {
+    for (const f of await fs.readdir(path.join(root, id)).catch(() => [] as string[])) files.push(path.join('agent', 'executions', id, f));
+  }
+  return files;
+}
+
+async function logFiles(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log')).sort();
+}
