@@ -6,7 +6,7 @@
  * slot by itself and fails the phase with the check's output; plan rollback + hoist rollback
  * bring the cluster back. A node that stays down after its reboot fails os-upgrade once the
  * image's reboot timeout passes; switched on again, it boots the trial slot and plan resume
- * finishes: every node on the new release, etcd whole.
+ * finishes: every node on the new release, etcd whole, its pre/post actions run once each.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -93,6 +93,12 @@ describe('upgrade kinds › OS image upgrade with A/B slots, reboot and boot ass
     await fs.cp(OS_IMAGE, image, { recursive: true });
     const manifest = path.join(image, 'app.yaml');
     await fs.writeFile(manifest, (await fs.readFile(manifest, 'utf8')).replace(/^( {2}os:.*\n)/m, '$1    rebootTimeoutSeconds: 15\n'));
+    // The Elemental demo's wish: actions before the OS upgrade and after the boot, once per node.
+    const record = (stage: string) => `echo "${stage} $HOIST_PHASE_ID" >> "$HOIST_STATE_DIR/node-actions.log"`;
+    await fs.appendFile(
+      manifest,
+      `  nodeActions:\n    preUpgrade:\n      - { name: stop-app, run: '${record('pre')}' }\n    postUpgrade:\n      - { name: start-app, run: '${record('post')}' }\n`,
+    );
     // node-1 goes down for its reboot and stays down: its reboot powers it off, nothing more.
     const reboot = path.join(sb.dir, 'nodes', 'node-1', 'sbin', 'reboot');
     const original = await fs.readFile(reboot, 'utf8');
@@ -114,6 +120,14 @@ describe('upgrade kinds › OS image upgrade with A/B slots, reboot and boot ass
       expect(r, n.name).toMatchObject({ release: '2.2.0', activeSlot: 'b', defaultSlot: 'b', assessment: { slot: 'b', state: 'passed' } });
       expect(r.bootId, n.name).not.toBe(before[n.name]);
       expect((await sb.health(n.address)).version).toBe(RUNTIME_1);
+    }
+    for (const n of sb.nodes) {
+      // node-1's actions ran once although its os-upgrade failed and was resumed.
+      const group = n.name.startsWith('node-') && Number(n.name.slice(5)) <= 3 ? 'masters' : 'workers';
+      const lines = (await fs.readFile(path.join(sb.dir, 'nodes', n.name, 'var', 'lib', 'hoist', 'node-actions.log'), 'utf8'))
+        .trim()
+        .split('\n');
+      expect(lines, n.name).toEqual([`pre /${group}/${n.name}/pre-actions`, `post /${group}/${n.name}/post-actions`]);
     }
     const get = await sb.etcdctl(['get', '/demo/os-upgrade', '--print-value-only']);
     expect(get.stdout.trim()).toBe('kept-across-reboots');
