@@ -18,6 +18,7 @@ import { ChangelogAppender } from '../store/changelog.js';
 import { JsonStore } from '../store/json-store.js';
 import type { Lease, NewPlanChange, OperationRecord } from '../store/store.js';
 import { clusterRows } from './cluster.js';
+import { engineRows } from './engine-rows.js';
 import { median, type Row, renderRows, timed } from './measure.js';
 import { storeRows } from './store-rows.js';
 
@@ -166,6 +167,17 @@ async function run(): Promise<void> {
       ...(await planRows(store, 10_000, 3_000)),
       ...(await appendRows(store, dir)),
       await resolveRow(store, dir),
+      ...(await engineRows(dir, (count, cluster, window) =>
+        buildUpgradePlan({
+          operationId: `op-${cluster}`,
+          createdAt: new Date().toISOString(),
+          cluster,
+          nodes: nodes(count),
+          installed: V1,
+          target: V2,
+          maxUnavailableWorkers: window,
+        }),
+      )),
     ];
     rows.push(
       ...(await storeRows(

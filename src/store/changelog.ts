@@ -21,6 +21,8 @@ const NL = 0x0a;
 /** Runs an append's write step under the caller's fencing check. */
 export type Fence = <T>(write: () => Promise<T>) => Promise<T>;
 
+const runWrite: Fence = (write) => write();
+
 /** Where a parse starts: byte offset, line number and last seq already seen before it. */
 interface ParseStart {
   line: number;
@@ -98,16 +100,27 @@ export async function readChangelog(file: string, known?: ReadonlySet<string>): 
   return buf === undefined ? [] : parseChangelog(buf, file, undefined, known).changes;
 }
 
+/** A change waiting for its turn, and who awaits it. */
+interface Pending {
+  change: NewPlanChange;
+  fence: Fence;
+  resolve(entry: PlanChange): void;
+  reject(err: unknown): void;
+}
+
 /**
  * Appender for one changelog, keeping its file open. It caches the file size and last seq and
  * re-reads only the bytes added since, when another process (a previous lock holder) appended.
- * Appends are serialized so concurrent callers in this process get distinct seqs.
+ * Appends are serialized so concurrent callers in this process get distinct seqs, and committed
+ * as a group: the changes that arrive while one write is on its way to disk go out together, under
+ * one fence and one fdatasync (a window of 50 phases finishing at once costs one of each, not 50).
  */
 export class ChangelogAppender {
   private size = 0;
   private lines = 0;
   private lastSeq = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private pending: Pending[] = [];
 
   private constructor(
     private readonly fh: FileHandle,
@@ -121,12 +134,14 @@ export class ChangelogAppender {
 
   /**
    * Appends one change with the next seq; resolves once it is on disk. `fence` wraps the
-   * read-the-tail-and-write step (the store's lease check); by default it just runs it.
+   * read-the-tail-and-write step (the store's lease check); by default it just runs it. Changes
+   * share a write only with neighbours passing the same fence.
    */
-  append(change: NewPlanChange, fence: Fence = (write) => write()): Promise<PlanChange> {
-    const run = this.queue.then(() => fence(() => this.appendNow(change)));
-    this.queue = run.catch(() => undefined);
-    return run;
+  append(change: NewPlanChange, fence: Fence = runWrite): Promise<PlanChange> {
+    return new Promise<PlanChange>((resolve, reject) => {
+      this.pending.push({ change, fence, resolve, reject });
+      if (this.pending.length === 1) this.queue = this.queue.then(() => this.flush());
+    });
   }
 
   /** Closes the file once pending appends are done. */
@@ -135,31 +150,60 @@ export class ChangelogAppender {
     await this.fh.close();
   }
 
-  private async appendNow(change: NewPlanChange): Promise<PlanChange> {
+  /** Writes what is pending, one group per run of the same fence; each caller gets its own outcome. */
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    for (let i = 0; i < batch.length; ) {
+      let end = i + 1;
+      while (end < batch.length && batch[end]!.fence === batch[i]!.fence) end++;
+      const group = batch.slice(i, end);
+      try {
+        const entries = await group[0]!.fence(() => this.appendNow(group.map((p) => p.change)));
+        group.forEach((p, k) => (entries[k] instanceof Error ? p.reject(entries[k]) : p.resolve(entries[k] as PlanChange)));
+      } catch (err) {
+        for (const p of group) p.reject(err);
+      }
+      i = end;
+    }
+  }
+
+  /** Appends `changes` in one write and one fdatasync; an invalid change is refused alone. */
+  private async appendNow(changes: NewPlanChange[]): Promise<(PlanChange | StateError)[]> {
     const { size } = await this.fh.stat();
     if (size !== this.size) await this.catchUp(size);
-    const { seq: _ignored, ...rest } = change as Partial<PlanChange>;
-    const checked = planChangeSchema.safeParse({ seq: this.lastSeq + 1, ...rest });
-    if (!checked.success) {
-      throw new StateError('ERR_STORE_INVALID_CHANGE', `refusing to append an invalid change to ${this.file}`, {
-        hint: 'this is a bug in the caller: the change does not match the PlanChange schema',
-        details: issueLines(checked.error),
-      });
+    let seq = this.lastSeq;
+    const out: (PlanChange | StateError)[] = [];
+    const lines: string[] = [];
+    for (const change of changes) {
+      const { seq: _ignored, ...rest } = change as Partial<PlanChange>;
+      const checked = planChangeSchema.safeParse({ seq: seq + 1, ...rest });
+      if (!checked.success) {
+        out.push(
+          new StateError('ERR_STORE_INVALID_CHANGE', `refusing to append an invalid change to ${this.file}`, {
+            hint: 'this is a bug in the caller: the change does not match the PlanChange schema',
+            details: issueLines(checked.error),
+          }),
+        );
+        continue;
+      }
+      seq += 1;
+      out.push(checked.data);
+      lines.push(`${JSON.stringify(checked.data)}\n`);
     }
-    const entry: PlanChange = checked.data;
-    const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+    if (lines.length === 0) return out;
+    const data = Buffer.from(lines.join(''), 'utf8');
     // O_APPEND puts every write at the end; a short write loops. On failure the cached size is
     // left behind, so the next append sees the mismatch and truncates whatever was written.
     let off = 0;
-    while (off < line.length) {
-      const { bytesWritten } = await this.fh.write(line, off, line.length - off);
+    while (off < data.length) {
+      const { bytesWritten } = await this.fh.write(data, off, data.length - off);
       off += bytesWritten;
     }
     await this.fh.datasync();
-    this.size += line.length;
-    this.lines += 1;
-    this.lastSeq = entry.seq;
-    return entry;
+    this.size += data.length;
+    this.lines += lines.length;
+    this.lastSeq = seq;
+    return out;
   }
 
   /** Brings the cache up to the file's `size`, dropping a torn tail. */

@@ -22,7 +22,7 @@ import type { z } from 'zod';
 import { corruptFile, fsyncDir, isErrno, readRecord, recordJson, writeFileAtomic, writeNewFile } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
-import { ChangelogAppender, readChangelog } from './changelog.js';
+import { ChangelogAppender, type Fence, readChangelog } from './changelog.js';
 import { appendHistoryLine, readHistoryFile } from './history.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
@@ -61,6 +61,8 @@ export class JsonStore implements Store {
   private readonly appenders = new Map<string, Promise<ChangelogAppender>>();
   /** Phase ids of each operation's plan (by operation dir), to check changelog lines against. */
   private readonly phaseIds = new Map<string, ReadonlySet<string>>();
+  /** Fence functions by lease (weakly: a released lease's go with it) and cluster. */
+  private readonly fences = new WeakMap<Lease, Map<string, Fence>>();
 
   constructor(
     readonly stateDir: string,
@@ -169,7 +171,16 @@ export class JsonStore implements Store {
     const appender = await this.appender(cluster, operationId);
     // The appender serializes this process's appends; the fence is checked inside that turn, so
     // the guard is held across one write + fdatasync only.
-    return appender.append(change, (write) => this.fenced(cluster, lease, write));
+    return appender.append(change, this.fenceOf(cluster, lease));
+  }
+
+  /** One fence function per cluster and lease, so that the appender can group their appends. */
+  private fenceOf(cluster: string, lease: Lease): Fence {
+    let byCluster = this.fences.get(lease);
+    if (!byCluster) this.fences.set(lease, (byCluster = new Map()));
+    let fence = byCluster.get(cluster);
+    if (!fence) byCluster.set(cluster, (fence = (write) => this.fenced(cluster, lease, write)));
+    return fence;
   }
 
   async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
