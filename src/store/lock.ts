@@ -307,8 +307,30 @@ export function leaseExpired(cluster: string, mine: LeaseRecord, silentMs: numbe
   );
 }
 
-/** Runs `fn` holding `<file>.guard`; waits briefly for another holder, clears a dead one. */
-async function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T>): Promise<T> {
+/** This process's turns at each guard, so that it queues behind itself instead of polling. */
+const localTurns = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` holding `<file>.guard`; waits briefly for another holder, clears a dead one. This
+ * process's own callers take turns in memory first: polling the file against ourselves, a
+ * heartbeat and a record write queued behind many appends on a loaded host ran out of
+ * GUARD_WAIT_MS and failed the run with ERR_LOCK_BUSY naming no other process.
+ */
+function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T>): Promise<T> {
+  const previous = localTurns.get(file) ?? Promise.resolve();
+  const turn = previous.then(() => withFileGuard(file, opts, fn));
+  const settled = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  localTurns.set(file, settled);
+  void settled.then(() => {
+    if (localTurns.get(file) === settled) localTurns.delete(file);
+  });
+  return turn;
+}
+
+async function withFileGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T>): Promise<T> {
   const guard = `${file}.guard`;
   const content = JSON.stringify({ host: opts.hostname, pid: process.pid, token: randomBytes(4).toString('hex') });
   const deadline = Date.now() + GUARD_WAIT_MS;
@@ -334,7 +356,7 @@ async function withGuard<T>(file: string, opts: LeaseTiming, fn: () => Promise<T
   } finally {
     // Remove only our own guard: a slow holder's guard may have been cleared and re-taken.
     const now = await fs.readFile(guard, 'utf8').catch(() => undefined);
-    if (now === content) await fs.rm(guard, { force: true });
+    if (now === content) await fs.unlink(guard).catch((err: unknown) => ignoreMissing(err));
   }
 }
 
@@ -390,4 +412,8 @@ export function lockHeld(cluster: string, record: LeaseRecord, opts: LeaseTiming
         'if you know it is gone (another host, a hung process), "hoist plan resume --force" takes it over now',
     },
   );
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }

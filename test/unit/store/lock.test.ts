@@ -62,6 +62,16 @@ describe('cluster lock', () => {
     await next.release();
   });
 
+  it('queues this process behind its own guard instead of failing with ERR_LOCK_BUSY after the guard wait (5 s)', async () => {
+    const lock = (await store.lock('demo', owner())) as FileLease;
+    // One fenced write holds the guard past the wait a caller gives another process's guard.
+    const slow = lock.fenced(() => new Promise<string>((r) => setTimeout(() => r('slow done'), 5_500)));
+    const beat = lock.heartbeat();
+    expect(await slow).toBe('slow done');
+    expect(await beat).toBe(true);
+    await lock.release();
+  });
+
   it('refuses a second writer and names the holder', async () => {
     const lock = await store.lock('demo', owner('hoist plan execute'));
     const err = await caught(store.lock('demo', owner('hoist plan rollback')));
