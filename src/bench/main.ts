@@ -53,7 +53,9 @@ function leaseOf(store: JsonStore, cluster: string): Promise<Lease> {
 
 async function planRows(store: JsonStore, count: number, target: number): Promise<Row[]> {
   let display = 0;
+  const cpu: number[] = [];
   const build = await median(3, async (i) => {
+    const cpu0 = process.cpuUsage();
     const [plan, ms] = await timed(async () => {
       const p = buildUpgradePlan({
         operationId: `op-${count}-${i}`,
@@ -69,12 +71,16 @@ async function planRows(store: JsonStore, count: number, target: number): Promis
       await lease.release();
       return p;
     });
+    const used = process.cpuUsage(cpu0);
+    cpu.push((used.user + used.system) / 1000);
     const [, shown] = await timed(() => renderPlanTable(resolvePlan(plan, [])));
     display = i === 0 ? shown : Math.min(display, shown);
     return ms;
   });
   return [
     { what: `build + persist a plan, ${count.toLocaleString('en')} nodes`, measured: build, unit: 'ms', target },
+    // CPU time (its file system work included) does not wait on a busy disk or other processes.
+    { what: `build + persist a plan, ${count.toLocaleString('en')} nodes, CPU time`, measured: middle(cpu), unit: 'ms' },
     { what: `resolve + display a plan, ${count.toLocaleString('en')} nodes`, measured: display, unit: 'ms', target },
   ];
 }

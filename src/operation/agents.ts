@@ -114,20 +114,21 @@ async function refuseBusy(env: OperationEnv, verb: string, targets: NodeSettings
   const { pool } = await env.connect();
   const problems: string[] = [];
   let code = 'ERR_AGENT_BUSY';
-  await Promise.all(
-    targets.map(async (node) => {
-      const info = await agentHello(pool.get(node.name), node);
-      if (!info) return;
-      const running = Object.entries(info.running ?? {});
-      if (running.length > 0) problems.push(`${node.name} runs ${running.map(([id, phase]) => `execution ${id} (${phase})`).join(', ')}`);
-      const lease = info.lease;
-      if (lease && lease.operationId !== touch.operationId && Date.parse(lease.expires) > Date.now()) {
-        code = 'ERR_AGENT_LEASE_HELD';
-        const holder = lease.holder ? `, held by pid ${lease.holder.pid} on ${lease.holder.host}` : '';
-        problems.push(`${node.name} serves operation ${lease.operationId}${holder} (epoch ${lease.epoch}, until ${lease.expires})`);
-      }
-    }),
-  );
+  // Bounded like the deploy: every hello may be the node's first SSH handshake, and 53 at once on
+  // a loaded 2-core host ran past the 10 s handshake deadline.
+  const asked = await settleBounded(targets, DEPLOY_PARALLEL, async (node) => {
+    const info = await agentHello(pool.get(node.name), node);
+    if (!info) return;
+    const running = Object.entries(info.running ?? {});
+    if (running.length > 0) problems.push(`${node.name} runs ${running.map(([id, phase]) => `execution ${id} (${phase})`).join(', ')}`);
+    const lease = info.lease;
+    if (lease && lease.operationId !== touch.operationId && Date.parse(lease.expires) > Date.now()) {
+      code = 'ERR_AGENT_LEASE_HELD';
+      const holder = lease.holder ? `, held by pid ${lease.holder.pid} on ${lease.holder.host}` : '';
+      problems.push(`${node.name} serves operation ${lease.operationId}${holder} (epoch ${lease.epoch}, until ${lease.expires})`);
+    }
+  });
+  throwFirst(asked);
   if (problems.length === 0) return;
   problems.sort();
   throw new StateError(code, `refusing to ${verb} the agents: ${problems.join('; ')}`, {

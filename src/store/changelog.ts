@@ -159,7 +159,11 @@ export class ChangelogAppender {
       const group = batch.slice(i, end);
       try {
         const entries = await group[0]!.fence(() => this.appendNow(group.map((p) => p.change)));
-        group.forEach((p, k) => (entries[k] instanceof Error ? p.reject(entries[k]) : p.resolve(entries[k] as PlanChange)));
+        group.forEach((p, k) => {
+          const entry = entries[k]!;
+          if (entry instanceof Error) p.reject(entry);
+          else p.resolve(entry);
+        });
       } catch (err) {
         for (const p of group) p.reject(err);
       }

@@ -176,10 +176,10 @@ export class JsonStore implements Store {
 
   /** One fence function per cluster and lease, so that the appender can group their appends. */
   private fenceOf(cluster: string, lease: Lease): Fence {
-    let byCluster = this.fences.get(lease);
-    if (!byCluster) this.fences.set(lease, (byCluster = new Map()));
-    let fence = byCluster.get(cluster);
-    if (!fence) byCluster.set(cluster, (fence = (write) => this.fenced(cluster, lease, write)));
+    const byCluster = this.fences.get(lease) ?? new Map<string, Fence>();
+    this.fences.set(lease, byCluster);
+    const fence: Fence = byCluster.get(cluster) ?? ((write) => this.fenced(cluster, lease, write));
+    byCluster.set(cluster, fence);
     return fence;
   }
 
