@@ -21,7 +21,7 @@ import { readCluster } from '../operation/reconcile.js';
 import { resolvePlan } from '../plan/resolve.js';
 import type { Plan, PlanChange, PlanView } from '../plan/types.js';
 import { SshPool } from '../ssh/pool.js';
-import type { EtcdStoreConfig } from '../store/etcd-client.js';
+import type { EtcdStoreConfig, EtcdStoreOptions } from '../store/etcd-client.js';
 import { EtcdStore } from '../store/etcd-store.js';
 import { JsonStore } from '../store/json-store.js';
 import { describeTakeover } from '../store/lock.js';
@@ -116,10 +116,18 @@ export class Context implements OperationEnv {
       const timing = leaseTimingFromEnv(this.io.env);
       this.storeInstance = new SelectedStore(async () => {
         const etcd = await this.etcdStoreConfig();
-        return etcd ? new EtcdStore(etcd, dir, timing) : new JsonStore(dir, timing);
+        return etcd ? this.openEtcdStore(etcd, dir, timing) : new JsonStore(dir, timing);
       }, dir);
     }
     return this.storeInstance;
+  }
+
+  /** An etcd store for this command. */
+  openEtcdStore(etcd: EtcdStoreConfig, dir: string, timing: EtcdStoreOptions): EtcdStore {
+    // gRPC sends an IP endpoint as the TLS server name, which Node deprecates (DEP0123) in a
+    // warning a user can do nothing about; the certificate is still checked against the IP.
+    if (etcd.tls && this.io.stderr === process.stderr) process.noDeprecation = true;
+    return new EtcdStore(etcd, dir, timing);
   }
 
   /** The etcd store this command uses, if any (flag first, so a bad flag fails before the inventory loads). */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Etcd3, IOptions } from 'etcd3';
 import { HoistError, InputError, UnreachableError } from '../errors.js';
 import { loadEtcd3 } from '../etcd3-client.js';
+import { diagnoseTls, looksLikeTlsFailure } from './etcd-tls.js';
 
 /** Where the etcd store lives (inventory `spec.store.etcd`, or `--store etcd://…`). */
 export interface EtcdStoreConfig {
@@ -101,7 +102,8 @@ export function storeUnavailable(config: EtcdStoreConfig, what: string, cause: u
 
 /**
  * Runs one store call against etcd, at most `timeoutMs` (plus a grace for the gRPC deadline to
- * fire first): hoist's own errors pass through, anything from the client is ERR_STORE_UNAVAILABLE.
+ * fire first): hoist's own errors pass through, a refused TLS handshake is ERR_STORE_TLS_HANDSHAKE
+ * naming the endpoint, anything else from the client is ERR_STORE_UNAVAILABLE.
  */
 export async function bounded<T>(config: EtcdStoreConfig, what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -113,6 +115,9 @@ export async function bounded<T>(config: EtcdStoreConfig, what: string, timeoutM
     return await Promise.race([fn(), timeout]);
   } catch (err) {
     if (HoistError.isHoistError(err)) throw err;
+    if (config.tls && looksLikeTlsFailure(err)) {
+      throw (await diagnoseTls(config, endpointUrls(config), Math.min(timeoutMs, 3_000))) ?? storeUnavailable(config, what, err);
+    }
     throw storeUnavailable(config, what, err);
   } finally {
     clearTimeout(timer);

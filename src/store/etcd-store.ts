@@ -24,6 +24,7 @@ import { corruptFile, issueLines } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, type EtcdStoreOptions, keyPrefix } from './etcd-client.js';
+import { clusterNames } from './etcd-clusters.js';
 import { historyKey, readHistoryKeys } from './etcd-history.js';
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
 import { chunkName, decodePlan, encodePlan, isChunkKey, parseRecord } from './etcd-plan.js';
@@ -151,6 +152,10 @@ export class EtcdStore implements Store {
       const ops = kvs.map((kv) => parseRecord(kv.value.toString('utf8'), operationRecordSchema, this.where(kv.key.toString())));
       return ops.sort((a, b) => cmp(b.created, a.created) || cmp(b.id, a.id));
     });
+  }
+
+  listClusters(): Promise<string[]> {
+    return clusterNames(this.client, `${this.prefix}clusters/`, (fn) => this.call('list clusters', fn));
   }
 
   appendHistory(cluster: string, event: HistoryEvent): Promise<void> {

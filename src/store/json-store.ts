@@ -26,7 +26,7 @@ import { ChangelogAppender, type Fence, readChangelog } from './changelog.js';
 import { appendHistoryLine, readHistoryFile } from './history.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
-import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
+import { checkRecord, checkUnchanged, cmp, isSafeName, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
 import { clusterRecordSchema, operationRecordSchema, planSchema } from './schema.js';
 import type {
   ClusterRecord,
@@ -156,6 +156,20 @@ export class JsonStore implements Store {
     const ids = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
     const ops = await Promise.all(ids.map((id) => this.getOperation(cluster, id)));
     return ops.sort((a, b) => cmp(b.created, a.created) || cmp(b.id, a.id));
+  }
+
+  async listClusters(): Promise<string[]> {
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(path.join(this.stateDir, 'clusters'), { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    return entries
+      .filter((e) => e.isDirectory() && isSafeName(e.name))
+      .map((e) => e.name)
+      .sort(cmp);
   }
 
   async getPlan(cluster: string, operationId: string): Promise<Plan> {

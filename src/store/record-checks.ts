@@ -18,6 +18,11 @@ export function phaseIds(plan: Plan): ReadonlySet<string> {
   return ids;
 }
 
+/** True for a name `safeName` accepts. */
+export function isSafeName(name: string): boolean {
+  return SAFE_NAME.test(name);
+}
+
 export function safeName(name: string, what: string): string {
   if (SAFE_NAME.test(name)) return name;
   throw new InputError('ERR_STORE_BAD_NAME', `${what} "${name}" cannot be used as a directory name`, {

@@ -80,6 +80,9 @@ export class SelectedStore implements Store {
   async listOperations(cluster: string): Promise<OperationRecord[]> {
     return (await this.backend()).listOperations(cluster);
   }
+  async listClusters(): Promise<string[]> {
+    return (await this.backend()).listClusters();
+  }
   async getPlan(cluster: string, operationId: string): Promise<Plan> {
     return (await this.backend()).getPlan(cluster, operationId);
   }

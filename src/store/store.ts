@@ -184,6 +184,8 @@ export interface Store {
   updateOperation(op: OperationRecord, write: RecordWrite<OperationRecord>): Promise<void>;
   /** Newest first. */
   listOperations(cluster: string): Promise<OperationRecord[]>;
+  /** The clusters the store holds anything for (records, operations, a lease), sorted by name. */
+  listClusters(): Promise<string[]>;
 
   getPlan(cluster: string, operationId: string): Promise<Plan>;
   /** Fenced append; the store assigns the next seq. */

@@ -90,6 +90,9 @@ export class MemoryStore implements Store {
   async listOperations(cluster: string) {
     return [...this.operations.values()].filter((o) => o.cluster === cluster).reverse();
   }
+  async listClusters() {
+    return [...new Set([...this.clusters.keys(), ...[...this.operations.values()].map((o) => o.cluster)])].sort();
+  }
   async getPlan(_cluster: string, id: string) {
     const plan = this.plans.get(id);
     if (!plan) throw new StateError('ERR_OPERATION_NOT_FOUND', `plan ${id} not found`);

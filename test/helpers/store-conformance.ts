@@ -105,6 +105,18 @@ export function storeConformance(backends: StoreBackend[]): void {
       expect(await store.listOperations('other')).toEqual([]);
     });
 
+    it('lists every cluster it holds, each once, by name', async () => {
+      // "demo-2" sorts before "demo/…" keys and "demo0" after them: each is found once all the same.
+      for (const name of ['demo0', 'demo-2']) {
+        const l = await store.lock(name, { host: 'test', pid: process.pid, command: 'test' });
+        await store.createOperation({ ...operation(`${name}-op`), cluster: name }, { ...plan(`${name}-op`), cluster: name }, l);
+        await l.release();
+      }
+      await store.createOperation(operation('op-1'), plan('op-1'), lease);
+      expect(await open().listClusters()).toEqual(['demo', 'demo-2', 'demo0']);
+      expect((await store.listOperations('demo0')).map((o) => o.cluster)).toEqual(['demo0']);
+    });
+
     it('refuses a duplicate operation id and keeps the first plan', async () => {
       await store.createOperation(operation('op-1'), plan('op-1'), lease);
       const err = await caught(store.createOperation(operation('op-1'), { ...plan('op-1'), leader: 'other' }, lease));

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { resolveOperationId } from '../../operation/find.js';
 import type { Phase, PlanChange } from '../../plan/types.js';
-import type { OperationRecord } from '../../store/store.js';
+import { cmp } from '../../store/record-checks.js';
+import type { OperationRecord, Store } from '../../store/store.js';
 import type { Context } from '../context.js';
 import { columns, formatUpdated } from '../render/plan-table.js';
 import type { Action } from './shared.js';
@@ -12,7 +13,8 @@ export function registerOperation(program: Command, run: Action): void {
   const op = program.command('operation').description("list the cluster's operations, or show one");
   op.command('list')
     .description('every operation of the cluster, newest first')
-    .action((_o: unknown, cmd: Command) => run(cmd, (ctx) => list(ctx)));
+    .option('--all-clusters', "every cluster's operations in the store (with etcd: the team's view)")
+    .action((o: { allClusters?: boolean }, cmd: Command) => run(cmd, (ctx) => list(ctx, o.allClusters === true)));
   op.command('show')
     .description('one operation (an unambiguous id prefix will do) with the time each top-level phase took')
     .argument('<id>', 'operation id or a unique prefix of it')
@@ -23,14 +25,16 @@ function finished(o: OperationRecord): string | undefined {
   return o.state === 'in_progress' ? undefined : o.updated;
 }
 
-async function list(ctx: Context): Promise<void> {
-  const ops = await ctx.store().listOperations(await ctx.clusterName());
+async function list(ctx: Context, allClusters: boolean): Promise<void> {
+  const store = ctx.store();
+  const ops = allClusters ? await everyOperation(store) : await store.listOperations(await ctx.clusterName());
   if (ctx.json) return ctx.outJson({ operations: ops });
-  if (ops.length === 0) return ctx.out('No operations recorded for this cluster.\n');
+  if (ops.length === 0) return ctx.out(`No operations recorded for ${allClusters ? 'any cluster in this store' : 'this cluster'}.\n`);
   const rows = [
-    ['ID', 'Type', 'Versions', 'State', 'Created', 'Completed', 'Owner'],
+    ['ID', ...(allClusters ? ['Cluster'] : []), 'Type', 'Versions', 'State', 'Created', 'Completed', 'Owner'],
     ...ops.map((o) => [
       o.id,
+      ...(allClusters ? [o.cluster] : []),
       o.type,
       `${o.from} → ${o.to}`,
       o.state,
@@ -40,6 +44,13 @@ async function list(ctx: Context): Promise<void> {
     ]),
   ];
   ctx.out(`${columns(rows)}\n`);
+}
+
+/** The operations of every cluster in the store, newest first. */
+async function everyOperation(store: Store): Promise<OperationRecord[]> {
+  const ops: OperationRecord[] = [];
+  for (const cluster of await store.listClusters()) ops.push(...(await store.listOperations(cluster)));
+  return ops.sort((a, b) => cmp(b.created, a.created) || cmp(a.cluster, b.cluster) || cmp(b.id, a.id));
 }
 
 /** Per top-level phase: its first start and last change, from the changelog. */

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { copyCluster } from '../../store/copy.js';
 import { endpointUrls } from '../../store/etcd-client.js';
-import { EtcdStore } from '../../store/etcd-store.js';
 import { JsonStore } from '../../store/json-store.js';
 import { type ClosableStore, etcdStoreChoice } from '../../store/selected-store.js';
 import { checkStateDir } from '../../store/state-dir.js';
@@ -40,7 +39,7 @@ async function copy(ctx: Context, o: CopyOptions): Promise<void> {
       checkStateDir(dir);
       return { store: new JsonStore(dir, timing), name: `the JSON store in ${dir}` };
     }
-    return { store: new EtcdStore(etcd, dir, timing), name: `the etcd store at ${endpointUrls(etcd).join(', ')}` };
+    return { store: ctx.openEtcdStore(etcd, dir, timing), name: `the etcd store at ${endpointUrls(etcd).join(', ')}` };
   };
   const from = open(o.from);
   const to = open(o.to);
