@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { StateError } from '../errors.js';
-import type { EtcdStoreOptions } from './etcd-client.js';
+import { type EtcdStoreOptions, storeUnavailable } from './etcd-client.js';
 import { EtcdLease, type LeaseKeys } from './etcd-lease.js';
 import type { EtcdStore } from './etcd-store.js';
 import { type LeaseTiming, lockHeld, pidAlive } from './lock.js';
@@ -109,7 +109,17 @@ export class EtcdLeaseManager {
           .commit();
         if (!res.succeeded) continue;
         attached = true;
-        return new EtcdLease(client, keys, cluster, next, String(res.header.revision), handle, String(leaseId), this.timing);
+        return new EtcdLease(
+          client,
+          keys,
+          cluster,
+          next,
+          String(res.header.revision),
+          handle,
+          String(leaseId),
+          this.timing,
+          (what, cause) => storeUnavailable(this.store.config, what, cause),
+        );
       } finally {
         if (!attached) await handle.revoke().catch(() => undefined);
       }

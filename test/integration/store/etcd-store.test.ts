@@ -96,6 +96,12 @@ describe('etcd store faults', () => {
     expect(err.message).toContain(etcd.endpoints.map((e) => `http://${e}`).join(', '));
     const reader = open(p);
     expect((await caught(reader.readChanges('demo', 'op-1'))).code).toBe('ERR_STORE_UNAVAILABLE');
+    // The holder ran all along: its lease ends naming the store that stopped answering, not a pause.
+    if (!lease.signal.aborted) await new Promise((r) => lease.signal.addEventListener('abort', r, { once: true }));
+    expect(lease.signal.reason).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', exitCode: 5 });
+    expect((lease.signal.reason as Error).message).toMatch(
+      /did not answer \(keep the lease of cluster "demo" alive\): no answer for \d+ s/,
+    );
     // The failed command ends: its release cannot reach etcd either, so the lease runs out on its own.
     await lease.release();
 

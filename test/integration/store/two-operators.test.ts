@@ -2,13 +2,17 @@
  * The operation outlives the operator's machine: with `sandbox up --store etcd`, operator A's
  * upgrade is killed -9 mid-masters; operator B (another state directory, same inventory and so
  * the same etcd store) sees the operation in `plan` and `status`, follows it with `plan --tail`,
- * and `plan resume` takes the lease over and finishes it. Real sandbox on 127.0.111.x.
+ * and `plan resume` takes the lease over. That resume loses one of the store's three members and
+ * goes on, then loses quorum and stops naming the store; once quorum is back, `plan resume`
+ * finishes, and the status history of both machines tells the whole story. Real sandbox on
+ * 127.0.111.x.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxStoreMembers, startStoreEtcdMember, stopStoreEtcdMember, waitStoreEtcdHealthy } from '../../../src/sandbox/store-etcd.js';
 import { expectExit, HOIST, hoistIn, IMAGE_2, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 import { until } from '../ownership/helpers.js';
 
@@ -31,7 +35,7 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
     expect(yaml).toMatch(/store:\s+etcd:\s+endpoints:\s+- 127\.0\.111\.102:2379\s+- 127\.0\.111\.103:2379\s+- 127\.0\.111\.104:2379/);
   });
 
-  it("B follows A's run, sees it after A is killed -9 mid-masters, and finishes it with plan resume", async () => {
+  it("B follows A's run, sees it after A is killed -9 mid-masters, and finishes it with plan resume through the store's faults", async () => {
     const env = { HOIST_LEASE_TTL_MS: '3000' };
     const a = execa(HOIST, ['-c', sb.clusterFile, 'upgrade', IMAGE_2], { env: { ...env, HOIST_STATE_DIR: sb.stateDir }, reject: false });
     let aErr = '';
@@ -71,11 +75,63 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
     expectExit(status, 0, "B's hoist status");
     expect(status.stdout).toContain(doc.operation.id);
 
-    const resume = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { ...env, HOIST_STATE_DIR: other }, reject: false });
+    // B's resume: one store member is killed -9 once it runs, and the run goes on unnoticed.
+    const members = sandboxStoreMembers('127.0.111.2');
+    const storeDir = path.join(sb.dir, 'store-etcd');
+    const endpoints = members.map((m) => `http://${m.address}:2379`).join(', ');
+    // B's lease has the default TTL, as in production: an election after a member's loss fits in it.
+    const b = execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { HOIST_STATE_DIR: other }, reject: false });
+    let bErr = '';
+    b.stderr?.on('data', (c: Buffer) => (bErr += c.toString()));
+    const started = () => bErr.split('\n').filter((l) => l.startsWith('Executing "')).length;
+    await until(
+      () => started() >= 1,
+      "B's resume running a phase",
+      () => bErr,
+    );
+    await stopStoreEtcdMember(storeDir, members[0]!, true);
+    const atLoss = started();
+    await until(
+      () => started() >= atLoss + 2,
+      'two more phases of B started after a member was lost',
+      () => bErr,
+    );
+    // Quorum lost: B stops, naming the store; nothing it recorded is lost.
+    await stopStoreEtcdMember(storeDir, members[1]!, true);
+    const stopped = await b;
+    expect(stopped.exitCode, stopped.stderr).toBe(5);
+    expect(stopped.stderr).toContain('error[ERR_STORE_UNAVAILABLE]');
+    expect(stopped.stderr).toContain(endpoints);
+    expect(stopped.stderr).not.toContain('ERR_UNEXPECTED');
+    for (const m of members) await startStoreEtcdMember(storeDir, members, m);
+    await waitStoreEtcdHealthy(
+      members.map((m) => `${m.address}:2379`),
+      60_000,
+    );
+    const kept = JSON.parse((await hoistIn(other, ['-c', sb.clusterFile, 'plan', '-o', 'json'])).stdout) as {
+      operation: { state: string };
+      phases: { id: string; state: string }[];
+    };
+    expect(kept.operation.state).toBe('in_progress');
+
+    const resume = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { HOIST_STATE_DIR: other }, reject: false });
     expect(resume.exitCode, resume.stderr).toBe(0);
     expect(resume.stdout + resume.stderr).toContain('completed; cluster upgrade-demo is active at 2.0.0');
     const after = await hoistIn(other, ['-c', sb.clusterFile, 'plan']);
-    expect(after.stdout).toMatch(/Ownership: taken over from pid \d+ .*"hoist upgrade [^"]*".* by pid \d+ .*"hoist plan resume"/);
+    expect(after.stdout).toMatch(/Ownership: taken over from pid \d+ .*"hoist plan resume".* by pid \d+ .*"hoist plan resume"/);
+    // The important events are in the store: A's machine reads what B did, and B what A did.
+    const history = await sb.hoist(['status', 'history']);
+    expectExit(history, 0, "A's status history");
+    const titles = history.stdout
+      .split('\n')
+      .map((l) => /\[([^\]]+)\].*by=(hoist (?:upgrade|plan resume))/.exec(l)?.slice(1, 3).join(' by '));
+    const order = [
+      'Operation Started by hoist upgrade',
+      'Lease Taken Over by hoist plan resume',
+      'Operation Completed by hoist plan resume',
+    ];
+    expect(titles.filter((t) => t && order.includes(t))).toEqual([order[0], order[1], order[1], order[2]]);
+    expect((await hoistIn(other, ['-c', sb.clusterFile, 'status', 'history'])).stdout).toBe(history.stdout);
     // A's own state directory reads the same store: it sees the finished operation too.
     const mine = await sb.hoist(['status']);
     expect(mine.stdout).toMatch(/version 2\.0\.0/);
