@@ -42,7 +42,10 @@ export function handshakeFailure(url: string, credentials: tls.ConnectionOptions
       resolve(reason);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code && NOT_TLS.has(err.code) ? undefined : err.message));
+    // OpenSSL's own message is a multi-line dump; its `reason` is the words.
+    socket.on('error', (err: NodeJS.ErrnoException & { reason?: string }) =>
+      done(err.code && NOT_TLS.has(err.code) ? undefined : (err.reason ?? err.message).split('\n')[0]?.trim()),
+    );
     socket.on('secureConnect', () => {
       if (!socket.authorized) return done(String(socket.authorizationError));
       setTimeout(() => done(undefined), Math.min(500, timeoutMs)).unref();

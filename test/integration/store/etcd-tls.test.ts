@@ -115,12 +115,19 @@ describe('etcd store over TLS', { timeout: 300_000 }, () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('says etcd wants a client certificate when none is configured', async () => {
+  it('says etcd wants a client certificate when none is configured, and names an endpoint that is not TLS', async () => {
     const noCert = await inventory('no-cert.yaml', 'demo', '{ca: ca.pem}');
     const dir = await mkdtemp(path.join(work, 'd-'));
     const r = await hoist(dir, ['-c', noCert, 'operation', 'list']);
     expect(r.exitCode, r.stderr).toBe(5);
     expect(r.stderr).toContain(`error[ERR_STORE_TLS_HANDSHAKE]: the etcd store at https://${ADDRESS}:2379 refused the TLS connection`);
     expect(r.stderr).toContain('hint: etcd asks for a client certificate: set spec.store.etcd.tls.cert and .key');
+    // The peer port speaks plain HTTP: the reason is OpenSSL's words, on the one line.
+    const plain = await hoist(dir, ['-c', noCert, '--store', `etcd://${ADDRESS}:2380`, 'operation', 'list']);
+    expect(plain.exitCode, plain.stderr).toBe(5);
+    expect(plain.stderr.split('\n').slice(0, 2)).toEqual([
+      `error[ERR_STORE_TLS_HANDSHAKE]: the etcd store at https://${ADDRESS}:2380 refused the TLS connection: wrong version number`,
+      'hint: the endpoint does not seem to speak TLS: check that etcd serves https there, or drop spec.store.etcd.tls',
+    ]);
   });
 });
