@@ -321,13 +321,6 @@ export class Context implements OperationEnv {
   }
 }
 
-/** Refuses a command that needs an inventory or state file when neither is given. */
-export function needStateFile(): InputError {
-  return new InputError('ERR_STATE_REQUIRED', 'a dry run contacts no node, so it needs the cluster state from a file', {
-    hint: 'pass --state FILE (a ClusterState file naming the inventory and the installed image)',
-  });
-}
-
 /**
  * Lease timing from HOIST_LEASE_TTL_MS (tests shorten it to seconds); heartbeats run six times
  * per TTL so that a few missed beats do not lose the lease.

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { SAFE_NAME } from '../store/schema.js';
 import { printable } from '../text.js';
 import { registerAgent } from './commands/agent.js';
+import { registerCompletion } from './commands/completion.js';
 import { checkNdjsonOutput } from './commands/events.js';
 import { registerImage } from './commands/image.js';
 import { registerOperation } from './commands/operation.js';
@@ -72,6 +73,7 @@ export function buildProgram(io: CliIO, version: string, record: RunRecord): Com
   registerPackage(program, run);
   registerReport(program, run);
   registerStore(program, run);
+  registerCompletion(program, run);
   for (const cmd of program.commands) inheritOutput(cmd, program);
   return program;
 }

@@ -10,7 +10,11 @@ import { InputError } from '../errors.js';
 import type { NodeAccess } from './node-access.js';
 
 /** Gathers facts from every node's agent and turns them into the plan builder's cluster facts. */
-export async function liveClusterFacts(inventory: ClusterConfig, nodes: NodeAccess, signal?: AbortSignal): Promise<ClusterFacts> {
+export async function liveClusterFacts(
+  inventory: ClusterConfig,
+  nodes: Pick<NodeAccess, 'run'>,
+  signal?: AbortSignal,
+): Promise<ClusterFacts> {
   const names = inventory.spec.nodes.map((n) => n.name);
   const facts = new Map<string, FactsResult>();
   await Promise.all(names.map(async (n) => facts.set(n, await nodes.run<FactsResult>(n, 'facts', {}, { signal }))));

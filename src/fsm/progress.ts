@@ -50,3 +50,13 @@ export function startTicker(
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines (and `plan --tail` its changes). */
+export function progressStamp(d = new Date()): string {
+  return d
+    .toUTCString()
+    .replace(
+      /^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/,
+      (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`,
+    );
+}

@@ -4,15 +4,17 @@
  * run it to the end, complete it and shut the agents down.
  */
 import { liveClusterFacts } from '../cluster/live-state.js';
+import { ReadOnlyNodes } from '../cluster/read-only-nodes.js';
 import type { LoadedClusterState, LoadedImage } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { clusterStateToInput, type InputOptions, toUpgradeInput } from '../config/upgrade-input.js';
+import { progressStamp } from '../fsm/progress.js';
 import { verifyImage } from '../image/verify.js';
 import { Events } from '../log/events.js';
 import { buildUpgradePlan } from '../plan/builder/upgrade-plan.js';
 import type { Plan } from '../plan/types.js';
 import type { OperationRecord } from '../store/store.js';
-import { deployAgents, shutdownAgents } from './agents.js';
+import { agentArtifact, deployAgents, shutdownAgents } from './agents.js';
 import { type Completion, completeUpgrade } from './complete.js';
 import { createUpgrade } from './create.js';
 import { makeEngine } from './engine.js';
@@ -21,8 +23,11 @@ import { healthGate } from './health-gate.js';
 import { completionEvent, failureEvent, recordHistory } from './history.js';
 import { repairRecords } from './locked.js';
 
-/** Where the cluster's current state comes from: a state file, or the live nodes. */
-export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory: Promise<ClusterConfig> };
+/**
+ * Where the cluster's current state comes from: a state file, the live nodes (agents deployed
+ * under the lease), or the live nodes read only (a dry run: nothing deployed, nothing locked).
+ */
+export type ClusterSource = { state: Promise<LoadedClusterState> } | { inventory: Promise<ClusterConfig>; readOnly?: boolean };
 
 /**
  * Verifies every package of the image (a damaged or unsafe image is refused here, exit 3, not
@@ -39,12 +44,29 @@ export async function planUpgrade(
   const imageDigest = image.source.kind === 'manifest' ? undefined : (await verifyImage(image.source.path)).digest;
   const pinned = imageDigest ? { imageDigest } : {};
   if ('state' in from) return { plan: buildUpgradePlan(clusterStateToInput(await from.state, image.manifest, options)), ...pinned };
+  if (from.readOnly) {
+    const { nodes, agents, pool } = await env.connect();
+    const reader = new ReadOnlyNodes({ nodes, agents, pool, artifact: agentArtifact, signal: env.signal });
+    try {
+      const facts = await liveClusterFacts(await from.inventory, reader, env.signal);
+      return { plan: buildUpgradePlan(toUpgradeInput(facts, image.manifest, options)), ...pinned };
+    } finally {
+      await reader.close();
+    }
+  }
   // The agents are redeployed under the lease: two upgrades never deploy at once, and the nodes
   // of another state directory's live operation refuse to be restarted (deployAgents).
   const cluster = await env.clusterName();
+  let announced: string | undefined;
   const { facts, warnings } = await env.withLock(cluster, async (lease) => {
     // Repaired first: a close cut short by a crash would leave its node leases refusing the deploy.
-    const active = (await repairRecords(env, cluster, lease, { nodes: true })).record?.activeOperation;
+    const record = (await repairRecords(env, cluster, lease, { nodes: true })).record;
+    const active = record?.activeOperation;
+    // Said before the agents are deployed, as Gravity did, when the record knows what is installed.
+    if (record && !active) {
+      announced = record.image.version;
+      announce(env, announced, image.manifest.metadata.version);
+    }
     await deployAgents(env, undefined, active ? { operationId: active } : {});
     const { agents } = await env.connect();
     const facts = await liveClusterFacts(await from.inventory, agents, env.signal);
@@ -52,7 +74,12 @@ export async function planUpgrade(
     return { facts, warnings: active ? [] : await healthGate(env, gate.force) };
   });
   const plan = buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
-  return { plan, ...pinned, ...(warnings.length ? { warnings } : {}) };
+  return { plan, ...pinned, ...(warnings.length ? { warnings } : {}), ...(announced === plan.from ? { announced: true } : {}) };
+}
+
+/** `Thu Mar  4 04:09:57 UTC\tUpgrading cluster from 1.0.0 to 2.0.0`. */
+function announce(env: Pick<OperationEnv, 'progress'>, from: string, to: string): void {
+  env.progress.line(`${progressStamp()}\tUpgrading cluster from ${from} to ${to}`);
 }
 
 /** A built plan and the digest of the verified image it goes to (none for a bare manifest). */
@@ -61,6 +88,8 @@ export interface PlannedUpgrade {
   imageDigest?: string;
   /** Health-gate failures `--force` overrode, recorded in the operation. */
   warnings?: string[];
+  /** "Upgrading cluster from … to …" was printed already (before the agents were deployed). */
+  announced?: boolean;
 }
 
 /** What `startUpgrade` creates. */
@@ -77,6 +106,8 @@ export interface UpgradeRequest {
   force: boolean;
   /** Checks `force` overrode. */
   warnings?: string[];
+  /** The "Upgrading cluster" line was printed already. */
+  announced?: boolean;
 }
 
 /** The new operation and, for an automatic upgrade, how it finished. */
@@ -111,7 +142,7 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
     );
     env.logger.info({ event: Events.operationCreated, operation: op.id, from: op.from, to: op.to }, 'operation created');
     operationStarted(env, op, true);
-    env.progress.line(`${stamp()}\tUpgrading cluster from ${op.from} to ${op.to}`);
+    if (!req.announced) announce(env, op.from, op.to);
     if (req.manual) return { operation: op };
     const engine = await makeEngine(env, op, req.plan, []);
     try {
@@ -129,14 +160,4 @@ export async function startUpgrade(env: OperationEnv, req: UpgradeRequest): Prom
     if (!env.offline) await shutdownAgents(env, { released: op.id });
     return { operation: op, completion };
   });
-}
-
-/** `Thu Mar  4 04:09:57 UTC`, as Gravity stamped its progress lines. */
-function stamp(d = new Date()): string {
-  return d
-    .toUTCString()
-    .replace(
-      /^(\w+), (\d+) (\w+) \d+ ([\d:]+) GMT$/,
-      (_m, day: string, date: string, mon: string, time: string) => `${day} ${mon} ${date.padStart(2, ' ')} ${time} UTC`,
-    );
 }

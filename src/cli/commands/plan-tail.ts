@@ -3,6 +3,7 @@
  * `<time>\t[  i/  N] Phase <id> is <state>`, until the plan is completed, rolled back or failed.
  */
 import { PhaseFailedError, StateError } from '../../errors.js';
+import { progressStamp } from '../../fsm/progress.js';
 import { operationStarted } from '../../operation/env.js';
 import { leaves } from '../../plan/query.js';
 import { latestChanges } from '../../plan/resolve.js';
@@ -38,7 +39,7 @@ export async function tailPlan(ctx: Context, op: OperationRecord, pollMs = 2_000
     for (const c of changes.filter((c) => c.seq > printed)) {
       for (const e of events?.of(c) ?? []) ctx.events?.emit(e);
       ctx.out(
-        `${new Date(c.at).toUTCString()}\t[${String(index.get(c.phase) ?? 0).padStart(width)}/${ids.length}] Phase ${c.phase} is ${NAMES[c.state] ?? c.state}\n`,
+        `${progressStamp(new Date(c.at))}\t[${String(index.get(c.phase) ?? 0).padStart(width)}/${ids.length}] Phase ${c.phase} is ${NAMES[c.state] ?? c.state}\n`,
       );
       printed = c.seq;
     }

@@ -7,8 +7,9 @@ import { newOperationRecord } from '../../operation/records.js';
 import { planUpgrade, startUpgrade } from '../../operation/upgrade.js';
 import { describePlan } from '../../phases/describe.js';
 import { resolvePlan } from '../../plan/resolve.js';
+import type { Plan } from '../../plan/types.js';
 import { checkStoreOutsideCluster } from '../../store/selected-store.js';
-import { type Context, needStateFile } from '../context.js';
+import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import { refuseEvents, withEvents, withEventsOption } from './events.js';
 import { type Action, parseCount, parseCountOrPercent } from './shared.js';
@@ -28,7 +29,7 @@ export function registerUpgrade(program: Command, run: Action): void {
     .description('plan an upgrade of the cluster to IMAGE and run it (or only create it with --manual)')
     .argument('<image>', 'image directory, .tar/.tar.gz of one, or (with --dry-run/--state) an app.yaml')
     .option('-m, --manual', 'create the operation without executing any phase')
-    .option('--dry-run', 'print the plan that would be built and change nothing')
+    .option('--dry-run', 'print the plan that would be built (from the live nodes, read only, or --state) and change nothing')
     .option('--force', 'create the operation even if a node is degraded or the previous upgrade was left unfinished')
     .option('--max-unavailable-workers <n>', 'workers upgraded at once: a count or a percentage like 25%', '1')
     .option('--parallel <n>', 'nodes handled at once in /init, /bootstrap, /config and /gc (default: all)');
@@ -45,8 +46,6 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
   const maxUnavailable = parseCountOrPercent('--max-unavailable-workers', opts.maxUnavailableWorkers ?? '1');
   const parallel = opts.parallel ? parseCount('--parallel', opts.parallel) : undefined;
   const statePromise = ctx.clusterState();
-  // --state and --dry-run contact no node; a live upgrade reads the cluster through its agents.
-  if (!statePromise && opts.dryRun) throw needStateFile();
   const image = await resolveImageArg(resolve(ctx.io.cwd, imageArg), { allowBareManifest: !!opts.dryRun || !!ctx.globals.state });
   const options = {
     operationId: randomUUID(),
@@ -54,8 +53,10 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     maxUnavailableWorkers: maxUnavailable,
     ...(parallel ? { parallel } : {}),
   };
-  const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config) };
-  const { plan, imageDigest, warnings } = await planUpgrade(ctx, image, from, options, { force: !!opts.force });
+  // --state contacts no node; a dry run reads the live nodes without deploying or locking anything;
+  // an upgrade reads them through freshly deployed agents.
+  const from = statePromise ? { state: statePromise } : { inventory: ctx.inventory().then((i) => i.config), readOnly: !!opts.dryRun };
+  const { plan, imageDigest, warnings, announced } = await planUpgrade(ctx, image, from, options, { force: !!opts.force });
 
   if (opts.dryRun) {
     // Machine-readable dry runs also say what each phase would do, in its executor's words.
@@ -77,6 +78,7 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     manual: !!opts.manual,
     force: !!opts.force,
     ...(warnings ? { warnings } : {}),
+    ...(announced ? { announced } : {}),
   });
   const state = completion?.operation.state ?? op.state;
   if (ctx.json) ctx.outJson({ id: op.id, cluster: op.cluster, from: op.from, to: op.to, state, mode: op.mode });
@@ -86,7 +88,12 @@ async function upgrade(ctx: Context, imageArg: string, opts: UpgradeOptions): Pr
     ctx.progress.line(
       ctx.offline
         ? 'See the plan with "hoist plan"; phases run on the nodes, so run them without --state (-c cluster.yaml).'
-        : `See the plan with "hoist plan"; run phases with "hoist plan execute --phase /init" or all of them with "hoist plan resume".`,
+        : manualNextStep(plan),
     );
   }
+}
+
+/** What to type after a manual upgrade: its plan's first phase (an app-only upgrade has no /init). */
+export function manualNextStep(plan: Plan): string {
+  return `See the plan with "hoist plan"; run phases with "hoist plan execute --phase ${plan.phases[0]?.id ?? '/'}" or all of them with "hoist plan resume".`;
 }

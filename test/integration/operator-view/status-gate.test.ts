@@ -1,6 +1,6 @@
 /**
- * On a real sandbox: `hoist status` reads the nodes live before any operation (through one-off
- * agent runs that leave nothing on the nodes), a node whose runtime service was killed shows as
+ * On a real sandbox: `hoist status` and `hoist upgrade --dry-run` read the nodes live before any
+ * operation (through one-off agent runs that leave nothing on the nodes), a node whose runtime service was killed shows as
  * degraded there and stops `hoist upgrade` (exit 4, naming the node and the probe), and
  * `upgrade --force` goes on and records the override in the operation; `status history` lists
  * the transition and the forced start. `hoist report` with one node down collects the others
@@ -64,6 +64,17 @@ describe('operator view › status reads the nodes, the health gate refuses a de
       ['node-2', 'none', 'healthy', true, '1.0.0'],
       ['node-3', 'none', 'healthy', true, '1.0.0'],
     ]);
+    // A dry run reads the same live nodes read-only and prints the plan it would run.
+    const dry = await sb.hoist(['upgrade', IMAGE_2, '--dry-run', '-o', 'json']);
+    expectExit(dry, 0, 'upgrade --dry-run without --state');
+    const planned = JSON.parse(dry.stdout) as { operation: { state: string; from: string }; phases: { id: string; does?: string }[] };
+    expect(planned.operation).toMatchObject({ state: 'planned', from: '1.0.0', to: '2.0.0' });
+    expect(planned.phases.map((p) => p.id)).toContain('/masters');
+    expect(planned.phases.find((p) => p.id === '/checks')?.does).toBeTruthy();
+    const dryText = await sb.hoist(['upgrade', IMAGE_2, '--dry-run']);
+    expectExit(dryText, 0, 'upgrade --dry-run (text)');
+    expect(dryText.stdout).toMatch(/^\* masters\s/m);
+    expect(existsSync(join(sb.stateDir, 'clusters', 'upgrade-demo', 'operations'))).toBe(false);
     // The one-off runs removed their bundles, and no agent was started or installed.
     expect(readdirSync('/tmp').filter((f) => f.startsWith('hoist-once.'))).toEqual([]);
     for (const n of sb.nodes) expect(existsSync(join(nodeDir(n.name), 'agent', 'hoist-agent.mjs')), n.name).toBe(false);

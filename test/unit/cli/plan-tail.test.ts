@@ -16,7 +16,8 @@ describe('cli › plan --tail', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(ids.length + 1);
-    expect(lines[0]).toMatch(/\t\[ 1\/49\] Phase \/init\/node-1 is completed$/);
+    // Stamped like the other progress lines (`Thu Mar  4 04:09:57 UTC`).
+    expect(lines[0]).toMatch(/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC\t\[ 1\/49\] Phase \/init\/node-1 is completed$/);
     expect(lines.at(-1)).toBe('Operation plan is completed');
     await store.close();
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -75,13 +75,6 @@ describe('cli › upgrade --dry-run', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^error\[ERR_INPUT_INVALID\]: .*unknown-leader\.state\.yaml: 1 problem/m);
     expect(r.stderr).toMatch(/unknown-leader\.state\.yaml:\d+: leader: /);
-  });
-
-  it('asks for --state on a dry run, which contacts no node, and writes nothing', async () => {
-    const r = await cli('upgrade', '--dry-run', V2, '-c', 'fixtures/clusters/demo-3-masters/cluster.yaml');
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('ERR_STATE_REQUIRED');
-    expect(existsSync(join(stateDir, 'clusters'))).toBe(false);
   });
 });
 
@@ -226,5 +219,19 @@ describe('cli › dry run, machine-readable', () => {
     expect(leaves.find((p) => p.id === '/masters/node-1/elect')?.does).toBe(
       'set election flags in etcd: enable node-1; disable node-2, node-3',
     );
+  });
+});
+
+describe('cli › the next step after a manual upgrade', () => {
+  it("names the plan's own first phase: /checks for an app-only upgrade, /init otherwise", async () => {
+    const { manualNextStep } = await import('../../../src/cli/commands/upgrade.js');
+    const first = async (state: string, image: string) => {
+      const r = await runCli(['upgrade', '--dry-run', '--state', state, image, '-o', 'json'], {
+        stateDir: mkdtempSync(join(tmpdir(), 'hoist-next-')),
+      });
+      return manualNextStep(JSON.parse(r.stdout) as Parameters<typeof manualNextStep>[0]);
+    };
+    expect(await first('fixtures/clusters/installed-2.0.0/state.yaml', 'fixtures/images/upgrade-demo-2.0.1')).toContain('--phase /checks"');
+    expect(await first(STATE, V2)).toContain('--phase /init"');
   });
 });
