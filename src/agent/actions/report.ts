@@ -42,12 +42,25 @@ export const reportCollectAction = defineAction({
     maxBytes: z.number().int().positive().max(REPORT_MAX_BYTES).default(REPORT_MAX_BYTES),
     /** The installed runtime package ("runtime:7.0.35-11706") whose health hook is asked. */
     health: z.string().min(1).max(256).optional(),
+    /** Only kubectl's view of the cluster (asked of one master). */
     kube: z.boolean().default(false),
   }),
   async run(ctx, p): Promise<ReportResult> {
     const since = p.since ? Date.parse(p.since) : 0;
     const budget = new Budget(p.maxBytes);
     const dir = ctx.stateDir;
+    // kubectl's view is asked of one master apart, after its own files: only that view then.
+    if (p.kube) {
+      for (const [name, args] of KUBE_VIEWS) {
+        const r = await kubeRunAction.run({ ...ctx, output: () => undefined }, kubeRunAction.params.parse({ args, timeoutSeconds: 30 }));
+        budget.add(
+          `kube/${name}.txt`,
+          `$ kubectl ${args.join(' ')}\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}(exit ${r.exitCode})\n`,
+          Math.floor(p.maxBytes / 4),
+        );
+      }
+      return budget.result();
+    }
     // Smallest and most telling first: the budget runs out on the long logs, not on the state.
     budget.add('packages/index.json', await readText(path.join(dir, 'packages', 'index.json')));
     budget.add('etcd/state.json', await readText(path.join(dir, 'etcd', 'state.json')));
@@ -57,16 +70,6 @@ export const reportCollectAction = defineAction({
     }
     // Each log gets a share, so that many execution records cannot crowd out the agent's log.
     const share = Math.floor(p.maxBytes / 6);
-    if (p.kube) {
-      for (const [name, args] of KUBE_VIEWS) {
-        const r = await kubeRunAction.run({ ...ctx, output: () => undefined }, kubeRunAction.params.parse({ args, timeoutSeconds: 30 }));
-        budget.add(
-          `kube/${name}.txt`,
-          `$ kubectl ${args.join(' ')}\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}(exit ${r.exitCode})\n`,
-          share,
-        );
-      }
-    }
     budget.add('agent/agent.log', linesSince(await readText(path.join(dir, 'agent', 'agent.log')), since), share);
     for (const name of await logFiles(path.join(dir, 'runtime'))) {
       budget.add(`runtime/${name}`, await readText(path.join(dir, 'runtime', name)), Math.floor(share / 2));

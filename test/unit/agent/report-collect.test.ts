@@ -47,4 +47,17 @@ describe('agent › report.collect', () => {
     expect(r.files.reduce((n, f) => n + Buffer.byteLength(f.text), 0)).toBeLessThanOrEqual(60_000);
     expect(reportCollectAction.params.safeParse({ maxBytes: 10 * 1024 * 1024 }).success).toBe(false);
   });
+
+  it("with kube asks only kubectl (once per view) and adds none of the node's files again", async () => {
+    const dir = await tempDir();
+    await write(dir, 'etcd/state.json', '{"enabled":true}');
+    const r = await reportCollectAction.run(context(dir), reportCollectAction.params.parse({ kube: true }));
+    expect(r.files.map((f) => f.path)).toEqual([
+      'kube/get-nodes.txt',
+      'kube/get-pods.txt',
+      'kube/get-events.txt',
+      'kube/describe-failing-pods.txt',
+    ]);
+    expect(r.files[0]!.text.startsWith('$ kubectl get nodes -o wide\n')).toBe(true);
+  }, 60_000);
 });
