@@ -4,9 +4,20 @@ import { defineConfig } from 'vitest/config';
  * Integration files that go deeper than `npm test` has time for on two cores: `npm run test:long`.
  * What they check has its slice in `npm test`: Ctrl-C mid-phase in the ownership suite and kill -9
  * in the kill-points slice; every node-side phase runs in the walkthrough and its rollbacks in the
- * rollback and broken-runtime suites.
+ * rollback and broken-runtime suites; re-attaching to a running execution in cluster/reattach; a
+ * lease taken over from a stopped owner in lease/takeover, and the etcd store's fencing, quorum
+ * loss and watch in store/etcd-store; drains held by a budget in the walkthrough (node-3) and the
+ * ownership suite; the etcd block's plans in the unit tests and its members in runtime/runtime-etcd.
  */
-const LONG = ['test/integration/interrupt/interrupt.test.ts', 'test/integration/node-side/phases.test.ts'];
+const LONG = [
+  'test/integration/interrupt/interrupt.test.ts',
+  'test/integration/node-side/phases.test.ts',
+  'test/integration/node-side/done-when.test.ts',
+  'test/integration/ownership/resume-reattach.test.ts',
+  'test/integration/store/two-operators.test.ts',
+  'test/integration/kube-side/drain-budget.test.ts',
+  'test/integration/node-side/etcd.test.ts',
+];
 
 export default defineConfig({
   test: {

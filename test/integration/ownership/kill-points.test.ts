@@ -3,7 +3,7 @@
  * `plan resume` (itself killed at the next point): the operation completes, every runtime hook
  * ran exactly once per node and phase (the hooks' own log lines), and the changelog stays
  * strictly increasing with no phase touched after it completed.
- * A kill point is "once the changelog has N lines". HOIST_FAULTS_POINTS sets how many (2 in
+ * A kill point is "once the changelog has N lines". HOIST_FAULTS_POINTS sets how many (1 in
  * `npm test`, 20 in `npm run test:faults`), HOIST_FAULTS_SEED replays a run (the seed is printed).
  * Real sandbox on 127.0.76.x; the sandbox's budget frees itself, so drains end on their own.
  */
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExit, leaves, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 import { type Change, changelog, countingImage, hoistBackground, hookRuns, type SandboxNode, sandboxNodes, until } from './helpers.js';
 
-const POINTS = Number(process.env.HOIST_FAULTS_POINTS ?? 2);
+const POINTS = Number(process.env.HOIST_FAULTS_POINTS ?? 1);
 const SEED = Number(process.env.HOIST_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /** mulberry32: a small seeded generator, so that a printed seed replays the same kill points. */
