@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
  * What they check has its slice in `npm test`: Ctrl-C mid-phase in the ownership suite and kill -9
  * in the kill-points slice; every node-side phase runs in the walkthrough and its rollbacks in the
  * rollback and broken-runtime suites; re-attaching to a running execution in cluster/reattach; a
- * lease taken over from a stopped owner in lease/takeover, and the etcd store's fencing, quorum
- * loss and watch in store/etcd-store; drains held by a budget in the walkthrough (node-3) and the
+ * lease taken over from an owner that slept past it in the store's fencing tests, and the etcd
+ * store's fencing, quorum loss and watch in store/etcd-store; a crash between two record writes in
+ * operation/crash-records and an image pinned at creation in kube-side/hook-failure; drains held by a budget in the walkthrough (node-3) and the
  * ownership suite; the etcd block's plans in the unit tests and its members in runtime/runtime-etcd.
  */
 const LONG = [
@@ -17,6 +18,8 @@ const LONG = [
   'test/integration/store/two-operators.test.ts',
   'test/integration/kube-side/drain-budget.test.ts',
   'test/integration/node-side/etcd.test.ts',
+  'test/integration/lease/takeover.test.ts',
+  'test/integration/operation/resume-finishes.test.ts',
 ];
 
 export default defineConfig({
