@@ -164,6 +164,19 @@ async function resolveRow(store: JsonStore, dir: string): Promise<Row> {
   return { what: 'read + resolve a plan with 100,000 changes', measured: ms, unit: 'ms', target: 1000 };
 }
 
+/** An upgrade plan 1.0.0 → 2.0.0 of `count` nodes, with the workers' window when one is given. */
+function benchPlan(count: number, cluster: string, window?: number) {
+  return buildUpgradePlan({
+    operationId: `op-${cluster}`,
+    createdAt: new Date().toISOString(),
+    cluster,
+    nodes: nodes(count),
+    installed: V1,
+    target: V2,
+    ...(window === undefined ? {} : { maxUnavailableWorkers: window }),
+  });
+}
+
 async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hoist-bench-'));
   const store = new JsonStore(dir);
@@ -173,31 +186,10 @@ async function run(): Promise<void> {
       ...(await planRows(store, 10_000, 3_000)),
       ...(await appendRows(store, dir)),
       await resolveRow(store, dir),
-      ...(await engineRows(dir, (count, cluster, window) =>
-        buildUpgradePlan({
-          operationId: `op-${cluster}`,
-          createdAt: new Date().toISOString(),
-          cluster,
-          nodes: nodes(count),
-          installed: V1,
-          target: V2,
-          maxUnavailableWorkers: window,
-        }),
-      )),
+      ...(await engineRows(dir, benchPlan)),
     ];
     rows.push(
-      ...(await storeRows(
-        (count, cluster) =>
-          buildUpgradePlan({
-            operationId: `op-${cluster}`,
-            createdAt: new Date().toISOString(),
-            cluster,
-            nodes: nodes(count),
-            installed: V1,
-            target: V2,
-          }),
-        opFor,
-      ).catch((err: unknown) => {
+      ...(await storeRows((count, cluster) => benchPlan(count, cluster), opFor).catch((err: unknown) => {
         process.stderr.write(`the store benchmarks (etcd) could not run: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exitCode = ExitCode.unexpected;
         return [];
