@@ -17,6 +17,7 @@ import { printable } from '../../text.js';
 import type { Context } from '../context.js';
 import { renderPlan } from '../render/plan-table.js';
 import { refuseEvents, withEvents, withEventsOption } from './events.js';
+import { planSetStates } from './plan-set-args.js';
 import { tailPlan } from './plan-tail.js';
 import type { Action } from './shared.js';
 
@@ -70,17 +71,16 @@ export function registerPlan(program: Command, run: Action): void {
     .command('set')
     .description("set a leaf phase's state by hand, recorded with the reason (shown by plan and status history); nothing runs")
     .requiredOption('--phase <id>', 'leaf phase id, e.g. /masters/node-1/drain')
-    .option('--state <state>', `the state to record: ${SETTABLE_STATES.join(', ')}`)
+    .option('--state <state>', `the state to record (after "set"; before it, --state is the state file): ${SETTABLE_STATES.join(', ')}`)
     .requiredOption('--reason <text>', 'why: kept in the changelog and the status history')
     .action((o: { phase: string; reason: string }, cmd: Command) => {
-      // The global --state (a state file) takes the option wherever it stands on the command line;
-      // here it is the phase's new state, as in Gravity's `plan set`, and no state file is read.
+      // Commander gave every --state to the global option: split them by where they stand.
       const root = cmd.parent?.parent;
-      const state = root?.getOptionValue('state') as string | undefined;
-      root?.setOptionValue('state', undefined);
+      const states = root ? planSetStates(root) : {};
+      root?.setOptionValue('state', states.file);
       return run(cmd, (ctx) => {
         refuseEvents(ctx, 'hoist plan set');
-        return setPhase(ctx, { phase: checkId(o.phase), state: settableState(state), reason: o.reason });
+        return setPhase(ctx, { phase: checkId(o.phase), state: settableState(states.phase), reason: o.reason });
       });
     });
   plan
@@ -161,12 +161,13 @@ async function phaseInPlan(ctx: Context, id: string): Promise<Phase> {
 function settableState(value: string | undefined): SettableState {
   const states: readonly string[] = SETTABLE_STATES;
   if (value !== undefined && states.includes(value)) return value as SettableState;
+  const allowed = SETTABLE_STATES.join(', ');
   throw new UsageError(
     'ERR_USAGE_PLAN_SET_STATE',
     value === undefined
-      ? '"hoist plan set" needs --state: the state to record'
-      : `--state "${printable(value, 80)}" is not a state "hoist plan set" records`,
-    { hint: `give --state ${SETTABLE_STATES.join('|')} (plan set reads no state file; name the inventory with -c)` },
+      ? `"hoist plan set" needs --state after "set": one of ${allowed}`
+      : `--state "${printable(value, 80)}" is not a state "hoist plan set" records: one of ${allowed}`,
+    { hint: `hoist [--state FILE] plan set --phase P --state ${SETTABLE_STATES.join('|')} --reason TEXT` },
   );
 }
 

@@ -73,6 +73,43 @@ describe('cli › plan set', () => {
     await store.close();
   });
 
+  it('takes the state file before "set" and the phase state after it; a bad state names the allowed ones', async () => {
+    const { stateDir, store, id, ids } = await demoOperation();
+    // The state file names the cluster as it does for every other command.
+    const set = await runCli(['--state', DEMO_STATE, 'plan', 'set', '--phase', ids[0]!, '--state', 'failed', '--reason', 'disk gone'], {
+      stateDir,
+    });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain(`Phase "${ids[0]}" set to failed by hand`);
+    expect((await store.readChanges('upgrade-demo', id)).at(-1)).toMatchObject({ phase: ids[0], state: 'failed' });
+    const inline = await runCli(['plan', 'set', `--state=${DEMO_STATE}`, '--phase', ids[1]!, '--reason', 'x', ...INVENTORY], { stateDir });
+    expect(inline.code).toBe(2);
+    expect(inline.stderr).toContain('is not a state "hoist plan set" records: one of completed, failed, unstarted');
+
+    const before = await store.readChanges('upgrade-demo', id);
+    const cases: [string[], string][] = [
+      [
+        ['plan', 'set', '--phase', ids[1]!, '--state', 'bogus', '--reason', 'x', ...INVENTORY],
+        'error[ERR_USAGE_PLAN_SET_STATE]: --state "bogus" is not a state "hoist plan set" records: one of completed, failed, unstarted',
+      ],
+      [
+        ['--state', DEMO_STATE, 'plan', 'set', '--phase', ids[1]!, '--reason', 'x'],
+        'error[ERR_USAGE_PLAN_SET_STATE]: "hoist plan set" needs --state after "set": one of completed, failed, unstarted',
+      ],
+      [
+        ['plan', 'set', '--phase', ids[1]!, '--state', 'completed', '--state', 'failed', '--reason', 'x', ...INVENTORY],
+        'error[ERR_USAGE_STATE_TWICE]: --state is given 2 times after "set" (the phase state): "completed", "failed"',
+      ],
+    ];
+    for (const [args, line] of cases) {
+      const r = await runCli(args, { stateDir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(line);
+    }
+    expect(await store.readChanges('upgrade-demo', id)).toEqual(before);
+    await store.close();
+  });
+
   it('refuses a phase in progress, naming plan cancel', async () => {
     const { stateDir, store, id, ids, lease } = await demoOperation();
     const held = await lease();
