@@ -16,6 +16,7 @@
  * in the same transaction, after the chunks of a plan too big for one request, so a reader never
  * sees an operation without its whole plan. The debug log stays a local file of the state dir.
  */
+
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -28,6 +29,7 @@ import { clusterNames } from './etcd-clusters.js';
 import { historyKey, readHistoryKeys } from './etcd-history.js';
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
 import { chunkName, decodePlan, encodePlan, isChunkKey, parseRecord } from './etcd-plan.js';
+import { explainLockHeld } from './holder-activity.js';
 import { checkPlanDataToWrite } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
 import { clusterRecordSchema, operationRecordSchema, planChangeSchema, planSchema } from './schema.js';
@@ -220,7 +222,9 @@ export class EtcdStore implements Store {
   }
 
   lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
-    return this.call('take the cluster lease', () => this.leases.acquire(cluster, owner, request));
+    return this.call('take the cluster lease', () => this.leases.acquire(cluster, owner, request)).catch((err) =>
+      explainLockHeld(this, cluster, err),
+    );
   }
 
   readLock(cluster: string): Promise<LeaseState | undefined> {

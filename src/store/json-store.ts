@@ -24,6 +24,7 @@ import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
 import { ChangelogAppender, type Fence, readChangelog } from './changelog.js';
 import { appendHistoryLine, readHistoryFile } from './history.js';
+import { explainLockHeld } from './holder-activity.js';
 import { acquireLock, fencedWrite, type LeaseTiming, pidAlive, readLeaseRecord, readLockFile } from './lock.js';
 import { checkPlanDataToWrite, checkStoredPlanData, checkStoredPlanTree } from './plan-data.js';
 import { checkRecord, checkUnchanged, cmp, isSafeName, operationExists, operationNotFound, phaseIds, safeName } from './record-checks.js';
@@ -207,7 +208,9 @@ export class JsonStore implements Store {
   }
 
   async lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
-    return acquireLock(this.lockPath(cluster), cluster, owner, this.lockOptions, request);
+    return acquireLock(this.lockPath(cluster), cluster, owner, this.lockOptions, request).catch((err) =>
+      explainLockHeld(this, cluster, err),
+    );
   }
 
   async readLock(cluster: string): Promise<LeaseState | undefined> {

@@ -239,6 +239,37 @@ export function storeConformance(backends: StoreBackend[]): void {
         expect(lease.epoch).toBeGreaterThan(1);
       });
 
+      it("names what the holder does: the active operation's phases in progress, or that none runs", async () => {
+        const other = open();
+        const refusal = async () =>
+          (await caught(other.lock('demo', { host: 'elsewhere', pid: 4242, command: 'hoist plan resume' }))).message;
+        const holder = `cluster "demo" is locked by "test" (pid ${process.pid} on host test) since ${lease.owner.acquired}`;
+        expect(await refusal()).toBe(`${holder}, no operation active`);
+        await store.createOperation(operation('op-1'), plan('op-1'), lease);
+        const cluster: ClusterRecord = {
+          name: 'demo',
+          status: 'updating',
+          image: { name: 'x', version: '1.0.0' },
+          activeOperation: 'op-1',
+          updated: AT,
+        };
+        await store.putCluster(cluster, { lease, expect: null });
+        expect(await refusal()).toBe(`${holder}, no phase running in operation op-1`);
+        for (const c of [
+          change('/init', 'in_progress'),
+          change('/init/node-1', 'in_progress'),
+          change('/a', 'in_progress'),
+          change('/b', 'in_progress'),
+          change('/b'),
+        ])
+          await store.appendChange('demo', 'op-1', c, lease);
+        const held = await caught(other.lock('demo', { host: 'elsewhere', pid: 4242, command: 'hoist plan resume' }));
+        expect(held.code).toBe('ERR_LOCK_HELD');
+        expect(held.exitCode).toBe(4);
+        expect(held.message).toBe(`${holder}, running /a, /init/node-1 of operation op-1`);
+        expect(held.hint).toMatch(/taken over/);
+      });
+
       it('refuses every write of a lease that was taken over, naming the new owner; nothing is written', async () => {
         await store.createOperation(operation('op-1'), plan('op-1'), lease);
         await store.appendChange('demo', 'op-1', change('/a'), lease);

@@ -78,7 +78,7 @@ describe('cluster lock', () => {
     expect(err.code).toBe('ERR_LOCK_HELD');
     expect(err.exitCode).toBe(4);
     expect(err.message).toBe(
-      `cluster "demo" is locked by "hoist plan execute" (pid ${process.pid} on host ${HOST}) since ${lock.owner.acquired}`,
+      `cluster "demo" is locked by "hoist plan execute" (pid ${process.pid} on host ${HOST}) since ${lock.owner.acquired}, no operation active`,
     );
     expect(err.hint).toMatch(/wait/);
     expect(err.hint).toMatch(/taken over/);
