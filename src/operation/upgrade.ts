@@ -3,6 +3,7 @@
  * freshly deployed agents), build the plan; then create the operation and, in automatic mode,
  * run it to the end, complete it and shut the agents down.
  */
+import { readInstalledVersion } from '../cluster/installed-version.js';
 import { liveClusterFacts } from '../cluster/live-state.js';
 import { ReadOnlyNodes } from '../cluster/read-only-nodes.js';
 import type { LoadedClusterState, LoadedImage } from '../config/load.js';
@@ -62,10 +63,11 @@ export async function planUpgrade(
     // Repaired first: a close cut short by a crash would leave its node leases refusing the deploy.
     const record = (await repairRecords(env, cluster, lease, { nodes: true })).record;
     const active = record?.activeOperation;
-    // Said before the agents are deployed, as Gravity did, when the record knows what is installed.
-    if (record && !active) {
-      announced = record.image.version;
-      announce(env, announced, image.manifest.metadata.version);
+    // Said before the agents are deployed, as Gravity did, with the version the lead master
+    // records (the plan's "from"); the record of a first upgrade does not know it yet.
+    if (!active) {
+      announced = await installedVersion(env, await from.inventory);
+      if (announced) announce(env, announced, image.manifest.metadata.version);
     }
     await deployAgents(env, undefined, active ? { operationId: active } : {});
     const { agents } = await env.connect();
@@ -75,6 +77,14 @@ export async function planUpgrade(
   });
   const plan = buildUpgradePlan(toUpgradeInput(facts, image.manifest, options));
   return { plan, ...pinned, ...(warnings.length ? { warnings } : {}), ...(announced === plan.from ? { announced: true } : {}) };
+}
+
+/** What the lead master records as installed, read before the agents run; undefined if unreadable. */
+async function installedVersion(env: OperationEnv, inventory: ClusterConfig): Promise<string | undefined> {
+  const { nodes, pool } = await env.connect();
+  const name = inventory.spec.nodes.find((n) => n.role === 'master')?.name;
+  const leader = nodes.find((n) => n.name === name);
+  return leader ? readInstalledVersion(pool.get(leader.name), leader, env.signal) : undefined;
 }
 
 /** `Thu Mar  4 04:09:57 UTC\tUpgrading cluster from 1.0.0 to 2.0.0`. */

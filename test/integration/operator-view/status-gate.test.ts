@@ -106,6 +106,11 @@ describe('operator view › status reads the nodes, the health gate refuses a de
     const forced = await sb.hoist(['upgrade', '--manual', '--force', IMAGE_2]);
     expectExit(forced, 0, 'upgrade --force');
     expect(forced.stderr).toContain('warning: upgrade forced past a degraded node: node-2: runtime-health: ');
+    // The first upgrade (no cluster record yet) says what it upgrades from before the agents come up, once.
+    const announced = forced.stderr.indexOf('Upgrading cluster from 1.0.0 to 2.0.0');
+    expect(announced, forced.stderr).toBeGreaterThan(-1);
+    expect(announced, forced.stderr).toBeLessThan(forced.stderr.indexOf('Deployed agent on node-1'));
+    expect(forced.stderr.split('Upgrading cluster from')).toHaveLength(2);
     const active = (await status()).activeOperation!;
     expect(active.warnings).toHaveLength(1);
     expect(active.warnings![0]).toContain('node-2: runtime-health');
