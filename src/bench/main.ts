@@ -177,32 +177,56 @@ function benchPlan(count: number, cluster: string, window?: number) {
   });
 }
 
+/** `--only core|engine|store|cluster`: one section of the table, e.g. while tuning it. */
+const SECTIONS = ['core', 'engine', 'store', 'cluster'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function onlySection(): Section | undefined {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const value = process.argv[at + 1];
+  if (!SECTIONS.includes(value as Section)) {
+    process.stderr.write(`--only needs one of ${SECTIONS.join(', ')} (got ${value === undefined ? 'nothing' : JSON.stringify(value)})\n`);
+    process.exit(ExitCode.usage);
+  }
+  return value as Section;
+}
+
 async function run(): Promise<void> {
+  const only = onlySection();
+  const wanted = (s: Section) => only === undefined || only === s;
   const dir = mkdtempSync(join(tmpdir(), 'hoist-bench-'));
   const store = new JsonStore(dir);
   try {
-    const rows: Row[] = [
-      ...(await planRows(store, 1_000, 300)),
-      ...(await planRows(store, 10_000, 3_000)),
-      ...(await appendRows(store, dir)),
-      await resolveRow(store, dir),
-      ...(await engineRows(dir, benchPlan)),
-    ];
-    rows.push(
-      ...(await storeRows((count, cluster) => benchPlan(count, cluster), opFor).catch((err: unknown) => {
-        process.stderr.write(`the store benchmarks (etcd) could not run: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exitCode = ExitCode.unexpected;
-        return [];
-      })),
-    );
+    const rows: Row[] = [];
+    if (wanted('core')) {
+      rows.push(
+        ...(await planRows(store, 1_000, 300)),
+        ...(await planRows(store, 10_000, 3_000)),
+        ...(await appendRows(store, dir)),
+        await resolveRow(store, dir),
+      );
+    }
+    if (wanted('engine')) rows.push(...(await engineRows(dir, benchPlan)));
+    if (wanted('store')) {
+      rows.push(
+        ...(await storeRows((count, cluster) => benchPlan(count, cluster), opFor).catch((err: unknown) => {
+          process.stderr.write(`the store benchmarks (etcd) could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exitCode = ExitCode.unexpected;
+          return [];
+        })),
+      );
+    }
     // Real nodes last: a machine without sshd still gets the core figures, and the failure is said.
     let failure: unknown;
-    rows.push(
-      ...(await clusterRows().catch((err: unknown) => {
-        failure = err;
-        return [];
-      })),
-    );
+    if (wanted('cluster')) {
+      rows.push(
+        ...(await clusterRows().catch((err: unknown) => {
+          failure = err;
+          return [];
+        })),
+      );
+    }
     process.stdout.write(renderRows(rows));
     if (failure !== undefined) {
       process.stderr.write(`the sandbox benchmarks could not run: ${failure instanceof Error ? failure.message : String(failure)}\n`);

@@ -4,7 +4,7 @@
  * and resolving 100,000 changes, and how long a takeover waits after the lease holder dies.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { median, type Row, timed } from './measure.js';
 
 const MEMBERS: StoreEtcdMember[] = [1, 2, 3].map((i) => ({ name: `bench-${i}`, address: `127.0.4.${200 + i}` }));
 const TTL_MS = 5_000;
+const APPENDS = 1_000;
 
 type Closable = Store & { close(): Promise<void> };
 type PlanOf = (count: number, cluster: string) => Plan;
@@ -26,18 +27,37 @@ type OpFor = (plan: Plan) => OperationRecord;
 
 const owner = (command: string) => ({ host: 'bench', pid: process.pid, command });
 
-async function appendMedian(store: Closable, planOf: PlanOf, opFor: OpFor): Promise<number> {
+/** CPU time of this process, ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** CPU time the etcd members have used so far, ms (0 for the JSON store: it has no server). */
+type ServerCpu = () => number;
+
+/** Median wall time of one append, and the mean CPU time of one (this process, the etcd members). */
+interface AppendCost {
+  wallMs: number;
+  cpuMs: number;
+  serverCpuMs: number;
+}
+
+async function appendCost(store: Closable, planOf: PlanOf, opFor: OpFor, serverCpu: ServerCpu): Promise<AppendCost> {
   const plan = planOf(3, 'append');
   const lease = await store.lock('append', owner('bench'));
   await store.createOperation(opFor(plan), plan, lease);
   const ids = leaves(plan.phases).map((p) => p.id);
   const samples: number[] = [];
-  for (let i = 0; i < 1_000; i++) {
+  const cpu0 = cpuMs();
+  const server0 = serverCpu();
+  for (let i = 0; i < APPENDS; i++) {
     const change = { phase: ids[i % ids.length]!, state: 'completed' as const, at: new Date().toISOString() };
     samples.push((await timed(() => store.appendChange('append', plan.operationId, change, lease)))[1]);
   }
+  const cost = { cpuMs: (cpuMs() - cpu0) / APPENDS, serverCpuMs: (serverCpu() - server0) / APPENDS };
   await lease.release();
-  return samples.sort((a, b) => a - b)[samples.length >> 1]!;
+  return { wallMs: samples.sort((a, b) => a - b)[samples.length >> 1]!, ...cost };
 }
 
 async function createMedian(store: Closable, planOf: PlanOf, opFor: OpFor): Promise<number> {
@@ -50,10 +70,32 @@ async function createMedian(store: Closable, planOf: PlanOf, opFor: OpFor): Prom
   });
 }
 
+/** The etcd members' CPU time so far, ms, from /proc (pids from their pid files). */
+function membersCpu(etcdDir: string): ServerCpu {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  return () =>
+    MEMBERS.reduce((sum, m) => {
+      try {
+        const pid = readFileSync(join(etcdDir, `${m.name}.pid`), 'utf8').trim();
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return sum + (Number(fields[11]) + Number(fields[12])) * tick;
+      } catch {
+        return sum;
+      }
+    }, 0);
+}
+
 /** Writes `changes` as the backend stores them, in bulk: what is measured is reading and resolving. */
 type Seed = (plan: Plan, changes: PlanChange[]) => Promise<void>;
 
-async function resolveMedian(store: Closable, open: () => Closable, seed: Seed, planOf: PlanOf, opFor: OpFor): Promise<number> {
+/** Median wall and CPU time (this process) of reading and resolving 100,000 changes with a fresh store. */
+async function resolveCost(
+  store: Closable,
+  open: () => Closable,
+  seed: Seed,
+  planOf: PlanOf,
+  opFor: OpFor,
+): Promise<{ wallMs: number; cpuMs: number }> {
   const plan = planOf(1_000, 'resolve');
   const lease = await store.lock('resolve', owner('bench'));
   await store.createOperation(opFor(plan), plan, lease);
@@ -66,14 +108,18 @@ async function resolveMedian(store: Closable, open: () => Closable, seed: Seed, 
     at: new Date(1_700_000_000_000 + i).toISOString(),
   }));
   await seed(plan, changes);
-  return median(3, async () => {
+  const cpu: number[] = [];
+  const wallMs = await median(3, async () => {
     const fresh = open();
+    const cpu0 = cpuMs();
     const [, ms] = await timed(async () =>
       resolvePlan(await fresh.getPlan('resolve', plan.operationId), await fresh.readChanges('resolve', plan.operationId)),
     );
+    cpu.push(cpuMs() - cpu0);
     await fresh.close();
     return ms;
   });
+  return { wallMs, cpuMs: cpu.sort((a, b) => a - b)[cpu.length >> 1]! };
 }
 
 const seedJson =
@@ -146,21 +192,28 @@ export async function storeRows(planOf: PlanOf, opFor: OpFor): Promise<Row[]> {
     const json = openJson();
     const etcd = openEtcd();
     try {
-      const jsonAppend = await appendMedian(json, planOf, opFor);
-      const etcdAppend = await appendMedian(etcd, planOf, opFor);
+      const etcdCpu = membersCpu(etcdDir);
+      const jsonAppend = await appendCost(json, planOf, opFor, () => 0);
+      const etcdAppend = await appendCost(etcd, planOf, opFor, etcdCpu);
       const jsonCreate = await createMedian(json, planOf, opFor);
       const etcdCreate = await createMedian(etcd, planOf, opFor);
-      const jsonResolve = await resolveMedian(json, openJson, seedJson(json), planOf, opFor);
-      const etcdResolve = await resolveMedian(etcd, openEtcd, seedEtcd(etcd), planOf, opFor);
+      const jsonResolve = await resolveCost(json, openJson, seedJson(json), planOf, opFor);
+      const etcdResolve = await resolveCost(etcd, openEtcd, seedEtcd(etcd), planOf, opFor);
       const jsonTakeover = await takeoverMs('json', join(dir, 'json'), openJson);
       const etcdTakeover = await takeoverMs('etcd', dir, openEtcd);
       return [
-        { what: 'JSON store: append one change, median of 1,000', measured: jsonAppend, unit: 'ms' },
-        { what: 'etcd store (3 members): append one change, median of 1,000', measured: etcdAppend, unit: 'ms', target: 5 },
+        { what: 'JSON store: append one change, median of 1,000', measured: jsonAppend.wallMs, unit: 'ms' },
+        { what: 'etcd store (3 members): append one change, median of 1,000', measured: etcdAppend.wallMs, unit: 'ms', target: 5 },
+        // CPU time does not wait on a busy disk or on other processes sharing the cores.
+        { what: 'JSON store: append one change, CPU time (this process)', measured: jsonAppend.cpuMs, unit: 'ms' },
+        { what: 'etcd store: append one change, CPU time (this process)', measured: etcdAppend.cpuMs, unit: 'ms' },
+        { what: 'etcd store: append one change, CPU time (3 etcd members)', measured: etcdAppend.serverCpuMs, unit: 'ms' },
         { what: 'JSON store: create a 1,000-node operation', measured: jsonCreate, unit: 'ms' },
         { what: 'etcd store: create a 1,000-node operation', measured: etcdCreate, unit: 'ms', target: 2 * jsonCreate },
-        { what: 'JSON store: read + resolve 100,000 changes', measured: jsonResolve, unit: 'ms' },
-        { what: 'etcd store: read + resolve 100,000 changes', measured: etcdResolve, unit: 'ms', target: 3_000 },
+        { what: 'JSON store: read + resolve 100,000 changes', measured: jsonResolve.wallMs, unit: 'ms' },
+        { what: 'etcd store: read + resolve 100,000 changes', measured: etcdResolve.wallMs, unit: 'ms', target: 3_000 },
+        { what: 'JSON store: read + resolve 100,000 changes, CPU time', measured: jsonResolve.cpuMs, unit: 'ms' },
+        { what: 'etcd store: read + resolve 100,000 changes, CPU time (this process)', measured: etcdResolve.cpuMs, unit: 'ms' },
         {
           what: `JSON store: lease takeover after the holder dies (TTL ${TTL_MS / 1000} s, other host)`,
           measured: jsonTakeover,

@@ -24,6 +24,7 @@ import type { z } from 'zod';
 import { corruptFile, issueLines } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import type { Plan, PlanChange } from '../plan/types.js';
+import { decodeChanges, hasChangeAfter, lastSeq, readChangeKvs, seqName } from './etcd-changes.js';
 import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, type EtcdStoreOptions, keyPrefix } from './etcd-client.js';
 import { clusterNames } from './etcd-clusters.js';
 import { historyKey, readHistoryKeys } from './etcd-history.js';
@@ -49,8 +50,6 @@ import type {
 
 /** Chunks that fit in one transaction along with the records (etcd's default limit is 1.5 MiB). */
 const TXN_BUDGET = 1024 * 1024;
-/** Changes read per range request. */
-const PAGE = 5_000;
 
 /** Store backed by an etcd cluster. */
 export class EtcdStore implements Store {
@@ -189,36 +188,16 @@ export class EtcdStore implements Store {
   /** Each request is bounded on its own: 100,000 changes take many pages. */
   async readChanges(cluster: string, operationId: string): Promise<PlanChange[]> {
     const opKey = this.key(cluster, 'operations', safeName(operationId, 'operation id'));
-    if (!(await this.call('read operation', () => this.client.get(opKey).exists())))
-      throw operationNotFound(cluster, operationId, this.where(opKey));
-    let known = this.phaseIdCache.get(opKey);
-    if (!known) {
-      await this.call('read plan', () => this.readPlan(cluster, operationId));
-      known = this.phaseIdCache.get(opKey);
-    }
     const prefix = this.key(cluster, 'changes', operationId, '');
-    const end = `${prefix.slice(0, -1)}0`; // '/' + 1
-    const changes: PlanChange[] = [];
-    let start = prefix;
-    let lastSeq = 0;
-    for (;;) {
-      const from = start;
-      const page = (
-        await this.call('read changes', () => this.client.getAll().inRange({ start: from, end }).limit(PAGE).sort('Key', 'Ascend').exec())
-      ).kvs;
-      for (const kv of page) {
-        const where = this.where(kv.key.toString());
-        const change = parseRecord(kv.value.toString('utf8'), planChangeSchema, where);
-        if (change.seq <= lastSeq) throw corruptFile(where, `has seq ${change.seq}, not above the previous seq ${lastSeq}`);
-        if (known && !known.has(change.phase)) {
-          throw corruptFile(where, `names phase ${JSON.stringify(change.phase.slice(0, 200))}, which is not in the operation's plan`);
-        }
-        changes.push(change);
-        lastSeq = change.seq;
-      }
-      if (page.length < PAGE) return changes;
-      start = `${page[page.length - 1]?.key.toString()}\0`;
-    }
+    // The plan (for its phase ids, unless already read) and the changes, side by side.
+    const known = this.phaseIdCache.has(opKey)
+      ? Promise.resolve()
+      : this.call('read plan', () => this.readPlan(cluster, operationId)).then(() => undefined);
+    known.catch(() => undefined);
+    const kvs = await readChangeKvs(this.client, (what, fn) => this.call(what, fn), opKey, prefix);
+    if (!kvs) throw operationNotFound(cluster, operationId, this.where(opKey));
+    await known;
+    return decodeChanges(kvs, this.phaseIdCache.get(opKey));
   }
 
   lock(cluster: string, owner: LeaseOwner, request?: LeaseRequest): Promise<Lease> {
@@ -248,15 +227,7 @@ export class EtcdStore implements Store {
         watcher.on('disconnected', () => resolve());
         signal.addEventListener('abort', () => resolve(), { once: true });
         // A change appended while the watch was being set up has no event of its own.
-        this.client
-          .getAll()
-          .prefix(changes)
-          .sort('Key', 'Descend')
-          .limit(1)
-          .keys()
-          .then(([last]) => {
-            if (last && Number(last.slice(changes.length)) > afterSeq) resolve();
-          }, resolve);
+        hasChangeAfter(this.client, changes, afterSeq).then((newer) => newer && resolve(), resolve);
       });
     } finally {
       clearTimeout(timer);
@@ -359,18 +330,12 @@ export class EtcdStore implements Store {
 
   private async appendNow(cluster: string, id: string, opKey: string, change: NewPlanChange, lease: Lease): Promise<PlanChange> {
     const fenced = this.leases.fenceOf(cluster, lease);
-    const seqKey = (seq: number) => this.key(cluster, 'changes', id, String(seq).padStart(12, '0'));
+    const seqKey = (seq: number) => this.key(cluster, 'changes', id, seqName(seq));
     for (let attempt = 0; ; attempt++) {
       let last = this.lastSeq.get(opKey);
       if (last === undefined || attempt > 0) {
         if (!(await this.client.get(opKey).exists())) throw operationNotFound(cluster, id, this.where(opKey));
-        const [lastKey] = await this.client
-          .getAll()
-          .prefix(this.key(cluster, 'changes', id, ''))
-          .sort('Key', 'Descend')
-          .limit(1)
-          .keys();
-        last = lastKey ? Number(lastKey.slice(lastKey.lastIndexOf('/') + 1)) : 0;
+        last = await lastSeq(this.client, this.key(cluster, 'changes', id, ''));
       }
       const { seq: _ignored, ...rest } = change as Partial<PlanChange>;
       const checked = planChangeSchema.safeParse({ seq: last + 1, ...rest });

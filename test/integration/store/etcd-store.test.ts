@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStoreEtcdMember, stopStoreEtcdMember, waitStoreEtcdHealthy } from '../../../src/sandbox/store-etcd.js';
+import { PAGE, seqName } from '../../../src/store/etcd-changes.js';
 import type { EtcdStoreOptions } from '../../../src/store/etcd-client.js';
 import { EtcdStore } from '../../../src/store/etcd-store.js';
 import type { Lease, LeaseOwner } from '../../../src/store/store.js';
@@ -81,6 +82,50 @@ describe('etcd store faults', () => {
     expect((await reader.readChanges('demo', 'op-1')).map((c) => c.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     await lease.release();
   });
+
+  it('reads a changelog of several pages in seq order, continues it, and names the key of a damaged change', async () => {
+    const store = open(prefix());
+    const lease = await store.lock('demo', { host: 'h', pid: process.pid, command: 'hoist upgrade' });
+    await store.createOperation(operation('op-1'), plan('op-1'), lease);
+    // More than two pages (5,000 a page), written 100 to a transaction under the keys appends use.
+    const total = 2 * PAGE + 1;
+    const key = (seq: number) => store.key('demo', 'changes', 'op-1', seqName(seq));
+    const value = (seq: number) => JSON.stringify({ seq, phase: `/p${seq % 50}`, state: 'completed', at: AT });
+    for (let from = 1; from <= total; from += 100) {
+      const puts = Array.from({ length: Math.min(100, total - from + 1) }, (_, i) =>
+        store.client.put(key(from + i)).value(value(from + i)),
+      );
+      await store.client
+        .if(key(from), 'Version', '==', 0)
+        .then(...puts)
+        .commit();
+    }
+    const reader = open(store.prefix);
+    const read = await reader.readChanges('demo', 'op-1');
+    expect(read.map((c) => c.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(read[PAGE]).toEqual(JSON.parse(value(PAGE + 1)));
+    // Another process's store continues after the last seq.
+    await lease.release();
+    const next = open(store.prefix);
+    const nextLease = await next.lock('demo', { host: 'h', pid: process.pid, command: 'hoist plan resume' });
+    expect((await next.appendChange('demo', 'op-1', change('/a'), nextLease)).seq).toBe(total + 1);
+    await nextLease.release();
+
+    await store.client.put(key(PAGE + 7)).value(value(PAGE + 7).slice(0, 20));
+    let err = await caught(reader.readChanges('demo', 'op-1'));
+    expect(err.code).toBe('ERR_STORE_CORRUPT');
+    expect(err.message).toContain(`${key(PAGE + 7)} is not valid JSON`);
+    await store.client.put(key(PAGE + 7)).value(value(PAGE + 8));
+    err = await caught(reader.readChanges('demo', 'op-1'));
+    expect(err.message).toContain(`${key(PAGE + 7)} holds the change of seq ${PAGE + 8}, which belongs under another key`);
+    await store.client.put(key(PAGE + 7)).value(JSON.stringify({ seq: PAGE + 7, phase: '/nowhere', state: 'completed', at: AT }));
+    err = await caught(reader.readChanges('demo', 'op-1'));
+    expect(err.message).toContain(`${key(PAGE + 7)} names phase "/nowhere", which is not in the operation's plan`);
+    await store.client.put(key(PAGE + 7)).value(JSON.stringify({ seq: PAGE + 7, phase: '/a', state: 'finished', at: AT }));
+    err = await caught(reader.readChanges('demo', 'op-1'));
+    expect(err.message).toContain(`${key(PAGE + 7)} does not hold a valid record`);
+    expect(err.details.join('\n')).toContain('state');
+  }, 120_000);
 
   it('fails with ERR_STORE_UNAVAILABLE without quorum, and the operation goes on once quorum returns', async () => {
     const p = prefix();

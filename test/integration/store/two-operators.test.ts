@@ -13,6 +13,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxStoreMembers, startStoreEtcdMember, stopStoreEtcdMember, waitStoreEtcdHealthy } from '../../../src/sandbox/store-etcd.js';
+import { EtcdStore } from '../../../src/store/etcd-store.js';
 import { expectExit, HOIST, hoistIn, IMAGE_2, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 import { until } from '../ownership/helpers.js';
 
@@ -82,13 +83,16 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
     // B's lease has the default TTL, as in production: an election after a member's loss fits in it.
     const b = execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { HOIST_STATE_DIR: other }, reject: false });
     let bErr = '';
+    let bOut = '';
     b.stderr?.on('data', (c: Buffer) => (bErr += c.toString()));
+    b.stdout?.on('data', (c: Buffer) => (bOut += c.toString()));
     const started = () => bErr.split('\n').filter((l) => l.startsWith('Executing "')).length;
     await until(
       () => started() >= 1,
       "B's resume running a phase",
       () => bErr,
     );
+    const beforeLoss = bErr.length;
     await stopStoreEtcdMember(storeDir, members[0]!, true);
     const atLoss = started();
     await until(
@@ -96,6 +100,18 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
       'two more phases of B started after a member was lost',
       () => bErr,
     );
+    // While quorum holds, the lost member is invisible to the user: progress lines only, no
+    // warning, error, retry or word of the store on either stream.
+    const whileOneLost = bErr.slice(beforeLoss);
+    const noisy = /warn|error|fail|unavailable|did not answer|retry|lost|refused|\bERR_|grpc|etcd|127\.0\.111\.10[234]/i;
+    expect(
+      whileOneLost.split('\n').filter((l) => noisy.test(l)),
+      whileOneLost,
+    ).toEqual([]);
+    expect(
+      bOut.split('\n').filter((l) => noisy.test(l)),
+      bOut,
+    ).toEqual([]);
     // Quorum lost: B stops, naming the store; nothing it recorded is lost.
     await stopStoreEtcdMember(storeDir, members[1]!, true);
     const stopped = await b;
@@ -113,6 +129,23 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
       phases: { id: string; state: string }[];
     };
     expect(kept.operation.state).toBe('in_progress');
+    // Nothing lost across the member's loss and quorum's: one change per seq, 1..n with no gap,
+    // and every phase B's own log says it completed is recorded as completed.
+    const reader = new EtcdStore({ endpoints: members.map((m) => `${m.address}:2379`) }, other);
+    try {
+      const changes = await reader.readChanges('upgrade-demo', doc.operation.id);
+      expect(changes.map((c) => c.seq)).toEqual(changes.map((_, i) => i + 1));
+      const log = await fs.readFile(path.join(other, 'clusters', 'upgrade-demo', 'operations', doc.operation.id, 'log.ndjson'), 'utf8');
+      const completedByB = log
+        .split('\n')
+        .filter((l) => l.includes('"phase.complete"'))
+        .map((l) => (JSON.parse(l) as { phase: string }).phase);
+      expect(completedByB.length).toBeGreaterThanOrEqual(2);
+      const completed = new Set(changes.filter((c) => c.state === 'completed').map((c) => c.phase));
+      expect(completedByB.filter((id) => !completed.has(id))).toEqual([]);
+    } finally {
+      await reader.close();
+    }
 
     const resume = await execa(HOIST, ['-c', sb.clusterFile, 'plan', 'resume'], { env: { HOIST_STATE_DIR: other }, reject: false });
     expect(resume.exitCode, resume.stderr).toBe(0);
