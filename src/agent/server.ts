@@ -18,12 +18,19 @@ import { AgentConnection, type ConnectionHost, type StartedExecution } from './c
 import { AgentError, toWireError } from './errors.js';
 import type { AgentIdentity } from './execution-records.js';
 import { type ExecutionOutcome, ExecutionStore } from './executions.js';
+import { stopKubeProxies } from './kube-proxy.js';
 import { NodeLeaseKeeper } from './node-lease.js';
 import { stopOrphanedGroups } from './orphans.js';
 import { MAX_LINE_BYTES, type Request } from './protocol.js';
 
 type RunRequest = Extract<Request, { type: 'run' }>;
 type CancelRequest = Extract<Request, { type: 'cancel' }>;
+
+/**
+ * The kubectl proxy serves one run: once no client has been connected for this long (the run
+ * ended, or its orchestrator died and its SSH connection with it), the proxy stops.
+ */
+const CLIENTLESS_PROXY_MS = 2000;
 
 // sun_path holds 108 bytes on Linux, the terminating NUL included.
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -149,7 +156,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const server = net.createServer((socket) => {
     const connection = new AgentConnection(socket, host);
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
+    socket.on('close', () => {
+      connections.delete(connection);
+      if (connections.size) return;
+      setTimeout(() => {
+        if (connections.size) return;
+        void stopKubeProxies().then((n) => n && log.info('kubectl proxy stopped: no client is connected'));
+      }, CLIENTLESS_PROXY_MS).unref();
+    });
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -157,6 +171,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       abort.abort();
       await Promise.allSettled([...running]);
+      if (await stopKubeProxies()) log.info('kubectl proxy stopped with the agent');
       for (const connection of connections) connection.end(1000);
       await closed;
       await fs.rm(socketPath, { force: true });

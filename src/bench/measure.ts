@@ -8,6 +8,8 @@ export interface Row {
   target?: number;
   /** The target is a floor (an efficiency), not a ceiling. */
   atLeast?: boolean;
+  /** A count: shown without decimals. */
+  count?: boolean;
 }
 
 /** Runs `fn` and returns its value and how long it took, ms. */
@@ -30,7 +32,7 @@ export function renderRows(rows: Row[]): string {
   const width = Math.max(...rows.map((r) => r.what.length));
   const out = [`${'benchmark'.padEnd(width)}  ${'measured'.padStart(10)}  ${'target'.padStart(10)}  result`];
   for (const r of rows) {
-    const fmt = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.trimEnd().padStart(10);
+    const fmt = (n: number) => `${n < 10 && !r.count ? n.toFixed(2) : n.toFixed(0)} ${r.unit}`.trimEnd().padStart(10);
     const target = r.target === undefined ? '-'.padStart(10) : `${r.atLeast ? '≥' : '≤'}${fmt(r.target).trim()}`.padStart(10);
     const met = r.target !== undefined && (r.atLeast ? r.measured >= r.target : r.measured <= r.target);
     const result = r.target === undefined ? 'baseline' : met ? 'met' : 'NOT MET';

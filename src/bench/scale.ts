@@ -15,6 +15,7 @@ import { ExitCode } from '../errors.js';
 import { leaves } from '../plan/query.js';
 import type { Phase } from '../plan/types.js';
 import { JsonStore } from '../store/json-store.js';
+import { countKubectl } from './kubectl-count.js';
 import { median, type Row, renderRows, timed } from './measure.js';
 import { leafRuns, planEfficiency, scheduleEfficiency } from './schedule.js';
 
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '50' },
     window: { type: 'string', default: '10' },
     'first-address': { type: 'string', default: '127.0.160.2' },
+    /** The upgrade without the kubectl proxy (HOIST_KUBE_PROXY=off): every Kubernetes step is a kubectl process. */
+    'kubectl-only': { type: 'boolean', default: false },
   },
 });
 const workers = Number.parseInt(args.workers, 10);
@@ -41,7 +44,11 @@ interface Usage {
 
 /** Runs bin/hoist with the bench's state dir; stderr (progress) is kept for a failure's message. */
 async function hoist(stateDir: string, argv: string[], usageFile?: string): Promise<number> {
-  const env = { HOIST_STATE_DIR: stateDir, ...(usageFile ? { HOIST_BENCH_RUSAGE: usageFile } : {}) };
+  const env = {
+    HOIST_STATE_DIR: stateDir,
+    ...(usageFile ? { HOIST_BENCH_RUSAGE: usageFile } : {}),
+    ...(args['kubectl-only'] ? { HOIST_KUBE_PROXY: 'off' } : {}),
+  };
   const [, ms] = await timed(() =>
     execa(process.execPath, [...(usageFile ? ['--import', HOOK] : []), HOIST, ...argv], { env, stdin: 'ignore', all: true }),
   );
@@ -58,7 +65,10 @@ async function run(): Promise<void> {
   const cluster = path.join(stateDir, 'sandbox', 'cluster.yaml');
   const nodes = 3 + workers;
   const loadBefore = loads();
-  process.stderr.write(`bench:scale: 3 masters + ${workers} workers from ${args['first-address']}, window ${window}; load ${loadBefore}\n`);
+  const via = args['kubectl-only'] ? 'kubectl only (HOIST_KUBE_PROXY=off)' : 'kubectl proxy';
+  process.stderr.write(
+    `bench:scale: 3 masters + ${workers} workers from ${args['first-address']}, window ${window}, Kubernetes steps via ${via}; load ${loadBefore}\n`,
+  );
   try {
     const up = await hoist(stateDir, [
       'sandbox',
@@ -91,6 +101,7 @@ async function run(): Promise<void> {
       { what: `agent deploy again, ${nodes} nodes (bundle unchanged: agents restarted)`, measured: redeploy / 1000, unit: 's', target: 10 },
       { what: `upgrade wall time (hoist upgrade --force, window ${window}, agents redeployed first)`, measured: upgrade / 1000, unit: 's' },
       ...(await scheduleRows(stateDir)),
+      ...(await kubectlRows(stateDir, via)),
       { what: 'orchestrator peak RSS (hoist upgrade)', measured: usage.maxRssKb / 1024, unit: 'MB' },
       { what: 'orchestrator CPU time, user + system (hoist upgrade)', measured: (usage.userUs + usage.systemUs) / 1e6, unit: 's' },
       {
@@ -144,6 +155,35 @@ async function scheduleRows(stateDir: string): Promise<Row[]> {
       { what: 'schedule efficiency, whole plan (ideal / real)', measured: whole.efficiency, unit: '' },
     );
     return rows;
+  } finally {
+    await store.close();
+  }
+}
+
+/** kubectl processes the upgrade started on the lead master (where every Kubernetes phase runs). */
+async function kubectlRows(stateDir: string, via: string): Promise<Row[]> {
+  const record = JSON.parse(readFileSync(path.join(stateDir, 'sandbox', 'sandbox.json'), 'utf8')) as {
+    nodes: { name: string; nodeStateDir: string }[];
+  };
+  const store = new JsonStore(stateDir);
+  try {
+    const [name] = readdirSync(path.join(stateDir, 'clusters'));
+    const [op] = await store.listOperations(name!);
+    const plan = await store.getPlan(name!, op!.id);
+    const lead = leaves(plan.phases).find((l) => l.executor === 'drain')?.node;
+    const node = record.nodes.find((n) => n.name === lead);
+    if (!node) return [];
+    const c = await countKubectl(node.nodeStateDir);
+    return [
+      { what: `kubectl spawns on the lead master ${lead} (${via})`, measured: c.runs + c.proxyStarts, unit: '', count: true },
+      {
+        what: `  kubectl runs (drain, hooks, manifests${args['kubectl-only'] ? ', node patches, endpoints' : ''})`,
+        measured: c.runs,
+        unit: '',
+      },
+      { what: '  kubectl proxy starts', measured: c.proxyStarts, unit: '', count: true },
+      { what: '  API calls through the kubectl proxy', measured: c.apiCalls, unit: '', count: true },
+    ];
   } finally {
     await store.close();
   }

@@ -65,6 +65,10 @@ export class Context implements OperationEnv {
     return !!this.globals.state;
   }
 
+  get kubeProxy(): boolean {
+    return this.io.env.HOIST_KUBE_PROXY !== 'off';
+  }
+
   get drainTimeoutMs(): number | undefined {
     return this.globals.drainTimeout ? parseDuration('--drain-timeout', this.globals.drainTimeout) : undefined;
   }

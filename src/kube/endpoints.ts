@@ -4,6 +4,7 @@
  * `k8s-app=kube-dns-worker`), at most 5 minutes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { apiJson, preferApi } from './api.js';
 import { KubeError } from './errors.js';
 import { kubectlJson } from './kubectl.js';
 import type { KubeCallOptions, KubectlRunner } from './runner.js';
@@ -52,11 +53,22 @@ interface EndpointsObject {
 
 async function isReady(runner: KubectlRunner, t: EndpointsTarget, opts: KubeCallOptions): Promise<boolean> {
   const select = t.name ? ['--field-selector', `metadata.name=${t.name}`] : ['-l', t.selector ?? ''];
-  const list = await kubectlJson<{ items: EndpointsObject[] }>(
+  const what = `list endpoints ${describe(t)}`;
+  const args = ['get', 'endpoints', '-n', t.namespace!, ...select];
+  const query = t.name
+    ? `fieldSelector=${encodeURIComponent(`metadata.name=${t.name}`)}`
+    : `labelSelector=${encodeURIComponent(t.selector ?? '')}`;
+  const list = await preferApi(
     runner,
-    `list endpoints ${describe(t)}`,
-    ['get', 'endpoints', '-n', t.namespace!, ...select],
-    opts,
+    (api) =>
+      apiJson<{ items: EndpointsObject[] }>(
+        api,
+        what,
+        [...args, '-o', 'json'],
+        { method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(t.namespace!)}/endpoints?${query}` },
+        opts,
+      ),
+    () => kubectlJson<{ items: EndpointsObject[] }>(runner, what, args, opts),
   );
   return list.items.some((e) => (e.subsets ?? []).some((s) => (s.addresses ?? []).length > 0));
 }

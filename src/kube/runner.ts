@@ -3,6 +3,7 @@
  * on the lead master through its agent; tests and the local node use `localKubectlRunner`.
  * A non-zero exit is data here; the operations decide what it means.
  */
+import type { KubeApi } from './api.js';
 
 /** Options of one kubectl run. */
 export interface KubectlRunOptions {
@@ -28,6 +29,8 @@ export interface KubectlResult {
 /** Runs kubectl with the given arguments (without the `kubectl` word itself). */
 export interface KubectlRunner {
   run(args: string[], opts?: KubectlRunOptions): Promise<KubectlResult>;
+  /** The API without a kubectl process per call, where the runner has one (api.ts). */
+  api?: KubeApi;
 }
 
 /** Options every operation accepts. */

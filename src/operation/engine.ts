@@ -44,6 +44,7 @@ export async function makeEngine(
       version: hoistVersion(),
       image,
       ...(drainTimeoutMs ? { drainTimeoutMs } : {}),
+      kubeProxy: env.kubeProxy,
     });
     placement = (node) => agents.where(node);
     executions = agents;

@@ -31,6 +31,8 @@ export interface OperationEnv {
   readonly offline: boolean;
   /** --drain-timeout, if given. */
   readonly drainTimeoutMs: number | undefined;
+  /** False with HOIST_KUBE_PROXY=off: every Kubernetes step runs kubectl (no kubectl proxy). */
+  readonly kubeProxy: boolean;
   clusterName(): Promise<string>;
   /** SSH pool and agents, opened once and closed with the command. */
   connect(): Promise<LiveCluster>;

@@ -15,6 +15,8 @@ export interface PhaseDeps {
   image(): Promise<Image>;
   /** Bound of one node drain (`--drain-timeout`); default 1 h. */
   drainTimeoutMs?: number;
+  /** Node patches and endpoints reads through the lead master's kubectl proxy (default true). */
+  kubeProxy?: boolean;
 }
 
 /** RunOptions for an action done on behalf of a phase: ids, abort signal, output into the log. */

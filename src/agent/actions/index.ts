@@ -7,6 +7,7 @@ import { checkTimeAction } from './check-time.js';
 import { checkTmpAction } from './check-tmp.js';
 import { execHookAction } from './exec-hook.js';
 import { installedCommitAction, installedRevertAction } from './installed.js';
+import { kubeApiAction } from './kube-api.js';
 import { kubeRunAction } from './kube-run.js';
 import { factsAction } from './node-facts.js';
 import { operationGcAction, operationInitAction, operationRemoveAction } from './operation.js';
@@ -32,6 +33,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map(
     installedCommitAction,
     installedRevertAction,
     kubeRunAction,
+    kubeApiAction,
     nodeProbeAction,
     reportCollectAction,
   ].map((a) => [a.name, a as Action]),
@@ -46,6 +48,7 @@ export type { DiskWriteResult, DiskWriteSample } from './check-disk-write.js';
 export type { CheckTimeResult } from './check-time.js';
 export type { CheckTmpResult } from './check-tmp.js';
 export type { ExecHookResult } from './exec-hook.js';
+export type { KubeApiResult } from './kube-api.js';
 export type { FactsResult } from './node-facts.js';
 export type { OperationGcResult, OperationInitResult } from './operation.js';
 export type { OsStatus } from './os-status.js';

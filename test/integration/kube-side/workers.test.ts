@@ -1,11 +1,36 @@
 /**
  * A 1 master + 2 workers sandbox upgraded with `--max-unavailable-workers 2`: the /workers group
- * holds both workers and runs them side by side.
+ * holds both workers and runs them side by side. The Kubernetes steps patch nodes and read
+ * endpoints through one kubectl proxy on the master; the upgrade's orchestrator is killed -9 while
+ * that proxy runs, and the proxy must not outlive it.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExit, IMAGE_2, leaves, type PlanJson, phaseMap, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
+import { processes } from '../ssh/helpers.js';
+import { expectExit, HOIST, IMAGE_2, leaves, type PlanJson, phaseMap, RUNTIME_2, type Sandbox, sandboxUp, tainted } from './helpers.js';
+
+/** Live `kubectl proxy` processes of the sandbox. */
+async function kubeProxies(sb: Sandbox): Promise<number[]> {
+  return (await processes())
+    .filter((p) => p.comm === 'kubectl' && p.cmdline.includes(' proxy ') && p.cmdline.includes(sb.stateDir))
+    .map((p) => p.pid);
+}
+
+/** Polls `check` every 200 ms for at most `ms` (a bound catching a hang, not a timing). */
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await check()) return true;
+  return check();
+}
+
+/** The action and params of every execution recorded on a node. */
+async function executions(nodeStateDir: string): Promise<{ action: string; params: { args?: string[]; path?: string } }[]> {
+  const root = path.join(nodeStateDir, 'agent', 'executions');
+  return Promise.all(
+    (await fs.readdir(root)).map(async (id) => JSON.parse(await fs.readFile(path.join(root, id, 'request.json'), 'utf8'))),
+  );
+}
 
 interface Change {
   seq: number;
@@ -35,10 +60,22 @@ describe('kube-side › 1 master + 2 workers with --max-unavailable-workers 2', 
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['node-1', 'node-2', 'node-3']);
   });
 
-  it('hoist upgrade --max-unavailable-workers 2 completes', { timeout: 300_000 }, async () => {
-    const run = await sb.hoist(['upgrade', IMAGE_2, '--max-unavailable-workers', '2']);
-    expectExit(run, 0, 'hoist upgrade --max-unavailable-workers 2');
-    expect(run.stdout).toMatch(/Cluster upgrade-demo upgraded from 1\.0\.0 to 2\.0\.0/);
+  it('hoist upgrade killed -9 while the kubectl proxy serves it: the proxy stops with it', { timeout: 300_000 }, async () => {
+    const run = execa(HOIST, ['-c', sb.clusterFile, 'upgrade', IMAGE_2, '--max-unavailable-workers', '2'], {
+      env: { HOIST_STATE_DIR: sb.stateDir },
+      reject: false,
+    });
+    const started = await within(240_000, async () => (await kubeProxies(sb)).length > 0 || run.exitCode !== null);
+    expect(started && run.exitCode === null, 'the upgrade started a kubectl proxy before it ended').toBe(true);
+    run.kill('SIGKILL');
+    await run;
+    // The agent on node-1 lives on; its client connection died with the orchestrator.
+    expect(await within(30_000, async () => (await kubeProxies(sb)).length === 0)).toBe(true);
+  });
+
+  it('hoist plan resume completes the upgrade', { timeout: 300_000 }, async () => {
+    const run = await sb.hoist(['plan', 'resume']);
+    expectExit(run, 0, 'hoist plan resume');
     plan = await sb.plan();
     expect(plan.operation.state).toBe('completed');
     expect(
@@ -46,6 +83,22 @@ describe('kube-side › 1 master + 2 workers with --max-unavailable-workers 2', 
         .filter((p) => p.state !== 'completed')
         .map((p) => p.id),
     ).toEqual([]);
+  });
+
+  it('node patches and endpoints went through the kubectl proxy: kubectl ran only for drains, hooks and manifests', async () => {
+    const record = JSON.parse(await fs.readFile(path.join(sb.dir, 'sandbox.json'), 'utf8')) as {
+      nodes: { name: string; nodeStateDir: string }[];
+    };
+    const master = await executions(record.nodes.find((n) => n.name === 'node-1')!.nodeStateDir);
+    const kubectl = master.filter((e) => e.action === 'kube.run').map((e) => e.params.args!);
+    const api = master.filter((e) => e.action === 'kube.api').map((e) => e.params.path!);
+    expect(kubectl.filter((a) => ['taint', 'cordon', 'uncordon', 'label'].includes(a[0]!) || a.includes('endpoints'))).toEqual([]);
+    expect(kubectl.filter((a) => a[0] === 'drain')).toHaveLength(3);
+    // taint, uncordon, untaint (and endpoints for the workers) of 3 nodes, labels of 3 nodes.
+    expect(api.filter((p) => p.startsWith('/api/v1/nodes/')).length).toBeGreaterThanOrEqual(3 * 4);
+    expect(api.filter((p) => p.includes('/endpoints?')).length).toBeGreaterThanOrEqual(2 * 3);
+    // The agents were shut down with the finished upgrade; no proxy is left.
+    expect(await kubeProxies(sb)).toEqual([]);
   });
 
   it('the /workers group holds both workers, run two at a time', () => {
