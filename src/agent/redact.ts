@@ -8,12 +8,18 @@
 /** What replaces a secret. */
 export const REDACTED = '[REDACTED]';
 
-const PEM = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
+// A block already redacted is skipped: with no END line left, it would match to the end of the text.
+const PEM = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?! \[REDACTED\])[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
 // Bounded and anchored at the start of a name: an unbounded `[\w.-]*` on both sides made a long
 // run of word characters (a base64 blob in a log) quadratic to scan.
 const SECRET_NAME = String.raw`(?<![\w.-])[\w.-]{0,40}?(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credentials?|auth)[\w.-]{0,40}`;
 /** `"name": "value"` (JSON), `name: value` (YAML), `name=value` (env, flags): the value goes. */
-const ASSIGNMENT = new RegExp(String.raw`(["']?${SECRET_NAME}["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\]"']+)`, 'gi');
+// A value already redacted is left alone: the orchestrator redacts what the node redacted, and
+// `[REDACTED]` read as a bare value would become `[REDACTED]]`.
+const ASSIGNMENT = new RegExp(
+  String.raw`(["']?${SECRET_NAME}["']?\s*[:=]\s*)(?!\[REDACTED\])("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\]"']+)`,
+  'gi',
+);
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 
 /** `text` with every secret it shows replaced by [REDACTED]. */

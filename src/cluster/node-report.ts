@@ -63,7 +63,8 @@ async function collect(node: NodeSettings, access: NodeCall | undefined, error: 
       : undefined;
     const result = await access.call<ReportResult>('report.collect', {
       ...(since ? { since } : {}),
-      ...(runtime ? { health: runtime } : {}),
+      // A master's runtime also reports its etcd members (etcdctl endpoint status and health).
+      ...(runtime ? { health: runtime, etcdStatus: node.role === 'master' } : {}),
     });
     return { ...base, state: 'collected', agent: access.agent.state === 'running' ? 'running' : 'none', ...result };
   } catch (err) {

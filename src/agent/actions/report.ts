@@ -1,19 +1,24 @@
 /**
- * `report.collect`: what `hoist report` takes from a node, read-only. The agent log (its lines
- * since the cutoff), the execution records changed since then, the runtime's logs
- * (`<stateDir>/runtime/*.log`, the runtime package's log directory), the package store index,
- * the etcd member's state and the runtime health hook's verdict (which on a master includes the
- * etcd member's health), and, when asked, kubectl's view of the cluster. Every text is redacted
- * here, before it leaves the node, and the whole answer is bounded (it travels as one protocol
- * line): each file keeps its newest part, and files past the budget are only named.
+ * `report.collect`: what `hoist report` takes from a node, read-only. The agent log and the
+ * runtime's logs (`<stateDir>/runtime/*.log`, the runtime package's log directory), each reduced
+ * to its lines since the cutoff by their own timestamps (log-since.ts) under a header saying what
+ * was left out; the execution records changed since then; the package store index; the etcd
+ * member's state, the runtime health hook's verdict (which on a master includes the etcd member's
+ * health) and, on a master, the runtime's `etcd-status` hook (etcdctl endpoint status and health
+ * of the members); and, when asked, kubectl's view of the cluster (report-kube.ts). Every text is
+ * redacted here, before it leaves the node, and the whole answer is bounded (it travels as one
+ * protocol line): each file keeps its newest part, and files past the budget are only named.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { logHeader, logSince } from '../log-since.js';
 import { redact } from '../redact.js';
+import { execHookAction } from './exec-hook.js';
 import { kubeRunAction } from './kube-run.js';
 import { nodeProbeAction } from './probe.js';
-import { defineAction } from './types.js';
+import { kubeView } from './report-kube.js';
+import { type ActionContext, defineAction } from './types.js';
 
 /** One collected file, by its path in the node's part of the archive. */
 export interface ReportFile {
@@ -44,6 +49,8 @@ export const reportCollectAction = defineAction({
     health: z.string().min(1).max(256).optional(),
     /** Only kubectl's view of the cluster (asked of one master). */
     kube: z.boolean().default(false),
+    /** Run the `health` runtime package's `etcd-status` hook (masters). */
+    etcdStatus: z.boolean().default(false),
   }),
   async run(ctx, p): Promise<ReportResult> {
     const since = p.since ? Date.parse(p.since) : 0;
@@ -51,14 +58,9 @@ export const reportCollectAction = defineAction({
     const dir = ctx.stateDir;
     // kubectl's view is asked of one master apart, after its own files: only that view then.
     if (p.kube) {
-      for (const [name, args] of KUBE_VIEWS) {
-        const r = await kubeRunAction.run({ ...ctx, output: () => undefined }, kubeRunAction.params.parse({ args, timeoutSeconds: 30 }));
-        budget.add(
-          `kube/${name}.txt`,
-          `$ kubectl ${args.join(' ')}\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}(exit ${r.exitCode})\n`,
-          Math.floor(p.maxBytes / 4),
-        );
-      }
+      const quiet = { ...ctx, output: () => undefined };
+      const kubectl = (args: string[]) => kubeRunAction.run(quiet, kubeRunAction.params.parse({ args, timeoutSeconds: 30 }));
+      for (const f of await kubeView(kubectl)) budget.add(`kube/${f.name}`, f.text, Math.floor(p.maxBytes / 4));
       return budget.result();
     }
     // Smallest and most telling first: the budget runs out on the long logs, not on the state.
@@ -67,12 +69,19 @@ export const reportCollectAction = defineAction({
     if (p.health) {
       const params = nodeProbeAction.params.parse({ health: p.health, timeoutSeconds: 8 });
       budget.add('runtime-health.json', JSON.stringify((await nodeProbeAction.run(ctx, params)).health ?? null, null, 2));
+      if (p.etcdStatus) budget.add('etcd/endpoint-status.txt', await etcdStatus(ctx, p.health));
     }
     // Each log gets a share, so that many execution records cannot crowd out the agent's log.
     const share = Math.floor(p.maxBytes / 6);
-    budget.add('agent/agent.log', linesSince(await readText(path.join(dir, 'agent', 'agent.log')), since), share);
+    const addLog = async (rel: string, file: string, cap: number): Promise<void> => {
+      const text = await readText(file);
+      if (text === undefined) return;
+      const log = logSince(text, since);
+      budget.add(rel, log.text, cap, (truncated) => logHeader(file, since, log, truncated));
+    };
+    await addLog('agent/agent.log', path.join(dir, 'agent', 'agent.log'), share);
     for (const name of await logFiles(path.join(dir, 'runtime'))) {
-      budget.add(`runtime/${name}`, await readText(path.join(dir, 'runtime', name)), Math.floor(share / 2));
+      await addLog(`runtime/${name}`, path.join(dir, 'runtime', name), Math.floor(share / 2));
     }
     for (const rel of await executionFiles(dir, since)) budget.add(rel, await readText(path.join(dir, rel)));
     return budget.result();
@@ -80,15 +89,25 @@ export const reportCollectAction = defineAction({
 });
 
 /**
- * What kubectl shows of the cluster: `get nodes,pods,events -A -o wide`, one kind per call so that
- * a kind the API lacks costs only its own file, and the pods that are not running described.
+ * The runtime's `etcd-status` hook (etcdctl endpoint status and health of every member), as it
+ * printed it; a runtime without the hook, or a hook that failed, is said in the file instead.
  */
-const KUBE_VIEWS: [string, string[]][] = [
-  ['get-nodes', ['get', 'nodes', '-o', 'wide']],
-  ['get-pods', ['get', 'pods', '-A', '-o', 'wide']],
-  ['get-events', ['get', 'events', '-A', '-o', 'wide']],
-  ['describe-failing-pods', ['describe', 'pods', '-A', '--field-selector', 'status.phase!=Running,status.phase!=Succeeded']],
-];
+async function etcdStatus(ctx: ActionContext, runtime: string): Promise<string> {
+  let output = '';
+  const quiet = {
+    ...ctx,
+    output: (_s: unknown, data: string) => {
+      output += data;
+    },
+    log: () => undefined,
+  };
+  try {
+    await execHookAction.run(quiet, execHookAction.params.parse({ package: runtime, hook: 'etcd-status', timeoutSeconds: 30 }));
+    return output;
+  } catch (err) {
+    return `${output}# the etcd-status hook of ${runtime} gave no status: ${(err as Error).message}\n`;
+  }
+}
 
 /** Collects files until the byte budget is spent; a file that does not fit keeps its newest part. */
 class Budget {
@@ -100,7 +119,8 @@ class Budget {
     this.left = max;
   }
 
-  add(rel: string, text: string | undefined, cap = Number.POSITIVE_INFINITY): void {
+  /** Adds `text` (its newest part within `cap`), with `header` (told the bytes dropped) above it. */
+  add(rel: string, text: string | undefined, cap = Number.POSITIVE_INFINITY, header?: (truncated: number) => string): void {
     if (text === undefined) return;
     const clean = redact(text);
     const bytes = Buffer.byteLength(clean);
@@ -108,15 +128,18 @@ class Budget {
       this.omitted.push(rel);
       return;
     }
-    const keep = Math.min(bytes, this.left, cap);
+    // The header is written whatever is cut, so room for it comes off the file's share first.
+    const top = header ? Buffer.byteLength(redact(header(bytes))) : 0;
+    const keep = Math.min(bytes, Math.max(0, Math.min(this.left, cap) - top));
     const kept =
       keep === bytes
         ? clean
         : Buffer.from(clean)
             .subarray(bytes - keep)
             .toString('utf8');
-    this.left -= keep;
-    this.files.push({ path: rel, text: kept, truncated: bytes - keep });
+    const head = header ? redact(header(bytes - keep)) : '';
+    this.left -= keep + Buffer.byteLength(head);
+    this.files.push({ path: rel, text: head + kept, truncated: bytes - keep });
   }
 
   result(): ReportResult {
@@ -131,19 +154,6 @@ async function readText(file: string): Promise<string | undefined> {
     // Absent on this node (a worker has no etcd state, a fresh node no agent log): nothing to add.
     return undefined;
   }
-}
-
-/** pino lines from `since` on; lines without a time are kept with the line before them. */
-function linesSince(text: string | undefined, since: number): string | undefined {
-  if (text === undefined || !since) return text;
-  const out: string[] = [];
-  let keep = false;
-  for (const line of text.split('\n')) {
-    const time = /^\{"level":\d+,"time":(\d+)/.exec(line)?.[1];
-    if (time) keep = Number(time) >= since;
-    if (keep && line) out.push(line);
-  }
-  return `${out.join('\n')}\n`;
 }
 
 /** The execution record files changed since `since`, newest execution first. */

@@ -137,7 +137,15 @@ export class JobController {
       const containers = ((currentPod.spec?.containers ?? []) as Json[]).map((c) => ({
         name: c.name,
         ready: false,
-        state: { terminated: { exitCode: failed ? 1 : 0, reason: failed ? 'Error' : 'Completed', finishedAt: now } },
+        // startedAt as the kubelet reports it: kubectl describe shows year 1 without it.
+        state: {
+          terminated: {
+            exitCode: failed ? 1 : 0,
+            reason: failed ? 'Error' : 'Completed',
+            startedAt: currentPod.status?.startTime ?? now,
+            finishedAt: now,
+          },
+        },
       }));
       this.store.put(PODS, {
         ...currentPod,

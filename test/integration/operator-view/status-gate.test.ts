@@ -4,10 +4,11 @@
  * degraded there and stops `hoist upgrade` (exit 4, naming the node and the probe), and
  * `upgrade --force` goes on and records the override in the operation; `status history` lists
  * the transition and the forced start. `hoist report` with one node down collects the others
- * (agent log, execution records, etcd state, runtime logs, kubectl's view), notes the one down in
- * its index, and carries no secret planted in a log.
+ * (agent log, execution records, etcd state and etcdctl's endpoint status, runtime logs within
+ * --since, kubectl's view and describe of a cordoned node and a failed hook Job), notes the one
+ * down in its index, and carries no secret planted in a log.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x } from 'tar';
@@ -139,10 +140,21 @@ describe('operator view › status reads the nodes, the health gate refuses a de
       join(nodeDir('node-1'), 'agent', 'agent.log'),
       `{"level":30,"time":${now},"msg":"connecting with password=planted-agent-secret"}\n`,
     );
+    // A line stamped before --since is left out of the runtime log; the unstamped lines after a
+    // fresh one stay with it (and are redacted).
+    const stamp = (ms: number) => new Date(ms).toISOString();
     appendFileSync(
       join(nodeDir('node-2'), 'runtime', 'service.log'),
-      'api_token: planted-runtime-secret\n-----BEGIN RSA PRIVATE KEY-----\nplanted-key-body\n-----END RSA PRIVATE KEY-----\n',
+      `${stamp(now - 3 * 3600_000)} planted-old-line\n${stamp(now)} api_token: planted-runtime-secret\n-----BEGIN RSA PRIVATE KEY-----\nplanted-key-body\n-----END RSA PRIVATE KEY-----\n`,
     );
+    // Failing objects for kubectl describe: a cordoned node, and a hook Job that failed (and its pod).
+    expectExit(await sb.kubectl(['cordon', 'node-2']), 0, 'kubectl cordon node-2');
+    const job = join(sb.stateDir, 'failing-job.yaml');
+    writeFileSync(job, FAILING_JOB);
+    expectExit(await sb.kubectl(['apply', '--validate=false', '-f', job]), 0, 'kubectl apply of a failing Job');
+    while ((await sb.kubectl(['get', 'job', '-n', 'kube-system', 'pre-update', '-o', 'jsonpath={.status.failed}'])).stdout !== '1') {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     expectExit(await sb.hoist(['sandbox', 'stop-node', 'node-3']), 0, 'sandbox stop-node node-3');
 
     const file = join(sb.stateDir, 'report.tar.gz');
@@ -177,11 +189,59 @@ describe('operator view › status reads the nodes, the health gate refuses a de
       const bytes = files.filter((f) => f.startsWith(`nodes/${node}/`)).reduce((sum, f) => sum + statSync(join(out, f)).size, 0);
       expect(bytes, node).toBeLessThanOrEqual(640 * 1024);
     }
+    // etcdctl's endpoint status and health of every member, as each master's runtime sees them.
+    for (const node of ['node-1', 'node-2']) {
+      const etcd = readFileSync(join(out, 'nodes', node, 'etcd', 'endpoint-status.txt'), 'utf8');
+      expect(etcd, node).toContain('endpoint status -w table\n');
+      expect(etcd, node).toMatch(/\|\s+ENDPOINT\s+\|\s+ID\s+\|\s+VERSION\s+\|.*IS LEADER/);
+      expect(etcd, node).toMatch(/\| http:\/\/127\.0\.120\.2:2379 \| [0-9a-f]+ \|\s+3\.4\.23 \|/);
+      expect(etcd, node).toContain('Failed to get the status of endpoint http://127.0.120.4:2379');
+      expect(etcd, node).toMatch(/\| http:\/\/127\.0\.120\.3:2379 \|\s+true \|/);
+      expect(etcd, node).toMatch(/\| http:\/\/127\.0\.120\.4:2379 \|\s+false \|/);
+    }
+    const service = readFileSync(join(out, 'nodes', 'node-2', 'runtime', 'service.log'), 'utf8');
+    expect(service.split('\n')[0]).toMatch(
+      /^# hoist report: \S+\/runtime\/service\.log: lines stamped \S+ or later \(and the unstamped lines that follow them\): 1 of \d+ lines left out$/,
+    );
+    expect(service).not.toContain('planted-old-line');
+    expect(service).toContain('api_token: [REDACTED]\n-----BEGIN RSA PRIVATE KEY----- [REDACTED]');
+    // kubectl describe of the failing objects, picked by kind.
+    const kube = (name: string) => readFileSync(join(out, 'nodes', 'node-1', 'kube', name), 'utf8');
+    expect(kube('describe-failing-nodes.txt')).toMatch(
+      /^# nodes NotReady or unschedulable: node-2 \(unschedulable\)\n\$ kubectl describe nodes node-2\nName:\s+node-2\n/,
+    );
+    expect(kube('describe-failing-nodes.txt')).toMatch(/^Unschedulable:\s+true$/m);
+    expect(kube('describe-failing-jobs.txt')).toMatch(
+      /^# Jobs that failed: kube-system\/pre-update \(Failed: BackoffLimitExceeded\)\n\$ kubectl describe jobs -n kube-system pre-update\n/,
+    );
+    expect(kube('describe-failing-jobs.txt')).toMatch(/^Pods Statuses:\s+0 Active \/ 0 Succeeded \/ 1 Failed$/m);
+    expect(kube('describe-failing-pods.txt')).toMatch(/^# pods neither Running nor Succeeded: kube-system\/pre-update-\w+ \(Failed\)\n/);
+    expect(kube('describe-failing-pods.txt')).toMatch(/^Controlled By:\s+Job\/pre-update$/m);
+
     const all = files.map((f) => readFileSync(join(out, f), 'utf8')).join('\n');
     for (const secret of ['planted-agent-secret', 'planted-runtime-secret', 'planted-key-body']) expect(all).not.toContain(secret);
     expect(readFileSync(join(out, 'nodes', 'node-1', 'agent', 'agent.log'), 'utf8')).toContain('connecting with password=[REDACTED]');
   });
 });
+
+/** A hook Job the emulator fails at once, as a failed pre-update hook would be left. */
+const FAILING_JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pre-update
+  namespace: kube-system
+  annotations:
+    sandbox.hoist/outcome: Failed
+    sandbox.hoist/duration-ms: "200"
+    sandbox.hoist/log: "hook failed: could not reach the registry"
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: hook
+          image: quay.io/gravitational/debian-tall:stretch
+`;
 
 function listFiles(root: string, dir = ''): string[] {
   return readdirSync(join(root, dir)).flatMap((n) =>

@@ -26,6 +26,16 @@ describe('agent › redact', () => {
     expect(redact('x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow')).not.toContain('MIIEow');
   });
 
+  it('changes nothing more when run again on what it redacted (node, then orchestrator)', () => {
+    const text =
+      'api_token: abc123\n-----BEGIN RSA PRIVATE KEY-----\nbody\n-----END RSA PRIVATE KEY-----\npassword=x "secret": "y"\nnext line\n';
+    const once = redact(text);
+    expect(once).toBe(
+      'api_token: [REDACTED]\n-----BEGIN RSA PRIVATE KEY----- [REDACTED]\npassword=[REDACTED] "secret": "[REDACTED]"\nnext line\n',
+    );
+    expect(redact(once)).toBe(once);
+  });
+
   it('leaves ordinary log lines alone', () => {
     const line = 'runtime 7.0.35-11706 on node-2 is healthy; etcd member node-2 is healthy';
     expect(redact(line)).toBe(line);

@@ -39,11 +39,18 @@ describe('agent › report.collect', () => {
 
     const r = await run({ since: '2026-01-01T12:00:00Z', maxBytes: 60_000 });
     const file = (p: string) => r.files.find((f) => f.path === p);
-    expect(file('agent/agent.log')!.text).toBe(`{"level":30,"time":${recent},"msg":"new line token=[REDACTED]"}\n`);
+    expect(file('agent/agent.log')!.text).toBe(
+      `# hoist report: ${dir}/agent/agent.log: lines stamped 2026-01-01T12:00:00.000Z or later (and the unstamped lines that follow them): 1 of 2 lines left out\n` +
+        `{"level":30,"time":${recent},"msg":"new line token=[REDACTED]"}\n`,
+    );
     expect(file('etcd/state.json')!.text).toBe('{"enabled":true}');
     const service = file('runtime/service.log')!;
     expect(service.text.endsWith('last service line\n')).toBe(true);
     expect(service.truncated).toBeGreaterThan(0);
+    // What was left out is said above what was kept, whatever the bound cut.
+    expect(service.text.split('\n')[0]).toBe(
+      `# hoist report: ${dir}/runtime/service.log: not filtered by --since: none of its 2 lines carries a timestamp this report reads; then its oldest ${service.truncated} bytes left out to keep the report within its bound`,
+    );
     expect(r.files.reduce((n, f) => n + Buffer.byteLength(f.text), 0)).toBeLessThanOrEqual(60_000);
     expect(reportCollectAction.params.safeParse({ maxBytes: 10 * 1024 * 1024 }).success).toBe(false);
   });
@@ -56,7 +63,9 @@ describe('agent › report.collect', () => {
       'kube/get-nodes.txt',
       'kube/get-pods.txt',
       'kube/get-events.txt',
+      'kube/describe-failing-nodes.txt',
       'kube/describe-failing-pods.txt',
+      'kube/describe-failing-jobs.txt',
     ]);
     expect(r.files[0]!.text.startsWith('$ kubectl get nodes -o wide\n')).toBe(true);
   }, 60_000);
