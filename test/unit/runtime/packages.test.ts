@@ -18,6 +18,7 @@ const HOOKS = [
   'etcd-restore',
   'etcd-enable',
   'etcd-rollback',
+  'etcd-status',
   'election-enable',
   'election-disable',
 ];
