@@ -27,6 +27,8 @@ import {
 /** Who answered `hello`. */
 export interface AgentInfo {
   version: string;
+  /** sha256 of the bundle the agent was started from, when its deployer said. */
+  build?: string;
   hostname: string;
   pid: number;
   /** Executions running on the node: phase (or action) by execution id. */
@@ -258,6 +260,7 @@ export class AgentClient {
         if (call.type !== 'hello') return this.mismatch(message.id, call, message.type);
         this.settle(message.id, call, undefined, {
           version: message.version,
+          ...(message.build ? { build: message.build } : {}),
           hostname: message.hostname,
           pid: message.pid,
           running: message.running,

@@ -3,6 +3,7 @@
  * no Node.js ≥ 20, this orchestrator's own Node.js binary; start it under systemd where systemd
  * runs, else detached with a pid file), status, and shutdown (stop and remove).
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ExitCode, HoistError, UnreachableError } from '../errors.js';
 import { hashFile } from '../image/fs-util.js';
@@ -44,6 +45,7 @@ function paths(node: Pick<AgentNode, 'nodeStateDir'>) {
     pid: path.posix.join(dir, 'agent.pid'),
     out: path.posix.join(dir, 'agent.out'),
     socket: path.posix.join(node.nodeStateDir, 'agent.sock'),
+    identity: path.posix.join(node.nodeStateDir, 'node.json'),
   };
 }
 
@@ -63,6 +65,9 @@ interface Probe {
   runtime?: { link: string } | { sha256: string };
   /** sha256 of the agent bundle on the node, if there is one. */
   bundle?: string;
+  /** sha256 of the node's identity file (node.json), if there is one. */
+  identity?: string;
+
   uname: string;
 }
 
@@ -74,7 +79,8 @@ async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promi
   const p = paths(node);
   const login = [
     'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then echo systemd=1; else echo systemd=0; fi',
-    `n=$(command -v node 2>/dev/null) && [ -x "$n" ] && echo "node=$n $("$n" -e 'process.stdout.write(process.versions.node)' 2>/dev/null)"`,
+    // --version answers before Node.js boots its runtime: ~0.1 s of CPU less per node than -e.
+    `n=$(command -v node 2>/dev/null) && [ -x "$n" ] && v=$("$n" --version 2>/dev/null) && echo "node=$n \${v#v}"`,
     'echo "uname=$(uname -sm)"',
   ].join('\n');
   const rt = q(p.node);
@@ -83,6 +89,7 @@ async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promi
     `echo "pid=$(cat ${q(p.pid)} 2>/dev/null)"`,
     `if [ -L ${rt} ]; then echo "runtime=link $(readlink ${rt})"; elif [ -f ${rt} ]; then s=$(sha256sum ${rt}) && echo "runtime=\${s%% *}"; fi`,
     `if [ -f ${q(p.bundle)} ]; then s=$(sha256sum ${q(p.bundle)}) && echo "bundle=\${s%% *}"; fi`,
+    `if [ -f ${q(p.identity)} ]; then s=$(sha256sum ${q(p.identity)}) && echo "identity=\${s%% *}"; fi`,
   ].join('\n');
   const [asLogin, asRoot] = await Promise.all([t.exec(login, { check: true, signal }), t.exec(root, { sudo: true, check: true, signal })]);
   const out = [...asLogin.stdout.split('\n'), ...asRoot.stdout.split('\n')];
@@ -98,6 +105,7 @@ async function probe(t: Transport, node: AgentNode, signal?: AbortSignal): Promi
       : {}),
     ...(runtime ? { runtime: runtime.startsWith('link ') ? { link: runtime.slice(5) } : { sha256: runtime } } : {}),
     ...(value('bundle') ? { bundle: value('bundle') } : {}),
+    ...(value('identity') ? { identity: value('identity') } : {}),
     uname: value('uname') ?? '',
   };
 }
@@ -115,24 +123,52 @@ function stopFailed(node: AgentNode, pid: number | undefined): HoistError {
   });
 }
 
-/** Uploads and (re)starts the agent on one node; resolves once it answers `hello`. */
+/** Options of `deployAgent`. */
+export interface DeployOptions {
+  signal?: AbortSignal;
+  /** Restart the agent even when it already runs this bundle with this identity. */
+  restart?: boolean;
+}
+
+/** A deployed agent: who answered, and whether the one already running was kept. */
+export interface DeployedAgent extends AgentInfo {
+  kept: boolean;
+}
+
+/**
+ * Uploads and (re)starts the agent on one node; resolves once it answers `hello`. An agent that
+ * already runs this very bundle (by sha256, on disk and as started) under this identity and
+ * runtime is kept, unless `restart`: restarting it would cost the node a Node.js start and its
+ * in-memory state for nothing.
+ */
 export async function deployAgent(
   t: Transport,
   node: AgentNode,
   artifact: AgentArtifact,
   identity: NodeIdentity,
-  signal?: AbortSignal,
-): Promise<AgentInfo> {
+  options: DeployOptions = {},
+): Promise<DeployedAgent> {
+  const { signal } = options;
   const p = paths(node);
+  const stdin = `${JSON.stringify(identity, null, 2)}\n`;
   const facts = await probe(t, node, signal);
-  const nodeBin = await ensureRuntime(t, facts, p.node, signal);
+  const runtime = await ensureRuntime(t, facts, p.node, signal);
+  const nodeBin = runtime.path;
+  const current =
+    !options.restart &&
+    !runtime.changed &&
+    facts.bundle === artifact.sha256 &&
+    facts.identity === createHash('sha256').update(stdin).digest('hex');
+  if (current) {
+    const running = await agentHello(t, node);
+    if (running?.build === artifact.sha256 && running.version === artifact.version) return { ...running, kept: true };
+  }
   // The bundle is replaced by a rename, so a running agent keeps its file until it is restarted;
   // one the node already has (same sha256) is not sent again.
   if (facts.bundle !== artifact.sha256) await t.upload(artifact.path, p.bundle, { mode: 0o755, sudo: true, signal });
-  const idFile = q(path.posix.join(node.nodeStateDir, 'node.json'));
+  const idFile = q(p.identity);
   const writeIdentity = `cat > ${idFile}.tmp && mv -f ${idFile}.tmp ${idFile}`;
-  const stdin = `${JSON.stringify(identity, null, 2)}\n`;
-  const command = `${q(nodeBin)} ${q(p.bundle)} --state-dir ${q(node.nodeStateDir)}`;
+  const command = `${q(nodeBin)} ${q(p.bundle)} --state-dir ${q(node.nodeStateDir)} --build ${artifact.sha256}`;
   if (facts.systemd) {
     const unit = systemdUnit(command);
     await t.upload(Buffer.from(unit), `/etc/systemd/system/${UNIT}`, { mode: 0o644, sudo: true, signal });
@@ -148,7 +184,7 @@ export async function deployAgent(
     const start = `${stopScript(facts.pid)} && ${writeIdentity} && cd / && (setsid ${command} >> ${q(p.out)} 2>&1 < /dev/null &)`;
     if ((await t.exec(start, { sudo: true, signal, stdin })).exitCode !== 0) throw stopFailed(node, facts.pid);
   }
-  return waitForAgent(t, node, artifact.version, signal);
+  return { ...(await waitForAgent(t, node, artifact.version, signal)), kept: false };
 }
 
 /** Asks the agent who it is; undefined when none answers. */
@@ -183,13 +219,19 @@ let ourRuntimeSha: Promise<string> | undefined;
 /**
  * Makes `<agent>/node` the Node.js the agent runs with: a link to the node's own when it is ≥ 20,
  * else a copy of this orchestrator's, uploaded once (verified by sha256) and kept while it matches.
+ * `changed`: the runtime is not the one a running agent was started with.
  */
-async function ensureRuntime(t: Transport, facts: Probe, target: string, signal?: AbortSignal): Promise<string> {
+async function ensureRuntime(
+  t: Transport,
+  facts: Probe,
+  target: string,
+  signal?: AbortSignal,
+): Promise<{ path: string; changed: boolean }> {
   const own = facts.loginNode;
   if (own && Number.parseInt(own.version, 10) >= MIN_NODE_MAJOR) {
     const linked = facts.runtime && 'link' in facts.runtime && facts.runtime.link === own.bin;
     if (!linked) await t.exec(`ln -sfn ${q(own.bin)} ${q(target)}`, { sudo: true, check: true, signal });
-    return target;
+    return { path: target, changed: !linked };
   }
   const [os, machine] = facts.uname.split(' ');
   const ours = { linux: 'Linux', x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>;
@@ -206,10 +248,9 @@ async function ensureRuntime(t: Transport, facts: Probe, target: string, signal?
   }
   ourRuntimeSha ??= hashFile(process.execPath).then((h) => h.sha256);
   const sha = await ourRuntimeSha;
-  if (!(facts.runtime && 'sha256' in facts.runtime && facts.runtime.sha256 === sha)) {
-    await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
-  }
-  return target;
+  const uploaded = facts.runtime && 'sha256' in facts.runtime && facts.runtime.sha256 === sha;
+  if (!uploaded) await t.upload(process.execPath, target, { mode: 0o755, sudo: true, signal });
+  return { path: target, changed: !uploaded };
 }
 
 async function waitForAgent(t: Transport, node: AgentNode, version: string, signal?: AbortSignal): Promise<AgentInfo> {

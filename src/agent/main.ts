@@ -14,7 +14,7 @@ import { startAgent } from './server.js';
 // Replaced with the package version by the bundler (bundle.ts); unbundled runs read package.json.
 declare const __HOIST_AGENT_VERSION__: string | undefined;
 
-const USAGE = 'usage: hoist-agent --state-dir DIR [--debug] [--once ACTION] | --version';
+const USAGE = 'usage: hoist-agent --state-dir DIR [--build SHA256] [--debug] [--once ACTION] | --version';
 
 /** The version this agent reports in `hello` and `facts`. */
 export function agentVersion(): string {
@@ -33,7 +33,13 @@ export async function agentMain(argv: string[]): Promise<number> {
   try {
     args = parseArgs({
       args: argv,
-      options: { 'state-dir': { type: 'string' }, version: { type: 'boolean' }, debug: { type: 'boolean' }, once: { type: 'string' } },
+      options: {
+        'state-dir': { type: 'string' },
+        build: { type: 'string' },
+        version: { type: 'boolean' },
+        debug: { type: 'boolean' },
+        once: { type: 'string' },
+      },
       strict: true,
     }).values;
   } catch (err) {
@@ -62,7 +68,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   });
   let agent;
   try {
-    agent = await startAgent({ stateDir, version, log });
+    agent = await startAgent({ stateDir, version, log, ...(args.build ? { build: args.build } : {}) });
   } catch (err) {
     log.error({ err }, 'agent could not start');
     const hint = HoistError.isHoistError(err) && err.hint ? `hint: ${err.hint}\n` : '';

@@ -122,6 +122,8 @@ const helloResponseSchema = z.object({
   ...responseBase,
   type: z.literal('hello'),
   version: z.string(),
+  /** sha256 of the bundle the agent was started from, when its deployer said (`--build`). */
+  build: z.string().optional(),
   hostname: z.string(),
   pid: z.number().int().nonnegative(),
   /** Executions running now, as `phaseId` (or action) by execution id. */

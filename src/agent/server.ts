@@ -39,6 +39,8 @@ const MAX_SOCKET_PATH_BYTES = 107;
 export interface AgentOptions {
   stateDir: string;
   version: string;
+  /** sha256 of the bundle the deployer started (`--build`), reported in `hello`; absent when started by hand. */
+  build?: string;
   log: Logger;
   /** Line cap for requests and responses (tests lower it). */
   maxLineBytes?: number;
@@ -186,6 +188,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     leases,
     hello: () => ({
       version,
+      ...(options.build ? { build: options.build } : {}),
       hostname: os.hostname(),
       pid: process.pid,
       running: Object.fromEntries(store.running().map((e) => [e.id, e.request.phaseId || e.request.action])),

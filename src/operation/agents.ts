@@ -30,27 +30,39 @@ export interface AgentTouch {
   force?: boolean;
   /** The operation this state directory runs on the cluster; its own node leases are no obstacle. */
   operationId?: string;
+  /** Restart agents that already run this build too (deploy keeps them otherwise). */
+  restart?: boolean;
 }
 
 /**
  * Deploys agents on `only` (default: every node), in parallel; one result line per node as it
  * comes up. The caller holds the cluster lease. A node whose agent runs executions, or serves an
  * operation other than `touch.operationId`, is not restarted unless forced (see `refuseBusy`).
+ * Resolves with the names of the nodes whose running agent was kept (it ran this build already).
  */
-export async function deployAgents(env: OperationEnv, only?: NodeSettings[], touch: AgentTouch = {}): Promise<void> {
+export async function deployAgents(env: OperationEnv, only?: NodeSettings[], touch: AgentTouch = {}): Promise<string[]> {
   const { nodes, pool } = await env.connect();
   const cluster = await env.clusterName();
   const artifact = agentArtifact();
   await refuseBusy(env, 'redeploy', only ?? nodes, touch);
   env.progress.line('Deploying agents on cluster nodes');
+  const kept: string[] = [];
   const results = await settleBounded(only ?? nodes, DEPLOY_PARALLEL, async (node) => {
     // A signal of its own per node: the run's signal would otherwise collect a listener per
     // concurrent command of every node and warn of a leak.
     const signal = AbortSignal.any([env.signal]);
-    await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), signal);
+    const options = { signal, ...(touch.restart ? { restart: true } : {}) };
+    const agent = await deployAgent(pool.get(node.name), node, artifact, identity(cluster, node, nodes), options);
+    if (agent.kept) kept.push(node.name);
     env.nodeResult(`Deployed agent on ${node.name} (${node.address})`);
   });
   throwFirst(results);
+  if (kept.length > 0) {
+    env.progress.line(
+      `${kept.length === 1 ? `The agent on ${kept[0]} ran` : `${kept.length} agents ran`} this build already and kept running (--restart restarts them)`,
+    );
+  }
+  return kept;
 }
 
 /**

@@ -52,10 +52,12 @@ export function relayCommand(socketPath: string, runtime?: string): string {
   const p = shellQuote(socketPath);
   const r = runtime === undefined ? undefined : shellQuote(runtime);
   return [
+    // A missing socket is told by the shell: starting a relay program only to fail costs ~0.1 s of CPU.
+    `[ -S ${p} ] || { echo "no socket at ${socketPath.replace(/[^A-Za-z0-9_./-]/g, '?')}" >&2; exit 2; }`,
     ...(r ? [`if [ -x ${r} ]; then exec ${r} -e ${shellQuote(NODE_RELAY)} ${p}; fi`] : []),
     `if command -v node >/dev/null 2>&1; then exec node -e ${shellQuote(NODE_RELAY)} ${p}; fi`,
     `if command -v python3 >/dev/null 2>&1; then exec python3 -c ${shellQuote(PYTHON_RELAY)} ${p}; fi`,
-    `if command -v socat >/dev/null 2>&1; then [ -S ${p} ] || { echo "no socket at ${socketPath.replace(/[^A-Za-z0-9_./-]/g, '?')}" >&2; exit 2; }; printf R; exec socat - UNIX-CONNECT:${p}; fi`,
+    `if command -v socat >/dev/null 2>&1; then printf R; exec socat - UNIX-CONNECT:${p}; fi`,
     `echo "no relay program on the node (node, python3 or socat)" >&2; exit 127`,
   ].join('\n');
 }
@@ -67,6 +69,17 @@ export function socketError(node: string, socketPath: string, reason: string, ca
     cause,
     hint: `check that the process serving ${socketPath} runs on ${node} (for the agent: hoist agent status)`,
   });
+}
+
+/** SSH_OPEN_CONNECT_FAILED (RFC 4254): the server tried the socket and could not connect. */
+const OPEN_CONNECT_FAILED = 2;
+
+/**
+ * Whether a streamlocal open failed at the socket itself (missing, refused), as opposed to the
+ * server refusing to forward at all (administratively prohibited), where a relay may still work.
+ */
+export function connectFailed(err: unknown): boolean {
+  return (err as { reason?: unknown } | undefined)?.reason === OPEN_CONNECT_FAILED;
 }
 
 /** A stream over streamlocal forwarding; rejects with ssh2's open failure as is. */

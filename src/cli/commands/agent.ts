@@ -18,9 +18,10 @@ export function registerAgent(program: Command, run: Action): void {
   const agent = program.command('agent').description('manage the hoist agents on the cluster nodes');
   agent
     .command('deploy')
-    .description('upload and (re)start the agent on every node, in parallel')
+    .description('upload and start the agent on every node, in parallel (one that runs this build already keeps running)')
+    .option('--restart', 'restart agents that run this build already too')
     .option('--force', 'also restart agents that run executions or serve another operation')
-    .action((o: { force?: boolean }, cmd: Command) => run(cmd, (ctx) => deployAll(ctx, !!o.force)));
+    .action((o: { force?: boolean; restart?: boolean }, cmd: Command) => run(cmd, (ctx) => deployAll(ctx, !!o.force, !!o.restart)));
   agent
     .command('status')
     .description('show which nodes have a live agent (exit 5 if any is offline)')
@@ -46,10 +47,15 @@ async function touch(ctx: Context, cluster: string, lease: Lease, force: boolean
   return { force, ...(operationId ? { operationId } : {}) };
 }
 
-async function deployAll(ctx: Context, force: boolean): Promise<void> {
+async function deployAll(ctx: Context, force: boolean, restart: boolean): Promise<void> {
   const cluster = await ctx.clusterName();
-  await ctx.withLock(cluster, async (lease) => deployAgents(ctx, undefined, await touch(ctx, cluster, lease, force)));
-  if (ctx.json) ctx.outJson({ deployed: (await ctx.connect()).nodes.map((n) => ({ name: n.name, address: n.address })) });
+  const kept = await ctx.withLock(cluster, async (lease) =>
+    deployAgents(ctx, undefined, { ...(await touch(ctx, cluster, lease, force)), ...(restart ? { restart } : {}) }),
+  );
+  if (ctx.json) {
+    const deployed = (await ctx.connect()).nodes.map((n) => ({ name: n.name, address: n.address, restarted: !kept.includes(n.name) }));
+    ctx.outJson({ deployed });
+  }
 }
 
 async function status(ctx: Context): Promise<void> {

@@ -97,13 +97,44 @@ describe('cluster › agents deploy, status, shutdown on real sshd nodes', () =>
     expect((await fs.stat(bundle('node-2'))).ino).toBe(inodes.get('node-2'));
     expect((await fs.stat(bundle('node-3'))).ino).not.toBe(inodes.get('node-3'));
     expect(await sha256(bundle('node-3'))).toBe(await sha256(bundle('node-1')));
-    // A redeploy replaces every agent, the live ones included.
+    // node-1 runs this very build from an intact file: kept. node-2's agent was dead, node-3's
+    // bundle damaged: both started anew.
+    expect(await c.agentPid('node-1')).toBe(before.get('node-1'));
+    for (const name of ['node-2', 'node-3']) {
+      const pid = (await c.agentPid(name))!;
+      expect(pid).not.toBe(before.get(name));
+      expect(await c.isAgent(pid)).toBe(true);
+      if (before.get(name) !== undefined) expect(await c.isAgent(before.get(name)!)).toBe(false);
+    }
+    expect(r.stderr).toContain('The agent on node-1 ran this build already and kept running (--restart restarts them)');
+  });
+
+  it('deploy --restart replaces every agent, the live ones included; -o json says which were restarted', async () => {
+    const before = new Map(await Promise.all(c.record.nodes.map(async (n) => [n.name, (await c.agentPid(n.name))!] as const)));
+    const kept = await c.cli('agent', 'deploy', '-o', 'json');
+    expect(kept.code).toBe(0);
+    const keptOut = JSON.parse(kept.stdout) as { deployed: { name: string; restarted: boolean }[] };
+    expect(keptOut.deployed.map((d) => d.restarted)).toEqual([false, false, false]);
+    for (const n of c.record.nodes) expect(await c.agentPid(n.name)).toBe(before.get(n.name));
+
+    const r = await c.cli('agent', 'deploy', '--restart', '-o', 'json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { deployed: { restarted: boolean }[] }).deployed.map((d) => d.restarted)).toEqual([true, true, true]);
     for (const n of c.record.nodes) {
       const pid = (await c.agentPid(n.name))!;
       expect(pid).not.toBe(before.get(n.name));
       expect(await c.isAgent(pid)).toBe(true);
-      if (before.get(n.name) !== undefined) expect(await c.isAgent(before.get(n.name)!)).toBe(false);
+      expect(await c.isAgent(before.get(n.name)!)).toBe(false);
     }
+  });
+
+  it('restarts an agent whose identity file no longer matches the inventory', async () => {
+    const pid = (await c.agentPid('node-2'))!;
+    await fs.writeFile(nodeFile(c, 'node-2', 'node.json'), '{"name":"somebody-else"}\n');
+    const r = await c.cli('agent', 'deploy');
+    expect(r.code).toBe(0);
+    expect(await c.agentPid('node-2')).not.toBe(pid);
+    expect(JSON.parse(await fs.readFile(nodeFile(c, 'node-2', 'node.json'), 'utf8'))).toMatchObject({ name: 'node-2', role: 'master' });
   });
 
   it('shuts every agent down: all Offline afterwards and their processes gone', async () => {

@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/errors.js';
 import { relayCommand } from '../../../src/ssh/ssh-socket.js';
@@ -36,7 +41,18 @@ describe('ssh › transport helpers', () => {
 
   it('runs the relay with the given Node.js runtime first, when it is there', () => {
     const cmd = relayCommand('/var/lib/hoist/agent.sock', '/var/lib/hoist/agent/node');
-    expect(cmd.split('\n')[0]).toMatch(/^if \[ -x \/var\/lib\/hoist\/agent\/node \]; then exec \/var\/lib\/hoist\/agent\/node -e /);
+    expect(cmd.split('\n')[1]).toMatch(/^if \[ -x \/var\/lib\/hoist\/agent\/node \]; then exec \/var\/lib\/hoist\/agent\/node -e /);
     expect(cmd.indexOf('command -v node')).toBeGreaterThan(0);
+  });
+
+  it('starts no relay program for a socket that is not there', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'hoist-relay-'));
+    const marker = path.join(dir, 'started');
+    const runtime = path.join(dir, 'node');
+    await writeFile(runtime, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const run = spawnSync('sh', ['-c', relayCommand(path.join(dir, 'agent.sock'), runtime)], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`no socket at ${dir}/agent.sock`);
+    expect(existsSync(marker)).toBe(false);
   });
 });
