@@ -56,6 +56,8 @@ export class LiveExecution {
   private writes: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<ExecutionListener>();
   private writeFailed = false;
+  /** output.ndjson, opened at the first event: most actions print nothing. */
+  private file: Promise<FileHandle> | undefined;
   result?: ExecutionResult;
 
   /** Aborts the action: a `cancel` request, or the agent stopping. */
@@ -67,7 +69,6 @@ export class LiveExecution {
   constructor(
     readonly paths: ExecutionPaths,
     readonly request: ExecutionRequest,
-    private readonly file: FileHandle,
     private readonly log: Logger,
   ) {
     this.done = new Promise((resolve) => (this.settle = resolve));
@@ -88,7 +89,10 @@ export class LiveExecution {
     const event = { seq: ++this.seq, ...body } as ExecutionEvent;
     const line = `${JSON.stringify(event)}\n`;
     this.writes = this.writes
-      .then(() => this.file.write(line).then(() => undefined))
+      .then(async () => {
+        this.file ??= fs.open(this.paths.output, 'a', 0o600);
+        await (await this.file).write(line);
+      })
       .catch((err: unknown) => {
         // Losing the record of some output must not fail the action; say so once.
         if (!this.writeFailed) this.log.error({ err, execution: this.id }, 'cannot record execution output');
@@ -114,7 +118,9 @@ export class LiveExecution {
     const unsubscribe = (): void => void this.listeners.delete(proxy);
     await this.writes;
     let last = 0;
-    for (const e of [...(await readEvents(this.paths)), ...held]) {
+    // Nothing emitted yet (the usual case: `run` follows what it just started): nothing to read.
+    const recorded = this.seq === held.length ? [] : await readEvents(this.paths);
+    for (const e of [...recorded, ...held]) {
       if (e.seq <= last) continue;
       listener.event(e);
       last = e.seq;
@@ -128,14 +134,14 @@ export class LiveExecution {
     return unsubscribe;
   }
 
-  /** Flushes the output, writes result.json, then tells the listeners. */
+  /**
+   * Waits for the output's writes, writes result.json, then tells the listeners. Not fsynced, as
+   * the records are not (see RECORD in execution-records.ts): a sync here cost every action a
+   * disk flush while the orchestrator's changelog is what survives a crash of the node.
+   */
   async finish(outcome: ExecutionOutcome): Promise<ExecutionResult> {
     await this.writes;
-    try {
-      await this.file.sync();
-    } finally {
-      await this.file.close();
-    }
+    await (await this.file?.catch(() => undefined))?.close();
     const result: ExecutionResult = { ...outcome, finishedAt: new Date().toISOString() };
     try {
       await writeResult(this.paths, result);
@@ -165,6 +171,8 @@ export type NewExecution = Pick<ExecutionRequest, 'action' | 'params' | 'operati
 /** The executions of the agent `identity`, recorded under `<stateDir>/agent/executions/`. */
 export class ExecutionStore {
   private readonly live = new Map<string, LiveExecution>();
+  /** The executions directory, made once per agent (a mkdir per action showed in profiles). */
+  private rootMade: Promise<void> | undefined;
   readonly root: string;
   private readonly steps: string;
 
@@ -179,7 +187,11 @@ export class ExecutionStore {
 
   /** Records a new execution and opens its output log; a phase step also names it in `steps/`. */
   async create(fields: NewExecution): Promise<LiveExecution> {
-    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    this.rootMade ??= fs.mkdir(this.root, { recursive: true, mode: 0o700 }).then(() => undefined);
+    await this.rootMade.catch((err: unknown) => {
+      this.rootMade = undefined;
+      throw err;
+    });
     const paths = new ExecutionPaths(this.root, randomUUID());
     const request: ExecutionRequest = { execution: paths.id, ...fields, agent: this.identity, startedAt: new Date().toISOString() };
     await writeRequest(paths, request);
@@ -189,8 +201,7 @@ export class ExecutionStore {
       // Not fsynced, like the execution records: they outlive the agent, not a crash of the node.
       await writeFileAtomic(path.join(this.steps, key), paths.id, { durable: false });
     }
-    const file = await fs.open(paths.output, 'a', 0o600);
-    const execution = new LiveExecution(paths, request, file, this.log);
+    const execution = new LiveExecution(paths, request, this.log);
     this.live.set(paths.id, execution);
     return execution;
   }
