@@ -28,6 +28,8 @@ import { decodeChanges, hasChangeAfter, lastSeq, readChangeKvs, seqName } from '
 import { bounded, connect, DEFAULT_CALL_TIMEOUT_MS, type EtcdStoreConfig, type EtcdStoreOptions, keyPrefix } from './etcd-client.js';
 import { clusterNames } from './etcd-clusters.js';
 import { historyKey, readHistoryKeys } from './etcd-history.js';
+import { LeaderRoute } from './etcd-leader.js';
+import type { Compare } from './etcd-lease.js';
 import { EtcdLeaseManager } from './etcd-lease-manager.js';
 import { chunkName, decodePlan, encodePlan, isChunkKey, parseRecord } from './etcd-plan.js';
 import { explainLockHeld } from './holder-activity.js';
@@ -62,6 +64,7 @@ export class EtcdStore implements Store {
   private readonly phaseIdCache = new Map<string, ReadonlySet<string>>();
   private readonly lastSeq = new Map<string, number>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly writes: LeaderRoute;
 
   constructor(
     readonly config: EtcdStoreConfig,
@@ -73,6 +76,7 @@ export class EtcdStore implements Store {
     this.chunkBytes = options.chunkBytes ?? 512 * 1024;
     this.txnBytes = options.txnBytes ?? TXN_BUDGET;
     this.client = connect(config, this.timeoutMs);
+    this.writes = new LeaderRoute(config, Math.max(1_000, Math.floor(this.timeoutMs / 2)));
     this.prefix = keyPrefix(config);
     this.leases = new EtcdLeaseManager(this, options);
   }
@@ -249,6 +253,7 @@ export class EtcdStore implements Store {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()]);
+    this.writes.close();
     this.client.close();
   }
 
@@ -258,15 +263,27 @@ export class EtcdStore implements Store {
   }
 
   /** Commits `ops` if every compare holds; false when one does not. */
-  async txn(
-    compares: [string, 'Mod' | 'Lease' | 'Version', string | number][],
-    ops: Parameters<ReturnType<Etcd3['if']>['then']>,
-  ): Promise<boolean> {
+  async txn(compares: Compare[], ops: Parameters<ReturnType<Etcd3['if']>['then']>, client = this.client): Promise<boolean> {
     const [first, ...rest] = compares;
     if (!first) throw new Error('a store transaction needs a compare');
-    let b = this.client.if(first[0], first[1], '==', first[2]);
+    let b = client.if(first[0], first[1], '==', first[2]);
     for (const c of rest) b = b.and(c[0], c[1], '==', c[2]);
     return (await b.then(...ops).commit()).succeeded;
+  }
+
+  /** An append's transaction, through the leader when known (etcd-leader.ts), else the pool. */
+  private async appendTxn(compares: Compare[], key: string, value: string): Promise<boolean> {
+    const leader = this.writes.client();
+    if (leader) {
+      try {
+        return await this.txn(compares, [leader.put(key).value(value)], leader);
+      } catch {
+        // No answer from that member: the outcome is unknown, so the pool tries again, and
+        // appendNow recognises its own change if the first try was committed after all.
+        this.writes.failed();
+      }
+    }
+    return this.txn(compares, [this.client.put(key).value(value)]);
   }
 
   /** A JSON record with its mod revision, undefined when absent. */
@@ -346,9 +363,12 @@ export class EtcdStore implements Store {
         });
       }
       const entry = checked.data;
-      const compares: [string, 'Mod' | 'Lease' | 'Version', string | number][] = [...fenced.fence(), [seqKey(entry.seq), 'Version', 0]];
+      const compares: Compare[] = [...fenced.fence(), [seqKey(entry.seq), 'Version', 0]];
       if (entry.seq > 1) compares.push([seqKey(entry.seq - 1), 'Version', 1]);
-      if (await this.txn(compares, [this.client.put(seqKey(entry.seq)).value(JSON.stringify(entry))])) {
+      const value = JSON.stringify(entry);
+      // Refused, yet the key holds this very change: an earlier try whose answer was lost (a member
+      // gone mid-call) was committed, and this one, retried elsewhere, found it done.
+      if ((await this.appendTxn(compares, seqKey(entry.seq), value)) || (await this.client.get(seqKey(entry.seq)).string()) === value) {
         this.lastSeq.set(opKey, entry.seq);
         return entry;
       }

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { loadEtcd3 } from '../../src/etcd3-client.js';
 import { type StoreEtcdMember, startStoreEtcd, stopStoreEtcd } from '../../src/sandbox/store-etcd.js';
 import type { EtcdStoreOptions } from '../../src/store/etcd-client.js';
 import { EtcdStore } from '../../src/store/etcd-store.js';
@@ -155,4 +156,17 @@ export async function startTlsEtcd(dir: string, address: string): Promise<{ endp
       await child;
     },
   };
+}
+
+/** Index in `endpoints` (host:port) of the member that leads the cluster now. */
+export async function leaderIndex(endpoints: string[]): Promise<number> {
+  const clients = endpoints.map((e) => new (loadEtcd3())({ hosts: [`http://${e}`] }));
+  try {
+    const statuses = await Promise.all(clients.map((c) => c.maintenance.status({ deadline: Date.now() + 5_000 }).catch(() => undefined)));
+    const at = statuses.findIndex((s) => s !== undefined && s.header.member_id === s.leader);
+    if (at < 0) throw new Error(`no member of ${endpoints.join(', ')} says it leads`);
+    return at;
+  } finally {
+    for (const c of clients) c.close();
+  }
 }

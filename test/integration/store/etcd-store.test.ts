@@ -14,7 +14,7 @@ import { EtcdStore } from '../../../src/store/etcd-store.js';
 import type { Lease, LeaseOwner } from '../../../src/store/store.js';
 import { caught } from '../../helpers/caught.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
-import { etcdBackend, startTestEtcd } from '../../helpers/store-etcd.js';
+import { etcdBackend, leaderIndex, startTestEtcd } from '../../helpers/store-etcd.js';
 import { operation, plan } from '../../unit/store/fixtures.js';
 
 let etcd: Awaited<ReturnType<typeof startTestEtcd>>;
@@ -70,16 +70,21 @@ describe('etcd store faults', () => {
     expect((await caught(store.lock('demo', { host: 'h', pid: 1, command: 'x' }))).code).toBe('ERR_STORE_UNAVAILABLE');
   });
 
-  it('loses nothing when one of three members is killed mid-operation', async () => {
+  it('loses nothing, and says nothing, when the leader of three members is killed mid-operation', async () => {
     const store = open(prefix(), { staleAfterMs: 5_000 });
     const lease = await store.lock('demo', { host: 'h', pid: process.pid, command: 'hoist upgrade' });
     await store.createOperation(operation('op-1'), plan('op-1'), lease);
     for (let i = 0; i < 10; i++) await store.appendChange('demo', 'op-1', change(`/p${i}`), lease);
-    await stopStoreEtcdMember(etcd.dir, etcd.members[0]!, true);
-    for (let i = 10; i < 20; i++) await store.appendChange('demo', 'op-1', change(`/p${i}`), lease);
+    // The leader is the member appends go to (etcd-leader.ts), and its loss means an election.
+    await stopStoreEtcdMember(etcd.dir, etcd.members[await leaderIndex(etcd.endpoints)]!, true);
+    const appended = [];
+    for (let i = 10; i < 20; i++) appended.push((await store.appendChange('demo', 'op-1', change(`/p${i}`), lease)).seq);
+    expect(appended).toEqual(Array.from({ length: 10 }, (_, i) => i + 11));
     lease.assertHeld();
     const reader = open(store.prefix);
-    expect((await reader.readChanges('demo', 'op-1')).map((c) => c.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const changes = await reader.readChanges('demo', 'op-1');
+    expect(changes.map((c) => c.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(changes.map((c) => c.phase)).toEqual(Array.from({ length: 20 }, (_, i) => `/p${i}`));
     await lease.release();
   });
 

@@ -2,7 +2,7 @@
  * The operation outlives the operator's machine: with `sandbox up --store etcd`, operator A's
  * upgrade is killed -9 mid-masters; operator B (another state directory, same inventory and so
  * the same etcd store) sees the operation in `plan` and `status`, follows it with `plan --tail`,
- * and `plan resume` takes the lease over. That resume loses one of the store's three members and
+ * and `plan resume` takes the lease over. That resume loses the leader of the store's three members and
  * goes on, then loses quorum and stops naming the store; once quorum is back, `plan resume`
  * finishes, and the status history of both machines tells the whole story. Real sandbox on
  * 127.0.111.x.
@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxStoreMembers, startStoreEtcdMember, stopStoreEtcdMember, waitStoreEtcdHealthy } from '../../../src/sandbox/store-etcd.js';
 import { EtcdStore } from '../../../src/store/etcd-store.js';
+import { leaderIndex } from '../../helpers/store-etcd.js';
 import { expectExit, HOIST, hoistIn, IMAGE_2, type Sandbox, sandboxUp } from '../kube-side/helpers.js';
 import { until } from '../ownership/helpers.js';
 
@@ -76,7 +77,7 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
     expectExit(status, 0, "B's hoist status");
     expect(status.stdout).toContain(doc.operation.id);
 
-    // B's resume: one store member is killed -9 once it runs, and the run goes on unnoticed.
+    // B's resume: the store's leader is killed -9 once it runs, and the run goes on unnoticed.
     const members = sandboxStoreMembers('127.0.111.2');
     const storeDir = path.join(sb.dir, 'store-etcd');
     const endpoints = members.map((m) => `http://${m.address}:2379`).join(', ');
@@ -93,7 +94,9 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
       () => bErr,
     );
     const beforeLoss = bErr.length;
-    await stopStoreEtcdMember(storeDir, members[0]!, true);
+    // The leader: B's appends go to it, and its loss means an election.
+    const lost = await leaderIndex(members.map((m) => `${m.address}:2379`));
+    await stopStoreEtcdMember(storeDir, members[lost]!, true);
     const atLoss = started();
     await until(
       () => started() >= atLoss + 2,
@@ -113,7 +116,7 @@ describe('etcd store › a second operator takes over', { timeout: 900_000 }, ()
       bOut,
     ).toEqual([]);
     // Quorum lost: B stops, naming the store; nothing it recorded is lost.
-    await stopStoreEtcdMember(storeDir, members[1]!, true);
+    await stopStoreEtcdMember(storeDir, members[(lost + 1) % 3]!, true);
     const stopped = await b;
     expect(stopped.exitCode, stopped.stderr).toBe(5);
     expect(stopped.stderr).toContain('error[ERR_STORE_UNAVAILABLE]');
