@@ -8,7 +8,7 @@
  * We truncate rather than prepend a newline because a newline would turn the torn bytes into a
  * middle line, which readers must treat as corruption.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, fstatSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { corruptFile, issueLines, parseStoreJson, readStoreFile } from '../durable-files.js';
 import { StateError } from '../errors.js';
@@ -173,7 +173,8 @@ export class ChangelogAppender {
 
   /** Appends `changes` in one write and one fdatasync; an invalid change is refused alone. */
   private async appendNow(changes: NewPlanChange[]): Promise<(PlanChange | StateError)[]> {
-    const { size } = await this.fh.stat();
+    // fstat and write are synchronous (see guard.ts): only the datasync waits on the disk.
+    const { size } = fstatSync(this.fh.fd);
     if (size !== this.size) await this.catchUp(size);
     let seq = this.lastSeq;
     const out: (PlanChange | StateError)[] = [];
@@ -200,8 +201,7 @@ export class ChangelogAppender {
     // left behind, so the next append sees the mismatch and truncates whatever was written.
     let off = 0;
     while (off < data.length) {
-      const { bytesWritten } = await this.fh.write(data, off, data.length - off);
-      off += bytesWritten;
+      off += writeSync(this.fh.fd, data, off, data.length - off);
     }
     await this.fh.datasync();
     this.size += data.length;

@@ -3,9 +3,9 @@
  * for milliseconds. A guard left by a crashed process is cleared through its pid (or its age).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isErrno, writeNewFile } from '../durable-files.js';
+import { isErrno } from '../durable-files.js';
 import { StateError } from '../errors.js';
 import { type LeaseTiming, pidAlive } from './lock.js';
 
@@ -40,7 +40,7 @@ async function withFileGuard<T>(file: string, opts: LeaseTiming, fn: () => Promi
   const content = JSON.stringify({ host: opts.hostname, pid: process.pid, token: randomBytes(4).toString('hex') });
   const deadline = Date.now() + GUARD_WAIT_MS;
   for (;;) {
-    if (await createGuard(guard, content)) break;
+    if (createGuard(guard, content)) break;
     const state = await guardState(guard, opts);
     if (state === 'gone') continue;
     if (state === 'abandoned') {
@@ -59,9 +59,23 @@ async function withFileGuard<T>(file: string, opts: LeaseTiming, fn: () => Promi
   try {
     return await fn();
   } finally {
-    // Remove only our own guard: a slow holder's guard may have been cleared and re-taken.
-    const now = await fs.readFile(guard, 'utf8').catch(() => undefined);
-    if (now === content) await fs.unlink(guard).catch((err: unknown) => ignoreMissing(err));
+    releaseGuard(guard, content);
+  }
+}
+
+/** Removes `guard` if it is still ours: a slow holder's guard may have been cleared and re-taken. */
+function releaseGuard(guard: string, content: string): void {
+  let now: string | undefined;
+  try {
+    now = readFileSync(guard, 'utf8');
+  } catch {
+    return;
+  }
+  if (now !== content) return;
+  try {
+    unlinkSync(guard);
+  } catch (err) {
+    ignoreMissing(err);
   }
 }
 
@@ -70,18 +84,24 @@ async function withFileGuard<T>(file: string, opts: LeaseTiming, fn: () => Promi
  * content at once (written aside, then hard-linked): created empty and written after, a kill -9
  * in between left an empty guard that no pid check could clear, and every later command failed
  * with ERR_LOCK_BUSY. A mutex, not data: a crash frees it through the pid check, so no fsync.
+ * Synchronous, as its release is: a handful of metadata calls on a local file take microseconds,
+ * while each asynchronous one cost a trip through the thread pool (most of a no-op phase's CPU).
  */
-async function createGuard(guard: string, content: string): Promise<boolean> {
+function createGuard(guard: string, content: string): boolean {
   const aside = `${guard}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeNewFile(aside, content, { durable: false });
+  writeFileSync(aside, content, { flag: 'wx', mode: 0o644 });
   try {
-    await fs.link(aside, guard);
+    linkSync(aside, guard);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
     throw err;
   } finally {
-    await fs.rm(aside, { force: true });
+    try {
+      unlinkSync(aside);
+    } catch (err) {
+      ignoreMissing(err);
+    }
   }
 }
 

@@ -16,7 +16,7 @@
  * so a lease checks wall time since its last successful heartbeat before every fenced write and
  * gives itself up once past expiry, whether or not someone took over yet.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isErrno, readRecord, recordJson, writeFileAtomic } from '../durable-files.js';
 import { StateError } from '../errors.js';
@@ -224,7 +224,8 @@ export class FileLease implements Lease {
 
   private async stillOurs(): Promise<boolean> {
     try {
-      const raw = JSON.parse(await fs.readFile(this.file, 'utf8')) as { epoch?: unknown; released?: unknown };
+      // Synchronous like the guard around it (guard.ts): one small local file, read on every append.
+      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as { epoch?: unknown; released?: unknown };
       return raw.epoch === this.owner.epoch && raw.released === undefined;
     } catch {
       return false;
