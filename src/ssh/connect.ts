@@ -3,11 +3,11 @@
  * and turning ssh2's failures into UnreachableErrors that name the node and its address.
  */
 import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
-import ssh2 from 'ssh2';
 import { HoistError, InputError, UnreachableError } from '../errors.js';
 import { KnownHostsFile } from './known-hosts-file.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeNode, type SshSettings } from './settings.js';
@@ -77,6 +77,14 @@ async function loadCredentials(identityFile: string | undefined, agentSocket: st
  * Connects and authenticates to `target`, over `sock` when given (a bastion-forwarded stream).
  * The host key is checked against known_hosts before any credential is sent.
  */
+/**
+ * ssh2, loaded on the first connection: commands that reach no node (`hoist plan`, `status
+ * history`) spent a tenth of a second loading its modules and native binding.
+ */
+function loadSsh2(): typeof import('ssh2') {
+  return createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
+}
+
 export async function connectClient(target: ConnectTarget, settings: SshSettings, sock?: Duplex): Promise<Client> {
   const timeoutMs = settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const agentSocket = settings.agentSocket ?? process.env.SSH_AUTH_SOCK;
@@ -108,7 +116,7 @@ export async function connectClient(target: ConnectTarget, settings: SshSettings
     },
   };
 
-  const client = new ssh2.Client();
+  const client = new (loadSsh2().Client)();
   client.once('close', () => closedClients.add(client));
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
