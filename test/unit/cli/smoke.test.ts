@@ -36,7 +36,7 @@ describe('bin/hoist', () => {
       "const loaded = () => Object.keys(createRequire(import.meta.url)('node:module')._cache);",
       "const { main } = await import('./dist/hoist.mjs');",
       "const code = await main(['node', 'hoist', 'upgrade', '--dry-run', '--state', 'fixtures/clusters/demo-3-masters/state.yaml', 'fixtures/images/upgrade-demo-2.0.0']);",
-      'const count = (name) => loaded().filter((m) => m.includes(`/${name}/`)).length;',
+      'const count = (name) => loaded().filter((m) => m.includes("/" + name + "/")).length;',
       'const seen = { code, etcd3: count("etcd3"), ssh2: count("ssh2") };',
       // The probe itself must see a module once it is loaded, or the zeros above prove nothing.
       "createRequire(import.meta.url)('ssh2');",
