@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { execHookAction } from './exec-hook.js';
 import type { KubeRunResult } from './kube-run.js';
 import { kubeRunAction } from './kube-run.js';
-import { defineAction } from './types.js';
+import { capturing, defineAction } from './types.js';
 
 /** Lines of a failed probe's output kept for the operator. */
 const TAIL_LINES = 20;
@@ -41,22 +41,16 @@ export const nodeProbeAction = defineAction({
   async run(ctx, p): Promise<ProbeResult> {
     const result: ProbeResult = {};
     if (p.health) {
-      let output = '';
-      const quiet = {
-        ...ctx,
-        output: (_s: unknown, data: string) => {
-          output += data;
-        },
-        log: () => undefined,
-      };
+      const quiet = capturing(ctx);
       const tail = (): string[] =>
-        output
+        quiet
+          .text()
           .split('\n')
           .filter((l) => l.trim())
           .slice(-TAIL_LINES);
       try {
         const params = execHookAction.params.parse({ package: p.health, hook: 'health', timeoutSeconds: p.timeoutSeconds });
-        await execHookAction.run(quiet, params);
+        await execHookAction.run(quiet.ctx, params);
         result.health = { healthy: true, message: tail().at(-1) ?? 'healthy', tail: tail() };
       } catch (err) {
         result.health = { healthy: false, message: failureMessage(err, tail().at(-1)), tail: tail() };

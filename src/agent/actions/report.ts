@@ -18,7 +18,7 @@ import { execHookAction } from './exec-hook.js';
 import { kubeRunAction } from './kube-run.js';
 import { nodeProbeAction } from './probe.js';
 import { kubeView } from './report-kube.js';
-import { type ActionContext, defineAction } from './types.js';
+import { type ActionContext, capturing, defineAction } from './types.js';
 
 /** One collected file, by its path in the node's part of the archive. */
 export interface ReportFile {
@@ -93,19 +93,12 @@ export const reportCollectAction = defineAction({
  * printed it; a runtime without the hook, or a hook that failed, is said in the file instead.
  */
 async function etcdStatus(ctx: ActionContext, runtime: string): Promise<string> {
-  let output = '';
-  const quiet = {
-    ...ctx,
-    output: (_s: unknown, data: string) => {
-      output += data;
-    },
-    log: () => undefined,
-  };
+  const quiet = capturing(ctx);
   try {
-    await execHookAction.run(quiet, execHookAction.params.parse({ package: runtime, hook: 'etcd-status', timeoutSeconds: 30 }));
-    return output;
+    await execHookAction.run(quiet.ctx, execHookAction.params.parse({ package: runtime, hook: 'etcd-status', timeoutSeconds: 30 }));
+    return quiet.text();
   } catch (err) {
-    return `${output}# the etcd-status hook of ${runtime} gave no status: ${(err as Error).message}\n`;
+    return `${quiet.text()}# the etcd-status hook of ${runtime} gave no status: ${(err as Error).message}\n`;
   }
 }
 

@@ -22,6 +22,22 @@ export interface ActionContext {
   log(level: LogLevel, message: string): void;
 }
 
+/**
+ * `ctx` for an action run inside another whose output is data, not the caller's stream: the
+ * inner action's output is collected (`text()`) and its log lines dropped.
+ */
+export function capturing(ctx: ActionContext): { ctx: ActionContext; text: () => string } {
+  let text = '';
+  const quiet: ActionContext = {
+    ...ctx,
+    output: (_stream, data) => {
+      text += data;
+    },
+    log: () => undefined,
+  };
+  return { ctx: quiet, text: () => text };
+}
+
 /** One named action with its params schema. */
 export interface Action<R = unknown> {
   readonly name: string;
