@@ -71,17 +71,6 @@ export function socketError(node: string, socketPath: string, reason: string, ca
   });
 }
 
-/** SSH_OPEN_CONNECT_FAILED (RFC 4254): the server tried the socket and could not connect. */
-const OPEN_CONNECT_FAILED = 2;
-
-/**
- * Whether a streamlocal open failed at the socket itself (missing, refused), as opposed to the
- * server refusing to forward at all (administratively prohibited), where a relay may still work.
- */
-export function connectFailed(err: unknown): boolean {
-  return (err as { reason?: unknown } | undefined)?.reason === OPEN_CONNECT_FAILED;
-}
-
 /** A stream over streamlocal forwarding; rejects with ssh2's open failure as is. */
 export function openStreamLocal(client: Client, socketPath: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@ import { ExitCode, HoistError } from '../errors.js';
 import { type ConnectTarget, connectClient, endClient } from './connect.js';
 import { describeNode, type SshNode, type SshSettings } from './settings.js';
 import { execOnClient } from './ssh-exec.js';
-import { connectFailed, openRelay, openStreamLocal, relayCommand, socketError } from './ssh-socket.js';
+import { openRelay, openStreamLocal, relayCommand, socketError } from './ssh-socket.js';
 import { uploadOverSftp } from './ssh-upload.js';
 import { sudoRefusal, sudoRefusedError } from './sudo.js';
 import {
@@ -131,9 +131,8 @@ export class SshTransport implements Transport {
       try {
         return await openStreamLocal(client, path);
       } catch (err) {
-        // The server forwards but nothing listens: a relay would fail the same way, after
-        // starting a process on the node (an agent being waited for is asked every 200 ms).
-        if (connectFailed(err)) throw socketError(this.node, path, 'nothing listens there', err);
+        // OpenSSH answers "open failed" (connect failed) both when it forbids forwarding and when
+        // nothing listens: the relay tells them apart, its shell checking for the socket first.
         forwardError = err;
       }
     }
