@@ -42,16 +42,22 @@ interface Expected {
   labelled: boolean;
 }
 
-function apply(expected: Expected, id: string): void {
-  if (id === '/migration/labels') expected.labelled = true;
+/** Applies the leaf's modelled effect; true when the leaf is one that changes the model. */
+function apply(expected: Expected, id: string): boolean {
+  if (id === '/migration/labels') {
+    expected.labelled = true;
+    return true;
+  }
   const m = /^\/(?:masters|workers)\/([^/]+)\/([^/]+)$/.exec(id);
-  if (!m) return;
+  if (!m) return false;
   const [, node, step] = m as unknown as [string, string, string];
   if (step === 'system-upgrade') expected.versions.set(node, RUNTIME_2);
-  if (step === 'drain') expected.cordoned.add(node);
-  if (step === 'uncordon') expected.cordoned.delete(node);
-  if (step === 'taint') expected.tainted.add(node);
-  if (step === 'untaint') expected.tainted.delete(node);
+  else if (step === 'drain') expected.cordoned.add(node);
+  else if (step === 'uncordon') expected.cordoned.delete(node);
+  else if (step === 'taint') expected.tainted.add(node);
+  else if (step === 'untaint') expected.tainted.delete(node);
+  else return false;
+  return true;
 }
 
 describe('kube-side › manual walkthrough, phase by phase', () => {
@@ -128,17 +134,18 @@ describe('kube-side › manual walkthrough, phase by phase', () => {
     it(`executes every leaf of ${group} one by one, in plan order`, { timeout: 300_000 }, async () => {
       const todo = leaves(plan).filter((p) => p.id === group || p.id.startsWith(`${group}/`));
       expect(todo.length).toBeGreaterThan(0);
-      for (const leaf of todo) {
+      for (const [i, leaf] of todo.entries()) {
         const run = await sb.hoist(['plan', 'execute', '--phase', leaf.id]);
         expectExit(run, 0, `hoist plan execute --phase ${leaf.id}`);
         expect(run.stderr).toContain(`Executing "${leaf.id}" on ${leaf.node}`);
         expect(run.stderr).toMatch(new RegExp(`Executing phase "${escapeRegex(leaf.id)}" finished in \\S`));
-
-        const now = new Map(leaves((await sb.plan()).phases).map((p) => [p.id, p.state]));
-        expect(now.get(leaf.id), leaf.id).toBe('completed');
-        apply(expected, leaf.id);
-        await expectClusterAsModelled(leaf.id);
+        // The cluster is read after every leaf the model says changes it, and after the group's
+        // last: a leaf that changed what it should not shows there at the latest.
+        const changes = apply(expected, leaf.id);
+        if (changes || i === todo.length - 1) await expectClusterAsModelled(leaf.id);
       }
+      const now = new Map(leaves((await sb.plan()).phases).map((p) => [p.id, p.state]));
+      for (const leaf of todo) expect(now.get(leaf.id), leaf.id).toBe('completed');
     });
   }
 
