@@ -67,7 +67,6 @@ interface Probe {
   bundle?: string;
   /** sha256 of the node's identity file (node.json), if there is one. */
   identity?: string;
-
   uname: string;
 }
 
