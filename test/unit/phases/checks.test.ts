@@ -4,6 +4,7 @@ import type { NodeAccess } from '../../../src/cluster/node-access.js';
 import type { PhaseContext } from '../../../src/fsm/executor.js';
 import { checksExecutor, driftFailures } from '../../../src/phases/checks.js';
 import { caught } from '../../helpers/caught.js';
+import { testOperation } from '../../helpers/operation-record.js';
 import { plan } from '../../helpers/plan-dsl.js';
 
 /**
@@ -47,19 +48,7 @@ function ctx(): PhaseContext {
       node: 'node-1',
       data: { requirements: { minDiskWriteMBps: 10, maxTimeDriftMs: 300, minFreeStateDirBytes: 1024 } },
     },
-    operation: {
-      id: 'op',
-      type: 'upgrade',
-      cluster: 'demo',
-      state: 'in_progress',
-      from: '1.0.0',
-      to: '2.0.0',
-      image: 'demo',
-      mode: 'manual',
-      created: '',
-      updated: '',
-      createdBy: { host: 'h', pid: 1, user: 'u' },
-    },
+    operation: testOperation(),
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     report: () => undefined,

@@ -5,6 +5,7 @@ import type { NodeAccess } from '../../../src/cluster/node-access.js';
 import { ExitCode } from '../../../src/errors.js';
 import type { PhaseContext } from '../../../src/fsm/executor.js';
 import { kubeExecutors } from '../../../src/phases/kube-phases.js';
+import { testOperation } from '../../helpers/operation-record.js';
 import { plan } from '../../helpers/plan-dsl.js';
 
 /**
@@ -46,19 +47,7 @@ function ctx(warnings: string[]): PhaseContext {
       node: 'node-1',
       server: 'node-2',
     },
-    operation: {
-      id: 'op',
-      type: 'upgrade',
-      cluster: 'demo',
-      state: 'in_progress',
-      from: '1.0.0',
-      to: '2.0.0',
-      image: 'demo',
-      mode: 'manual',
-      created: '',
-      updated: '',
-      createdBy: { host: 'h', pid: 1, user: 'u' },
-    },
+    operation: testOperation(),
     logger,
     signal: new AbortController().signal,
     report: () => undefined,
